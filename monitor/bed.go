@@ -1,0 +1,158 @@
+package monitor
+
+import (
+	"math"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/vigil-station/vigil/monitor/feed"
+	"github.com/vigil-station/vigil/monitor/ring"
+)
+
+// Bed is one bed of the ward: its device's channels, vitals and status.
+type Bed struct {
+	Name       string
+	Configured bool // known from configuration rather than discovered on the feed
+
+	hub      *Hub
+	channels atomic.Pointer[[]*Channel] // copy-on-write, writer appends
+
+	// writer-only sequence state
+	haveSeq  bool
+	lastSeq  uint32
+	expectMs float64 // expected start of the next frame, Unix ms
+
+	lastWave, lastNum atomic.Int64 // UnixNano of arrival; 0 = never
+	lastFrameStartMs  atomic.Int64
+
+	samples, gaps, dupFrames, rejected atomic.Uint64
+
+	mu         sync.Mutex
+	vitals     map[uint32]Vital
+	status     feed.Status
+	haveStatus bool
+}
+
+// Channel is one waveform channel of a bed, feeding one display ring.
+type Channel struct {
+	Code       uint32
+	rate       atomic.Uint32 // float32 bits
+	Ring       *ring.Ring[float32]
+	received   atomic.Uint64
+	invalidRun atomic.Bool // the last frame was all invalid samples
+	scratch    []float32   // writer only
+}
+
+// RateHz is the channel's current sample rate.
+func (c *Channel) RateHz() float32 { return math.Float32frombits(c.rate.Load()) }
+
+// Received is the number of samples received on this channel.
+func (c *Channel) Received() uint64 { return c.received.Load() }
+
+// channel finds or creates a channel. Writer only.
+func (b *Bed) channel(code uint32, rate float32, ringSeconds int) *Channel {
+	for _, c := range *b.channels.Load() {
+		if c.Code == code {
+			if c.RateHz() != rate {
+				c.rate.Store(math.Float32bits(rate))
+			}
+			return c
+		}
+	}
+	c := &Channel{Code: code, Ring: ring.New[float32](int(rate) * ringSeconds)}
+	c.rate.Store(math.Float32bits(rate))
+	next := append(slices.Clip(*b.channels.Load()), c)
+	b.channels.Store(&next)
+	return c
+}
+
+// Channels returns the bed's channels in order of first appearance.
+func (b *Bed) Channels() []*Channel { return *b.channels.Load() }
+
+// Channel returns the channel with the given MDC code, or nil.
+func (b *Bed) Channel(code uint32) *Channel {
+	for _, c := range b.Channels() {
+		if c.Code == code {
+			return c
+		}
+	}
+	return nil
+}
+
+// Vital is the latest value of one parameter.
+type Vital struct {
+	Code  uint32
+	Value float64
+	Valid bool
+	Unit  string
+	At    time.Time // when the station received it
+}
+
+// Vital returns the latest value of a parameter and whether one was ever received.
+func (b *Bed) Vital(code uint32) (Vital, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	v, ok := b.vitals[code]
+	return v, ok
+}
+
+// DeviceStatus returns the latest status message and whether one was received.
+func (b *Bed) DeviceStatus() (feed.Status, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.status, b.haveStatus
+}
+
+// Counts are a bed's running totals.
+type Counts struct {
+	Samples, Gaps, DupFrames, Rejected uint64
+}
+
+// Counts returns the bed's running totals.
+func (b *Bed) Counts() Counts {
+	return Counts{b.samples.Load(), b.gaps.Load(), b.dupFrames.Load(), b.rejected.Load()}
+}
+
+// State is what the station knows of a bed's device at one moment.
+type State struct {
+	Seen       bool // anything ever received
+	WaveStale  bool // no waveform within the threshold: NO DATA
+	NumStale   bool // no numerics within the threshold: NO DATA
+	Offline    bool // the device said it is offline (status, or its Last Will)
+	LeadsOff   bool // ECG leads off reported, or the ECG is all invalid samples
+	ProbeOff   bool
+	WaveAgeSec float64
+}
+
+// Online reports whether the bed is delivering fresh data.
+func (s State) Online() bool { return s.Seen && !s.WaveStale && !s.NumStale && !s.Offline }
+
+// NoData reports whether the bed should read NO DATA.
+func (s State) NoData() bool { return !s.Online() }
+
+// State evaluates the bed's device state at now. Staleness is computed on
+// read, so a tile shows NO DATA the moment the threshold passes.
+func (b *Bed) State(now time.Time) State {
+	var s State
+	lw, ln := b.lastWave.Load(), b.lastNum.Load()
+	s.Seen = lw != 0 || ln != 0
+	n := now.UnixNano()
+	s.WaveStale = lw == 0 || time.Duration(n-lw) > b.hub.cfg.WaveStale
+	s.NumStale = ln == 0 || time.Duration(n-ln) > b.hub.cfg.NumStale
+	if lw != 0 {
+		s.WaveAgeSec = float64(n-lw) / 1e9
+	}
+	b.mu.Lock()
+	if b.haveStatus {
+		s.Offline = !b.status.Online
+		s.LeadsOff = len(b.status.LeadsOff) > 0
+		s.ProbeOff = len(b.status.ProbeOff) > 0
+	}
+	b.mu.Unlock()
+	if c := b.Channel(feed.MDCECGLeadII); c != nil && c.invalidRun.Load() && !s.WaveStale {
+		s.LeadsOff = true
+	}
+	return s
+}

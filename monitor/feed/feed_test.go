@@ -1,0 +1,215 @@
+package feed
+
+import (
+	"errors"
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func sampleFrame() *WaveFrame {
+	ecg := make([]int16, 50)
+	for i := range ecg {
+		ecg[i] = int16(i*37 - 900)
+	}
+	ecg[7] = InvalidSample
+	return &WaveFrame{Seq: 41, StartMs: 1_732_400_000_123, Channels: []Channel{
+		{Code: MDCECGLeadII, RateHz: 250, Gain: 200, Baseline: 0, Samples: ecg},
+		{Code: MDCPleth, RateHz: 125, Gain: 1000, Baseline: 0, Samples: make([]int16, 25)},
+		{Code: MDCRespImpedance, RateHz: 62.5, Gain: 1000, Baseline: 0, Samples: make([]int16, 13)},
+	}}
+}
+
+func TestWaveRoundTrip(t *testing.T) {
+	in := sampleFrame()
+	b := AppendWave(nil, in)
+	if want := 16 + 3*18 + 2*(50+25+13); len(b) != want {
+		t.Fatalf("encoded %d bytes, want %d", len(b), want)
+	}
+	var out WaveFrame
+	if err := DecodeWave(b, &out); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(in, &out); diff != "" {
+		t.Fatalf("round trip (-in +out):\n%s", diff)
+	}
+	if v := out.Channels[0].Physical(InvalidSample); !math.IsNaN(float64(v)) {
+		t.Errorf("invalid sample decoded to %v, want NaN", v)
+	}
+	if v := out.Channels[0].Physical(400); v != 2 {
+		t.Errorf("400 adu at gain 200 = %v mV, want 2", v)
+	}
+}
+
+func TestWaveRejects(t *testing.T) {
+	good := AppendWave(nil, sampleFrame())
+	mut := func(f func(b []byte) []byte) []byte { return f(append([]byte(nil), good...)) }
+	cases := map[string]struct {
+		b    []byte
+		want error
+	}{
+		"empty":       {nil, ErrShort},
+		"magic":       {mut(func(b []byte) []byte { b[0] = 'X'; return b }), ErrMagic},
+		"version":     {mut(func(b []byte) []byte { b[2] = 9; return b }), ErrVersion},
+		"no channels": {mut(func(b []byte) []byte { b[3] = 0; return b }), ErrInvalid},
+		"truncated":   {good[:len(good)-1], ErrShort},
+		"trailing":    {append(append([]byte(nil), good...), 0), ErrInvalid},
+		"time zero":   {mut(func(b []byte) []byte { clear(b[8:16]); return b }), ErrInvalid},
+		"rate NaN":    {mut(func(b []byte) []byte { copy(b[20:24], []byte{0, 0, 0xc0, 0x7f}); return b }), ErrInvalid},
+		"rate 0":      {mut(func(b []byte) []byte { clear(b[20:24]); return b }), ErrInvalid},
+		"gain 0":      {mut(func(b []byte) []byte { clear(b[24:28]); return b }), ErrInvalid},
+		"code 0":      {mut(func(b []byte) []byte { clear(b[16:20]); return b }), ErrInvalid},
+		"count lies":  {mut(func(b []byte) []byte { b[32] = 0xff; return b }), ErrShort},
+	}
+	for name, c := range cases {
+		var f WaveFrame
+		err := DecodeWave(c.b, &f)
+		if !errors.Is(err, c.want) {
+			t.Errorf("%s: err = %v, want %v", name, err, c.want)
+		}
+	}
+}
+
+func TestNumDecode(t *testing.T) {
+	f, err := DecodeNum([]byte(`{"ts":1732400000000,"seq":3,"values":{
+		"HR":{"v":0,"unit":"bpm"},"150456":{"v":97},"RR":{"v":null},
+		"TEMP":{"v":36.9,"valid":false},"PR":{"v":-32768},"NIBP_SYS":{"v":"NaN"}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	nan := math.NaN()
+	want := []Numeric{
+		{Code: MDCECGHeartRate, Value: 0, Valid: true, Unit: "bpm"}, // 0 is a value (asystole)
+		{Code: MDCPulseRate, Value: nan},                            // -32768
+		{Code: MDCNIBPSys, Value: nan},                              // "NaN"
+		{Code: MDCTemp, Value: nan},                                 // valid:false
+		{Code: MDCSpO2, Value: 97, Valid: true},
+		{Code: MDCRespRate, Value: nan}, // null
+	}
+	opt := cmp.Comparer(func(a, b float64) bool { return a == b || (math.IsNaN(a) && math.IsNaN(b)) })
+	if diff := cmp.Diff(want, f.Values, opt); diff != "" {
+		t.Fatalf("values (-want +got):\n%s", diff)
+	}
+	for _, bad := range []string{
+		`{}`, `{"ts":1,"values":{"HR":{"v":1}}}`, `{"ts":1732400000000,"values":{}}`,
+		`{"ts":1732400000000,"values":{"bogus":{"v":1}}}`,
+		`{"ts":1732400000000,"values":{"HR":{"v":"high"}}}`,
+		`{"ts":1732400000000,"values":{"HR":{"v":1e999}}}`,
+		`{"ts":1732400000000,"values":{"HR":{"v":1},"147842":{"v":2}}}`,
+		`{"ts":1732400000000,"values":{"HR":{"v":1}},"extra":1}`,
+		`{"ts":1732400000000,"values":{"HR":{"v":1}}} trailing`,
+	} {
+		if _, err := DecodeNum([]byte(bad)); !errors.Is(err, ErrInvalid) {
+			t.Errorf("DecodeNum(%s) err = %v, want ErrInvalid", bad, err)
+		}
+	}
+}
+
+func TestNumRoundTrip(t *testing.T) {
+	in := NumFrame{TsMs: 1732400000000, Seq: 9, Values: []Numeric{
+		{Code: MDCECGHeartRate, Value: 72, Valid: true, Unit: "bpm"},
+		{Code: MDCSpO2, Value: math.NaN(), Valid: false, Unit: "%"},
+	}}
+	out, err := DecodeNum(EncodeNum(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Values[0].Value != 72 || !out.Values[0].Valid || out.Values[1].Valid {
+		t.Fatalf("round trip = %+v", out)
+	}
+}
+
+func TestStatus(t *testing.T) {
+	bat := 55.0
+	in := Status{Device: "SIM-1", Online: true, Battery: &bat, LeadsOff: []uint32{MDCECGLeadII}}
+	out, err := DecodeStatus(EncodeStatus(in))
+	if err != nil || !cmp.Equal(in, out) {
+		t.Fatalf("round trip: %+v, %v", out, err)
+	}
+	for _, bad := range []string{`{}`, `{"device":"x","battery":140}`, `{"device":"x","online":"yes"}`, `[]`} {
+		if _, err := DecodeStatus([]byte(bad)); err == nil {
+			t.Errorf("DecodeStatus(%s) accepted", bad)
+		}
+	}
+}
+
+func TestTopic(t *testing.T) {
+	tp := Topic("ICU1", "07", StreamWave)
+	if tp != "vigil/v1/ICU1/07/wave" {
+		t.Fatalf("Topic = %q", tp)
+	}
+	w, b, s, err := ParseTopic(tp)
+	if err != nil || w != "ICU1" || b != "07" || s != StreamWave {
+		t.Fatalf("ParseTopic = %q %q %q %v", w, b, s, err)
+	}
+	for _, bad := range []string{"vigil/v2/a/b/wave", "vigil/v1/a/b", "vigil/v1/a/b/c/wave", "vigil/v1/a/b/bogus", "vigil/v1/a b/c/wave", "vigil/v1//c/wave"} {
+		if _, _, _, err := ParseTopic(bad); err == nil {
+			t.Errorf("ParseTopic(%q) accepted", bad)
+		}
+	}
+}
+
+// FuzzDecodeWave: no input crashes the decoder; anything it accepts
+// re-encodes to the same bytes (nothing is half-read or invented).
+func FuzzDecodeWave(f *testing.F) {
+	f.Add(AppendWave(nil, sampleFrame()))
+	addCorpus(f, "wave")
+	var fr WaveFrame
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if err := DecodeWave(b, &fr); err != nil {
+			return
+		}
+		if got := AppendWave(nil, &fr); string(got) != string(b) {
+			t.Fatalf("accepted frame does not re-encode to its input")
+		}
+	})
+}
+
+func FuzzDecodeNum(f *testing.F) {
+	f.Add([]byte(`{"ts":1732400000000,"seq":3,"values":{"HR":{"v":72,"unit":"bpm"},"SpO2":{"v":null}}}`))
+	addCorpus(f, "num")
+	f.Fuzz(func(t *testing.T, b []byte) {
+		n, err := DecodeNum(b)
+		if err != nil {
+			return
+		}
+		for _, v := range n.Values {
+			if v.Valid && (math.IsNaN(v.Value) || math.IsInf(v.Value, 0) || v.Value == InvalidSample) {
+				t.Fatalf("no-value accepted as valid: %+v", v)
+			}
+		}
+	})
+}
+
+func FuzzDecodeStatus(f *testing.F) {
+	f.Add([]byte(`{"device":"SIM-1","online":true,"leads_off":[131330]}`))
+	addCorpus(f, "status")
+	f.Fuzz(func(t *testing.T, b []byte) { _, _ = DecodeStatus(b) })
+}
+
+// addCorpus seeds a fuzz target from testdata/feed/<kind>/* at the repository root.
+func addCorpus(f *testing.F, kind string) {
+	files, _ := filepath.Glob(filepath.Join("..", "..", "testdata", "feed", kind, "*"))
+	for _, p := range files {
+		if b, err := os.ReadFile(p); err == nil {
+			f.Add(b)
+		}
+	}
+}
+
+func BenchmarkDecodeWave50(b *testing.B) {
+	fr := &WaveFrame{Seq: 1, StartMs: 1_732_400_000_000, Channels: []Channel{
+		{Code: MDCECGLeadII, RateHz: 250, Gain: 200, Samples: make([]int16, 50)}}}
+	buf := AppendWave(nil, fr)
+	var out WaveFrame
+	b.ReportAllocs()
+	b.SetBytes(int64(len(buf)))
+	for b.Loop() {
+		if err := DecodeWave(buf, &out); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,189 @@
+package feed
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+)
+
+// NumFrame is one decoded numerics message.
+//
+//	{"ts":1732400000000,"seq":17,"values":{"HR":{"v":72,"unit":"bpm"},
+//	 "150456":{"v":97},"RR":{"v":null},"TEMP":{"v":36.9,"valid":false}}}
+//
+// A value is *no value* when it is null, "NaN", -32768, or has "valid":false.
+// Zero is a value (heart rate 0 in asystole is real).
+type NumFrame struct {
+	TsMs   int64
+	Seq    uint32
+	Values []Numeric // sorted by Code
+}
+
+// Numeric is one parameter's value. Valid false means no value.
+type Numeric struct {
+	Code  uint32
+	Value float64
+	Valid bool
+	Unit  string
+}
+
+type numWire struct {
+	Ts     *int64                     `json:"ts"`
+	Seq    uint32                     `json:"seq"`
+	Values map[string]json.RawMessage `json:"values"`
+}
+
+type numValueWire struct {
+	V     json.RawMessage `json:"v"`
+	Unit  string          `json:"unit,omitempty"`
+	Valid *bool           `json:"valid,omitempty"`
+}
+
+// DecodeNum decodes and validates a numerics message.
+func DecodeNum(b []byte) (NumFrame, error) {
+	var w numWire
+	if err := strictUnmarshal(b, &w); err != nil {
+		return NumFrame{}, fmt.Errorf("%w: numerics: %v", ErrInvalid, err)
+	}
+	if w.Ts == nil {
+		return NumFrame{}, fmt.Errorf("%w: numerics: missing ts", ErrInvalid)
+	}
+	if *w.Ts < minStartMs || *w.Ts > maxStartMs {
+		return NumFrame{}, fmt.Errorf("%w: numerics: ts %d out of range", ErrInvalid, *w.Ts)
+	}
+	if len(w.Values) == 0 || len(w.Values) > 256 {
+		return NumFrame{}, fmt.Errorf("%w: numerics: %d values", ErrInvalid, len(w.Values))
+	}
+	f := NumFrame{TsMs: *w.Ts, Seq: w.Seq, Values: make([]Numeric, 0, len(w.Values))}
+	for key, raw := range w.Values {
+		code, ok := ParseCode(key)
+		if !ok {
+			return NumFrame{}, fmt.Errorf("%w: numerics: unknown parameter %q", ErrInvalid, key)
+		}
+		var vw numValueWire
+		if err := strictUnmarshal(raw, &vw); err != nil {
+			return NumFrame{}, fmt.Errorf("%w: numerics: %s: %v", ErrInvalid, key, err)
+		}
+		v, valid, err := parseValue(vw.V)
+		if err != nil {
+			return NumFrame{}, fmt.Errorf("%w: numerics: %s: %v", ErrInvalid, key, err)
+		}
+		if vw.Valid != nil && !*vw.Valid {
+			valid = false
+		}
+		if !valid {
+			v = math.NaN()
+		}
+		f.Values = append(f.Values, Numeric{Code: code, Value: v, Valid: valid, Unit: vw.Unit})
+	}
+	slices.SortFunc(f.Values, func(a, b Numeric) int { return int(a.Code) - int(b.Code) })
+	for i := 1; i < len(f.Values); i++ {
+		if f.Values[i].Code == f.Values[i-1].Code {
+			return NumFrame{}, fmt.Errorf("%w: numerics: parameter %d given twice", ErrInvalid, f.Values[i].Code)
+		}
+	}
+	return f, nil
+}
+
+// parseValue reads a numeric value: a JSON number, null, or the string "NaN".
+func parseValue(raw json.RawMessage) (v float64, valid bool, err error) {
+	raw = bytes.TrimSpace(raw)
+	switch {
+	case len(raw) == 0 || string(raw) == "null":
+		return 0, false, nil
+	case raw[0] == '"':
+		s, err := strconv.Unquote(string(raw))
+		if err != nil || (s != "NaN" && s != "nan") {
+			return 0, false, fmt.Errorf("value %s is not a number", raw)
+		}
+		return 0, false, nil
+	}
+	v, err = strconv.ParseFloat(string(raw), 64)
+	if err != nil || math.IsInf(v, 0) {
+		return 0, false, fmt.Errorf("value %s is not a number", raw)
+	}
+	if v == InvalidSample {
+		return 0, false, nil
+	}
+	return v, true, nil
+}
+
+// EncodeNum encodes a numerics message with numeric MDC keys.
+func EncodeNum(f NumFrame) []byte {
+	vals := make(map[string]numValueWire, len(f.Values))
+	for _, n := range f.Values {
+		w := numValueWire{Unit: n.Unit, V: json.RawMessage("null")}
+		if n.Valid && !math.IsNaN(n.Value) && !math.IsInf(n.Value, 0) {
+			w.V = strconv.AppendFloat(nil, n.Value, 'f', -1, 64)
+		} else {
+			f := false
+			w.Valid = &f
+		}
+		vals[strconv.FormatUint(uint64(n.Code), 10)] = w
+	}
+	ts := f.TsMs
+	b, err := json.Marshal(struct {
+		Ts     *int64                  `json:"ts"`
+		Seq    uint32                  `json:"seq"`
+		Values map[string]numValueWire `json:"values"`
+	}{&ts, f.Seq, vals})
+	if err != nil {
+		panic(err) // only plain types: cannot fail
+	}
+	return b
+}
+
+// Status is a device's retained status message, also published as its MQTT
+// Last Will with Online false so that a vanished device reads offline.
+type Status struct {
+	Device   string   `json:"device"`
+	Model    string   `json:"model,omitempty"`
+	Online   bool     `json:"online"`
+	Battery  *float64 `json:"battery,omitempty"` // percent; absent on mains power
+	Patient  string   `json:"patient,omitempty"` // name as admitted at the bedside device
+	LeadsOff []uint32 `json:"leads_off,omitempty"`
+	ProbeOff []uint32 `json:"probe_off,omitempty"`
+	TsMs     int64    `json:"ts,omitempty"`
+}
+
+// DecodeStatus decodes and validates a status message.
+func DecodeStatus(b []byte) (Status, error) {
+	var s Status
+	if err := strictUnmarshal(b, &s); err != nil {
+		return Status{}, fmt.Errorf("%w: status: %v", ErrInvalid, err)
+	}
+	if s.Device == "" || len(s.Device) > 128 || len(s.Model) > 128 || len(s.Patient) > 128 {
+		return Status{}, fmt.Errorf("%w: status: device id missing or a field too long", ErrInvalid)
+	}
+	if s.Battery != nil && (math.IsNaN(*s.Battery) || *s.Battery < 0 || *s.Battery > 100) {
+		return Status{}, fmt.Errorf("%w: status: battery %v%% out of range", ErrInvalid, *s.Battery)
+	}
+	if len(s.LeadsOff) > MaxChannels || len(s.ProbeOff) > MaxChannels {
+		return Status{}, fmt.Errorf("%w: status: too many channels listed", ErrInvalid)
+	}
+	return s, nil
+}
+
+// EncodeStatus encodes a status message.
+func EncodeStatus(s Status) []byte {
+	b, err := json.Marshal(s)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+func strictUnmarshal(b []byte, v any) error {
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.DisallowUnknownFields()
+	if err := d.Decode(v); err != nil {
+		return err
+	}
+	if d.More() {
+		return fmt.Errorf("trailing data")
+	}
+	return nil
+}

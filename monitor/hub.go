@@ -1,0 +1,277 @@
+package monitor
+
+import (
+	"log/slog"
+	"math"
+	"slices"
+	"sync/atomic"
+	"time"
+
+	"github.com/vigil-station/vigil/monitor/feed"
+)
+
+// Defaults for staleness (issue: no waveform for 3 s or no numerics for 10 s
+// marks the stream NO DATA) and for the display rings.
+const (
+	DefaultWaveStale   = 3 * time.Second
+	DefaultNumStale    = 10 * time.Second
+	DefaultRingSeconds = 16
+	// maxBreak is the longest run of gap markers a gap inserts in a display
+	// ring: enough for a visible break, not so much that a long outage wipes
+	// the strip at once when the device returns.
+	maxBreak = time.Second
+)
+
+// Config configures a Hub. Zero values take the defaults.
+type Config struct {
+	Ward        string
+	Beds        []string // beds known in advance, in display order
+	WaveStale   time.Duration
+	NumStale    time.Duration
+	RingSeconds int
+	Now         func() time.Time
+	Log         *slog.Logger
+}
+
+// Hub routes decoded feed messages into per-bed, per-channel rings and keeps
+// each bed's latest vitals and device status.
+//
+// Writer methods (Wave, Numerics, Status, Reject) must be called from one
+// goroutine: the feed's ordered message handler. Reader methods are safe from
+// any goroutine. Each display ring has exactly one reader, the UI.
+type Hub struct {
+	cfg  Config
+	beds atomic.Pointer[[]*Bed] // copy-on-write, sorted by name; writer replaces it
+	byID map[string]*Bed        // writer only
+
+	msgs, samples, decodeErrors, gaps, dupFrames, unknownBeds atomic.Uint64
+	lastRejectLog                                             atomic.Int64
+}
+
+// NewHub creates a hub with cfg.Beds registered.
+func NewHub(cfg Config) *Hub {
+	if cfg.WaveStale <= 0 {
+		cfg.WaveStale = DefaultWaveStale
+	}
+	if cfg.NumStale <= 0 {
+		cfg.NumStale = DefaultNumStale
+	}
+	if cfg.RingSeconds <= 0 {
+		cfg.RingSeconds = DefaultRingSeconds
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	h := &Hub{cfg: cfg, byID: map[string]*Bed{}}
+	empty := []*Bed{}
+	h.beds.Store(&empty)
+	for _, name := range cfg.Beds {
+		h.bed(name, true)
+	}
+	return h
+}
+
+// Ward is the ward this hub serves.
+func (h *Hub) Ward() string { return h.cfg.Ward }
+
+// bed finds or creates a bed. Writer only (and NewHub).
+func (h *Hub) bed(name string, configured bool) *Bed {
+	if b, ok := h.byID[name]; ok {
+		return b
+	}
+	b := &Bed{Name: name, Configured: configured, hub: h}
+	empty := []*Channel{}
+	b.channels.Store(&empty)
+	h.byID[name] = b
+	old := *h.beds.Load()
+	next := append(slices.Clip(old), b)
+	if !configured {
+		h.unknownBeds.Add(1)
+		h.cfg.Log.Info("new bed on the feed", "ward", h.cfg.Ward, "bed", name)
+	}
+	slices.SortStableFunc(next, func(a, b *Bed) int {
+		// Configured beds keep their configured order, first.
+		switch {
+		case a.Configured && !b.Configured:
+			return -1
+		case !a.Configured && b.Configured:
+			return 1
+		case !a.Configured && !b.Configured:
+			if a.Name < b.Name {
+				return -1
+			} else if a.Name > b.Name {
+				return 1
+			}
+		}
+		return 0
+	})
+	h.beds.Store(&next)
+	return b
+}
+
+// Beds returns the beds in display order. The slice must not be modified.
+func (h *Hub) Beds() []*Bed { return *h.beds.Load() }
+
+// Bed returns the named bed, or nil.
+func (h *Hub) Bed(name string) *Bed {
+	for _, b := range h.Beds() {
+		if b.Name == name {
+			return b
+		}
+	}
+	return nil
+}
+
+// Wave applies a decoded waveform frame. Writer only.
+func (h *Hub) Wave(bedName string, f *feed.WaveFrame) {
+	h.msgs.Add(1)
+	b := h.bed(bedName, false)
+	now := h.cfg.Now()
+	frameMs := f.Channels[0].DurationMs()
+
+	breakMs := 0.0
+	if b.haveSeq {
+		ahead := f.Seq - b.lastSeq // modular: small means ahead, huge means behind
+		switch {
+		case ahead == 1:
+			// in order; a device that stopped and resumed keeps counting but
+			// its clock jumped: that is a gap in time.
+			if d := float64(f.StartMs) - b.expectMs; d > 2*frameMs+500 {
+				breakMs = d
+			}
+		case ahead == 0 || ahead > 1<<31:
+			if float64(f.StartMs) < b.expectMs-frameMs/2 {
+				// duplicate or late: already placed or its place is drawn over.
+				h.dupFrames.Add(1)
+				b.dupFrames.Add(1)
+				return
+			}
+			// seq went back but time went forward: the device restarted.
+			breakMs = max(0, float64(f.StartMs)-b.expectMs)
+		default:
+			// frames missing: insert a break of their duration.
+			breakMs = max(float64(ahead-1)*frameMs, float64(f.StartMs)-b.expectMs)
+		}
+	}
+	if breakMs > 0 {
+		h.gaps.Add(1)
+		b.gaps.Add(1)
+	}
+	b.haveSeq = true
+	b.lastSeq = f.Seq
+	b.expectMs = float64(f.StartMs) + frameMs
+
+	var n uint64
+	for i := range f.Channels {
+		fc := &f.Channels[i]
+		c := b.channel(fc.Code, fc.RateHz, h.cfg.RingSeconds)
+		if breakMs > 0 {
+			gapN := int(math.Min(breakMs, float64(maxBreak.Milliseconds())) * float64(fc.RateHz) / 1000)
+			for range gapN {
+				c.Ring.Push(float32(math.NaN()))
+			}
+		}
+		buf := c.scratch[:0]
+		invalid := 0
+		for _, s := range fc.Samples {
+			v := fc.Physical(s)
+			if s == feed.InvalidSample {
+				invalid++
+			}
+			buf = append(buf, v)
+		}
+		c.scratch = buf
+		c.Ring.PushN(buf)
+		c.received.Add(uint64(len(buf)))
+		c.invalidRun.Store(invalid == len(buf))
+		n += uint64(len(buf))
+	}
+	h.samples.Add(n)
+	b.samples.Add(n)
+	b.lastWave.Store(now.UnixNano())
+	b.lastFrameStartMs.Store(f.StartMs)
+}
+
+// Numerics applies a decoded numerics message. Writer only.
+func (h *Hub) Numerics(bedName string, f feed.NumFrame) {
+	h.msgs.Add(1)
+	b := h.bed(bedName, false)
+	now := h.cfg.Now()
+	b.mu.Lock()
+	if b.vitals == nil {
+		b.vitals = map[uint32]Vital{}
+	}
+	for _, v := range f.Values {
+		b.vitals[v.Code] = Vital{Code: v.Code, Value: v.Value, Valid: v.Valid, Unit: v.Unit, At: now}
+	}
+	b.mu.Unlock()
+	b.lastNum.Store(now.UnixNano())
+}
+
+// Status applies a device status message. Writer only.
+func (h *Hub) Status(bedName string, s feed.Status) {
+	h.msgs.Add(1)
+	b := h.bed(bedName, false)
+	b.mu.Lock()
+	b.status = s
+	b.haveStatus = true
+	b.mu.Unlock()
+}
+
+// Reject counts a message that failed to decode. It changes nothing else.
+// bedName may be empty when the topic itself was bad. Writer only.
+func (h *Hub) Reject(topic, bedName string, err error) {
+	h.decodeErrors.Add(1)
+	if b, ok := h.byID[bedName]; ok {
+		b.rejected.Add(1)
+	}
+	// Log at most once a second so a flood cannot flood the log; the count is exact.
+	now := h.cfg.Now().UnixNano()
+	if last := h.lastRejectLog.Load(); now-last >= int64(time.Second) && h.lastRejectLog.CompareAndSwap(last, now) {
+		h.cfg.Log.Warn("rejected feed message", "topic", topic, "err", err, "rejected_total", h.decodeErrors.Load())
+	}
+}
+
+// Counters are the hub's running totals.
+type Counters struct {
+	Messages     uint64 // messages applied
+	Samples      uint64 // waveform samples accepted
+	DecodeErrors uint64 // messages rejected
+	Gaps         uint64 // breaks in a bed's waveform (missing frames or time)
+	DupFrames    uint64 // duplicate or late frames dropped
+	UnknownBeds  uint64 // beds that appeared on the feed without being configured
+	Dropped      uint64 // display samples overwritten before the display read them
+}
+
+// Counters returns the running totals.
+func (h *Hub) Counters() Counters {
+	c := Counters{
+		Messages:     h.msgs.Load(),
+		Samples:      h.samples.Load(),
+		DecodeErrors: h.decodeErrors.Load(),
+		Gaps:         h.gaps.Load(),
+		DupFrames:    h.dupFrames.Load(),
+		UnknownBeds:  h.unknownBeds.Load(),
+	}
+	for _, b := range h.Beds() {
+		for _, ch := range b.Channels() {
+			c.Dropped += ch.Ring.Dropped()
+		}
+	}
+	return c
+}
+
+// Online counts beds whose waveform and numerics are both fresh.
+func (h *Hub) Online() int {
+	now := h.cfg.Now()
+	n := 0
+	for _, b := range h.Beds() {
+		if b.State(now).Online() {
+			n++
+		}
+	}
+	return n
+}

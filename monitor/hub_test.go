@@ -1,0 +1,193 @@
+package monitor
+
+import (
+	"errors"
+	"io"
+	"log/slog"
+	"math"
+	"testing"
+	"time"
+
+	"github.com/vigil-station/vigil/monitor/feed"
+)
+
+type fakeClock struct{ t time.Time }
+
+func (c *fakeClock) now() time.Time          { return c.t }
+func (c *fakeClock) advance(d time.Duration) { c.t = c.t.Add(d) }
+
+func newTestHub(c *fakeClock) *Hub {
+	return NewHub(Config{Ward: "T", Beds: []string{"01", "02"}, Now: c.now,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+}
+
+const t0 = 1_732_400_000_000
+
+// frame builds a 200 ms frame of ECG at 250 Hz whose samples count up from seq*50.
+func frame(seq uint32, startMs int64) *feed.WaveFrame {
+	s := make([]int16, 50)
+	for i := range s {
+		s[i] = int16(int(seq)*50 + i)
+	}
+	return &feed.WaveFrame{Seq: seq, StartMs: startMs, Channels: []feed.Channel{
+		{Code: feed.MDCECGLeadII, RateHz: 250, Gain: 1, Samples: s}}}
+}
+
+func drain(t *testing.T, h *Hub, bed string) []float32 {
+	t.Helper()
+	return h.Bed(bed).Channel(feed.MDCECGLeadII).Ring.Drain(nil)
+}
+
+func TestInOrderNoGap(t *testing.T) {
+	c := &fakeClock{time.UnixMilli(t0)}
+	h := newTestHub(c)
+	for i := uint32(0); i < 10; i++ {
+		h.Wave("01", frame(i, t0+int64(i)*200))
+	}
+	got := drain(t, h, "01")
+	if len(got) != 500 {
+		t.Fatalf("%d samples, want 500", len(got))
+	}
+	for i, v := range got {
+		if v != float32(i) {
+			t.Fatalf("sample %d = %v, want %d", i, v, i)
+		}
+	}
+	if n := h.Counters(); n.Gaps != 0 || n.DupFrames != 0 || n.Samples != 500 {
+		t.Fatalf("counters %+v", n)
+	}
+}
+
+func TestMissingFramesMakeABreak(t *testing.T) {
+	c := &fakeClock{time.UnixMilli(t0)}
+	h := newTestHub(c)
+	h.Wave("01", frame(0, t0))
+	h.Wave("01", frame(3, t0+600)) // frames 1 and 2 lost: 400 ms
+	got := drain(t, h, "01")
+	nan := 0
+	for _, v := range got[50:150] {
+		if math.IsNaN(float64(v)) {
+			nan++
+		}
+	}
+	if len(got) != 200 || nan != 100 {
+		t.Fatalf("got %d samples with %d NaN in the gap, want 200 with 100 (400 ms at 250 Hz)", len(got), nan)
+	}
+	if got[150] != 150 {
+		t.Fatalf("first sample after the gap = %v, want 150", got[150])
+	}
+	if g := h.Counters().Gaps; g != 1 {
+		t.Fatalf("gaps = %d, want 1", g)
+	}
+}
+
+func TestDuplicateDropped(t *testing.T) {
+	c := &fakeClock{time.UnixMilli(t0)}
+	h := newTestHub(c)
+	h.Wave("01", frame(0, t0))
+	h.Wave("01", frame(1, t0+200))
+	h.Wave("01", frame(1, t0+200)) // QoS 1 redelivery
+	h.Wave("01", frame(0, t0))     // late
+	if got := drain(t, h, "01"); len(got) != 100 {
+		t.Fatalf("%d samples, want 100", len(got))
+	}
+	if n := h.Counters(); n.DupFrames != 2 || n.Gaps != 0 {
+		t.Fatalf("counters %+v, want 2 duplicates, 0 gaps", n)
+	}
+}
+
+func TestDeviceResumesAfterSilence(t *testing.T) {
+	c := &fakeClock{time.UnixMilli(t0)}
+	h := newTestHub(c)
+	h.Wave("01", frame(0, t0))
+	h.Wave("01", frame(1, t0+20_200)) // seq in order but 20 s later
+	got := drain(t, h, "01")
+	if len(got) != 100+250 { // capped at one second of break
+		t.Fatalf("%d samples, want 350 (break capped at 1 s)", len(got))
+	}
+	if h.Counters().Gaps != 1 {
+		t.Fatal("a 20 s silence was not counted as a gap")
+	}
+	// A restarted device (seq back to 0, time forward) is accepted.
+	h.Wave("01", frame(0, t0+30_000))
+	if h.Counters().DupFrames != 0 {
+		t.Fatal("restart treated as duplicate")
+	}
+}
+
+func TestRejectChangesNothingElse(t *testing.T) {
+	c := &fakeClock{time.UnixMilli(t0)}
+	h := newTestHub(c)
+	h.Wave("01", frame(0, t0))
+	before := h.Counters()
+	for range 1000 {
+		h.Reject("vigil/v1/T/01/wave", "01", errors.New("garbage"))
+	}
+	after := h.Counters()
+	if after.DecodeErrors != 1000 {
+		t.Fatalf("decode errors %d, want 1000", after.DecodeErrors)
+	}
+	after.DecodeErrors = before.DecodeErrors
+	if after != before {
+		t.Fatalf("rejections changed other counters: %+v -> %+v", before, after)
+	}
+	if got := h.Bed("01").Counts().Rejected; got != 1000 {
+		t.Fatalf("bed rejected = %d", got)
+	}
+}
+
+func TestStaleness(t *testing.T) {
+	c := &fakeClock{time.UnixMilli(t0)}
+	h := newTestHub(c)
+	b := h.Bed("01")
+	if s := b.State(c.now()); s.Seen || s.Online() {
+		t.Fatalf("fresh bed state %+v", s)
+	}
+	h.Wave("01", frame(0, t0))
+	h.Numerics("01", feed.NumFrame{TsMs: t0, Values: []feed.Numeric{{Code: feed.MDCECGHeartRate, Value: 70, Valid: true}}})
+	if !b.State(c.now()).Online() || h.Online() != 1 {
+		t.Fatal("bed with fresh data not online")
+	}
+	c.advance(2900 * time.Millisecond)
+	if !b.State(c.now()).Online() {
+		t.Fatal("NO DATA before 3 s")
+	}
+	c.advance(200 * time.Millisecond)
+	if s := b.State(c.now()); !s.WaveStale || !s.NoData() {
+		t.Fatalf("no waveform for 3.1 s: state %+v, want NO DATA", s)
+	}
+	h.Wave("01", frame(1, t0+200))
+	c.advance(7 * time.Second) // numerics now 10.1 s old, waveform 7 s
+	h.Wave("01", frame(2, t0+400))
+	if s := b.State(c.now()); !s.NumStale || s.WaveStale {
+		t.Fatalf("numerics 10.1 s old: state %+v, want numerics stale only", s)
+	}
+	h.Status("01", feed.Status{Device: "d", Online: false})
+	if !b.State(c.now()).Offline {
+		t.Fatal("offline status not shown")
+	}
+}
+
+func TestUnknownBedAppears(t *testing.T) {
+	c := &fakeClock{time.UnixMilli(t0)}
+	h := newTestHub(c)
+	h.Wave("99", frame(0, t0))
+	beds := h.Beds()
+	if len(beds) != 3 || beds[2].Name != "99" || beds[2].Configured || h.Counters().UnknownBeds != 1 {
+		t.Fatalf("beds %v, counters %+v", beds, h.Counters())
+	}
+}
+
+func BenchmarkHubWave(b *testing.B) {
+	c := &fakeClock{time.UnixMilli(t0)}
+	h := newTestHub(c)
+	f := frame(0, t0)
+	b.ReportAllocs()
+	i := uint32(0)
+	for b.Loop() {
+		f.Seq = i
+		f.StartMs = t0 + int64(i)*200
+		h.Wave("01", f)
+		i++
+	}
+}
