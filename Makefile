@@ -1,0 +1,69 @@
+# Vigil — central station for hospital wards. `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+export PATH := /usr/local/go/bin:$(HOME)/go/bin:$(PATH)
+export LANG ?= C.UTF-8
+export XDG_RUNTIME_DIR ?= /tmp/vigil-runtime-$(shell id -u)
+
+GO        ?= go
+BIN       := bin/vigil
+# Debian packages: build headers for Fyne (GL, X11, Wayland), a headless X
+# server and screenshot tools, and mosquitto for the integration tests.
+DEB_PACKAGES := gcc pkg-config libgl1-mesa-dev xorg-dev libxkbcommon-dev libwayland-dev \
+                wayland-protocols xvfb xauth x11-apps imagemagick mosquitto mosquitto-clients dbus-x11
+SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+RUN_FLAGS ?=
+TEST_FLAGS ?=
+BENCHTIME ?= 1s
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
+
+deps: ## install the Debian packages that are missing (apt-get; sudo when not root)
+	@missing=$$(for p in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:" $$missing; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+	@command -v $(GO) >/dev/null || { echo "Go 1.21 or newer is needed (it fetches the 1.26 toolchain itself): https://go.dev/dl"; exit 1; }
+	@mkdir -p -m 700 $(XDG_RUNTIME_DIR)
+
+build: deps ## build bin/vigil
+	$(GO) build -o $(BIN) .
+
+run: build ## start the station: embedded broker, simulated ward of 16 beds, window
+	@if (exec 3<>/dev/tcp/127.0.0.1/1883) 2>/dev/null && [ -z "$(RUN_FLAGS)" ]; then \
+	  echo "port 1883 is taken (a system broker?): using it for the simulated ward"; \
+	  ./$(BIN) --broker tcp://127.0.0.1:1883 --sim 16; \
+	else ./$(BIN) $(RUN_FLAGS); fi
+
+test: deps ## run every test (race detector on), window tests under Xvfb
+	$(GO) vet ./...
+	xvfb-run -a -s "-screen 0 1920x1080x24" $(GO) test -race -count=1 $(TEST_FLAGS) ./...
+
+bench: deps ## run the benchmarks
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...
+
+fuzz: ## fuzz every decoder for FUZZTIME each (default 2m)
+	@for t in FuzzDecodeWave FuzzDecodeNum FuzzDecodeStatus; do \
+	  $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $${FUZZTIME:-2m} ./monitor/feed/ || exit 1; done
+
+lint: deps ## go vet, gofmt, staticcheck
+	$(GO) vet ./...
+	@out=$$(gofmt -l $$(git ls-files '*.go')); [ -z "$$out" ] || { echo "gofmt needed:"; echo "$$out"; exit 1; }
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@2025.1.1 ./...
+
+screenshot: build ## run the station under Xvfb at 1920x1080 and save docs/screenshot.png
+	scripts/screenshot.sh $(BIN) docs/screenshot.png $${SHOT_WAIT:-80}
+
+package: deps ## build a Linux release tarball with the fyne tool
+	$(GO) run fyne.io/tools/cmd/fyne@v1.7.4 package -os linux --release
+	@mkdir -p dist && mv -f Vigil.tar.xz dist/ && ls -l dist/
+
+clean: ## remove build output
+	rm -rf bin dist
+
+.PHONY: help deps build run test bench fuzz lint screenshot package clean

@@ -1,0 +1,285 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/vigil-station/vigil/monitor/feed"
+	"github.com/vigil-station/vigil/monitor/mqttfeed"
+	"github.com/vigil-station/vigil/monitor/sim"
+)
+
+var mosquittoURL string
+
+// TestMain starts one real mosquitto on a free loopback port for the run.
+func TestMain(m *testing.M) {
+	stop, url, err := startMosquitto()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "integration tests need mosquitto (make test installs it):", err)
+		os.Exit(1)
+	}
+	mosquittoURL = url
+	code := m.Run()
+	stop()
+	os.Exit(code)
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+func startMosquitto() (stop func(), url string, err error) {
+	bin, err := exec.LookPath("mosquitto")
+	if err != nil {
+		if _, e := os.Stat("/usr/sbin/mosquitto"); e != nil {
+			return nil, "", err
+		}
+		bin = "/usr/sbin/mosquitto"
+	}
+	port, err := freePort()
+	if err != nil {
+		return nil, "", err
+	}
+	dir, err := os.MkdirTemp("", "vigil-mosquitto")
+	if err != nil {
+		return nil, "", err
+	}
+	conf := filepath.Join(dir, "mosquitto.conf")
+	os.WriteFile(conf, []byte(fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\nmax_queued_messages 100000\npersistence false\n", port)), 0o644)
+	cmd := exec.Command(bin, "-c", conf)
+	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
+	if err := cmd.Start(); err != nil {
+		return nil, "", err
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	for i := 0; ; i++ {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			break
+		}
+		if i > 50 {
+			cmd.Process.Kill()
+			return nil, "", fmt.Errorf("mosquitto did not listen on %s", addr)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return func() { cmd.Process.Kill(); cmd.Wait(); os.RemoveAll(dir) }, "tcp://" + addr, nil
+}
+
+func testConfig(t *testing.T, broker string) Config {
+	cfg := Config{Command: CmdStation, Ward: "IT" + fmt.Sprint(time.Now().UnixNano()%100000), Broker: broker,
+		Listen: "127.0.0.1:0", FrameMs: 200, FPS: 25, StatsEvery: time.Second, Headless: true,
+		DataDir: t.TempDir(), ClientID: fmt.Sprintf("vigil-test-%d", time.Now().UnixNano())}
+	return cfg
+}
+
+func dialer(url string) sim.Dialer {
+	return func(ctx context.Context, id, willTopic string, will []byte) (sim.Conn, error) {
+		return mqttfeed.DialDevice(ctx, mqttfeed.DeviceOptions{Broker: url, ClientID: id, WillTopic: willTopic, WillPayload: will})
+	}
+}
+
+func waitFor(t *testing.T, d time.Duration, what string, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", d, what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// runFourBeds publishes 4 simulated beds through url for a few seconds to a
+// headless station and checks that every waveform sample arrived, in order.
+func runFourBeds(t *testing.T, core *Core, url, ward string) {
+	waitFor(t, 10*time.Second, "station subscribed", core.Sub.Connected)
+	w, err := sim.New(sim.Config{Ward: ward, Beds: 4, Seed: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx, dialer(url)) }()
+	time.Sleep(4 * time.Second)
+	cancel()
+	if err := <-done; err != nil && err != context.Canceled {
+		t.Fatal(err)
+	}
+	st := w.Stats()
+	if st.Samples < 4*4*437 { // 4 beds, about 4 s at 437.5 samples/s
+		t.Fatalf("simulator published only %d samples", st.Samples)
+	}
+	names := w.BedNames()
+	waitFor(t, 5*time.Second, "every published sample at the station", func() bool {
+		for i, n := range names {
+			b := core.Hub.Bed(n)
+			if b == nil || b.Counts().Samples != st.PerBedSamples[i] {
+				return false
+			}
+		}
+		return true
+	})
+	c := core.Hub.Counters()
+	if c.Gaps != 0 || c.DupFrames != 0 || c.DecodeErrors != 0 {
+		t.Fatalf("frames out of sequence or rejected: %+v", c)
+	}
+	for i, n := range names {
+		b := core.Hub.Bed(n)
+		ecg := b.Channel(feed.MDCECGLeadII)
+		if ecg == nil || ecg.Received() == 0 {
+			t.Fatalf("bed %s: no ECG channel", n)
+		}
+		// ~250 Hz x seconds published: the ECG share of the bed's samples.
+		if want := float64(st.PerBedSamples[i]) * 250 / 437.5; float64(ecg.Received()) < want-15 || float64(ecg.Received()) > want+15 {
+			t.Fatalf("bed %s: %d ECG samples, want about %.0f", n, ecg.Received(), want)
+		}
+		if _, ok := b.Vital(feed.MDCECGHeartRate); !ok {
+			t.Fatalf("bed %s: no heart rate received", n)
+		}
+	}
+	t.Logf("%d beds, %d samples published and received in sequence, 0 gaps", len(names), st.Samples)
+}
+
+func TestEverySampleOverMosquitto(t *testing.T) {
+	cfg := testConfig(t, mosquittoURL)
+	core, err := Start(context.Background(), cfg, io.Discard, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer core.Close()
+	runFourBeds(t, core, mosquittoURL, cfg.Ward)
+}
+
+func TestEverySampleOverEmbeddedBroker(t *testing.T) {
+	cfg := testConfig(t, "")
+	core, err := Start(context.Background(), cfg, io.Discard, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer core.Close()
+	if core.Broker == nil || core.Ward != nil {
+		t.Fatal("expected the embedded broker and no built-in simulator with Sim 0")
+	}
+	runFourBeds(t, core, core.URL, cfg.Ward)
+	if d := core.Broker.Dropped(); d != 0 {
+		t.Fatalf("embedded broker dropped %d messages", d)
+	}
+}
+
+// TestGarbageIsCountedAndChangesNothing publishes malformed payloads on feed
+// topics: each is counted as a decode error and nothing else changes.
+func TestGarbageIsCountedAndChangesNothing(t *testing.T) {
+	cfg := testConfig(t, mosquittoURL)
+	core, err := Start(context.Background(), cfg, io.Discard, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer core.Close()
+	waitFor(t, 10*time.Second, "station subscribed", core.Sub.Connected)
+
+	pub := paho.NewClient(paho.NewClientOptions().AddBroker(mosquittoURL).SetClientID("garbage-" + cfg.Ward))
+	if tok := pub.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatal("connect:", tok.Error())
+	}
+	defer pub.Disconnect(100)
+	send := func(topic string, payload []byte) {
+		tok := pub.Publish(topic, 1, false, payload)
+		if !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+			t.Fatal("publish:", tok.Error())
+		}
+	}
+	// One good frame first, so there is accepted data that must survive.
+	good := &feed.WaveFrame{Seq: 0, StartMs: time.Now().UnixMilli(), Channels: []feed.Channel{
+		{Code: feed.MDCECGLeadII, RateHz: 250, Gain: 200, Samples: make([]int16, 50)}}}
+	send(feed.Topic(cfg.Ward, "01", feed.StreamWave), feed.AppendWave(nil, good))
+	waitFor(t, 5*time.Second, "the good frame", func() bool { return core.Hub.Counters().Samples == 50 })
+	before := core.Hub.Counters()
+
+	garbage := []struct {
+		bed     string
+		stream  feed.Stream
+		payload []byte
+	}{
+		{"01", feed.StreamWave, []byte("\x00\x01garbage")},
+		{"01", feed.StreamWave, feed.AppendWave(nil, good)[:40]}, // truncated
+		{"01", feed.StreamNum, []byte(`{"ts":"yesterday"}`)},
+		{"01", feed.StreamNum, []byte(`{"ts":1732400000000,"values":{"HR":{"v":"NaN"},"bogus":{"v":1}}}`)},
+		{"01", feed.StreamStatus, []byte(`not json`)},
+		{"77", feed.StreamWave, []byte("VW\x01\x01")}, // unknown bed, malformed
+	}
+	for _, g := range garbage {
+		send(feed.Topic(cfg.Ward, g.bed, g.stream), g.payload)
+	}
+	waitFor(t, 5*time.Second, "rejections counted", func() bool {
+		return core.Hub.Counters().DecodeErrors == uint64(len(garbage))
+	})
+	after := core.Hub.Counters()
+	after.DecodeErrors = before.DecodeErrors
+	if after != before {
+		t.Fatalf("garbage changed the station: %+v -> %+v", before, after)
+	}
+	if core.Hub.Bed("77") != nil {
+		t.Fatal("a malformed message created a bed")
+	}
+	if _, ok := core.Hub.Bed("01").Vital(feed.MDCECGHeartRate); ok {
+		t.Fatal("a rejected numerics message was half-applied")
+	}
+	if n := core.Hub.Bed("01").Counts().Rejected; n != 5 {
+		t.Fatalf("bed 01 counts %d rejections, want 5", n)
+	}
+}
+
+func TestPortInUse(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	cfg := testConfig(t, "")
+	cfg.Listen = l.Addr().String()
+	_, err = Start(context.Background(), cfg, io.Discard, io.Discard)
+	if err == nil {
+		t.Fatal("started on a taken port")
+	}
+	for _, want := range []string{"--listen", "--broker tcp://" + cfg.Listen} {
+		if !strings.Contains(err.Error(), want) {
+			t.Fatalf("message %q does not name %q", err, want)
+		}
+	}
+}
+
+func TestParse(t *testing.T) {
+	cfg, err := Parse(nil, io.Discard)
+	if err != nil || cfg.Command != CmdStation || cfg.Sim != 16 || cfg.Broker != "" || cfg.Listen != DefaultListen {
+		t.Fatalf("default: %+v %v", cfg, err)
+	}
+	cfg, err = Parse([]string{"--broker", "tcp://h:1883"}, io.Discard)
+	if err != nil || cfg.Sim != 0 {
+		t.Fatalf("--broker: sim %d %v", cfg.Sim, err)
+	}
+	cfg, err = Parse([]string{"sim", "--beds", "4", "--ward", "W2"}, io.Discard)
+	if err != nil || cfg.Command != CmdSim || cfg.Sim != 4 || cfg.Ward != "W2" {
+		t.Fatalf("sim: %+v %v", cfg, err)
+	}
+	for _, bad := range [][]string{{"--ward", "a/b"}, {"--broker", "h:1883"}, {"bogus"}, {"--fps", "0"}, {"sim", "--beds", "-1"}} {
+		if _, err := Parse(bad, io.Discard); err == nil {
+			t.Errorf("Parse(%q) accepted", bad)
+		}
+	}
+}

@@ -1,0 +1,242 @@
+// Package app is Vigil's composition root: it turns the command line into a
+// running station — embedded broker, simulated ward, feed subscription, hub,
+// diagnostics and the window — and stops them in order. It is the only
+// package that imports fyne's app package, and it wires the paho adapter.
+//
+// Start order: data directory and log, broker (embedded only), hub, feed
+// subscription, simulator, diagnostics, window. Stop order is the reverse;
+// every goroutine started here is owned by a context and a WaitGroup.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/vigil-station/vigil/app/broker"
+	"github.com/vigil-station/vigil/monitor"
+	"github.com/vigil-station/vigil/monitor/mqttfeed"
+	"github.com/vigil-station/vigil/monitor/sim"
+)
+
+// Core is everything of a running station but its window.
+type Core struct {
+	Hub    *monitor.Hub
+	Sub    *mqttfeed.Subscriber
+	Broker *broker.Broker // nil with an external broker
+	Ward   *sim.Ward      // nil without a simulator
+	Log    *slog.Logger
+	URL    string // broker URL in use
+
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	logFile *os.File
+	frames  func() uint64
+}
+
+// ErrPortInUse means the embedded broker's port is taken.
+var ErrPortInUse = errors.New("port in use")
+
+// Start runs the headless core of a station. stdout receives the stats
+// stream when cfg.Stats is "-".
+func Start(ctx context.Context, cfg Config, stdout, stderr io.Writer) (*Core, error) {
+	dir, err := cfg.dataDir()
+	if err != nil {
+		return nil, err
+	}
+	lf, err := os.OpenFile(filepath.Join(dir, "vigil.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
+	if err != nil {
+		return nil, fmt.Errorf("log file: %w", err)
+	}
+	log := slog.New(slog.NewTextHandler(io.MultiWriter(lf, stderr), &slog.HandlerOptions{Level: slog.LevelInfo}))
+	ctx, cancel := context.WithCancel(ctx)
+	c := &Core{Log: log, cancel: cancel, logFile: lf}
+	fail := func(err error) (*Core, error) {
+		c.Close()
+		return nil, err
+	}
+	log.Info("vigil starting", "version", Version, "ward", cfg.Ward, "data", dir)
+
+	c.URL = cfg.Broker
+	if c.URL == "" {
+		b, err := broker.Start(cfg.Listen, log)
+		if errors.Is(err, broker.ErrAddrInUse) {
+			return fail(fmt.Errorf("%w: %s is already in use; start with --listen 127.0.0.1:<free port> for another port, or --broker tcp://%s to use the broker already running there", ErrPortInUse, cfg.Listen, cfg.Listen))
+		}
+		if err != nil {
+			return fail(err)
+		}
+		c.Broker = b
+		c.URL = b.URL()
+		log.Info("embedded broker listening", "addr", b.Addr())
+	}
+
+	var beds []string
+	if cfg.Sim > 0 {
+		w, err := sim.New(sim.Config{Ward: cfg.Ward, Beds: cfg.Sim, FrameMs: cfg.FrameMs, Seed: max(cfg.Seed, 1), Events: cfg.Events})
+		if err != nil {
+			return fail(err)
+		}
+		c.Ward = w
+		beds = w.BedNames()
+	}
+	c.Hub = monitor.NewHub(monitor.Config{Ward: cfg.Ward, Beds: beds, Log: log})
+	c.Sub, err = mqttfeed.Subscribe(mqttfeed.Options{
+		Broker: c.URL, ClientID: cfg.clientID(), Ward: cfg.Ward,
+		Username: cfg.Username, Password: cfg.Password, Log: log,
+	}, c.Hub)
+	if err != nil {
+		return fail(err)
+	}
+	if c.Ward != nil {
+		c.runSim(ctx, cfg)
+	}
+	if cfg.Stats != "" {
+		w, closeW, err := openStats(cfg.Stats, stdout)
+		if err != nil {
+			return fail(err)
+		}
+		src := statsSource{hub: c.Hub, connected: c.Sub.Connected, frames: func() uint64 {
+			if c.frames != nil {
+				return c.frames()
+			}
+			return 0
+		}}
+		if c.Broker != nil {
+			src.brokerDropped = c.Broker.Dropped
+		}
+		if c.Ward != nil {
+			src.simSamples = func() uint64 { return c.Ward.Stats().Samples }
+		}
+		c.wg.Add(1)
+		go func() {
+			defer c.wg.Done()
+			defer closeW()
+			reportStats(ctx, w, cfg.StatsEvery, src)
+		}()
+	}
+	return c, nil
+}
+
+func (c *Core) runSim(ctx context.Context, cfg Config) {
+	url := c.URL
+	dial := func(ctx context.Context, clientID, willTopic string, will []byte) (sim.Conn, error) {
+		return mqttfeed.DialDevice(ctx, mqttfeed.DeviceOptions{
+			Broker: url, ClientID: clientID, WillTopic: willTopic, WillPayload: will,
+			Username: cfg.Username, Password: cfg.Password,
+		})
+	}
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		if err := c.Ward.Run(ctx, dial); err != nil && !errors.Is(err, context.Canceled) {
+			c.Log.Error("simulator stopped", "err", err)
+		}
+	}()
+}
+
+// SetFrameCounter lets the window report its frame count in the diagnostics.
+func (c *Core) SetFrameCounter(f func() uint64) { c.frames = f }
+
+// Close stops everything in reverse start order and waits for it.
+func (c *Core) Close() {
+	c.cancel()
+	c.wg.Wait() // simulator (publishes offline status) and stats
+	if c.Sub != nil {
+		c.Sub.Close()
+	}
+	if c.Broker != nil {
+		_ = c.Broker.Close()
+	}
+	if c.Log != nil {
+		c.Log.Info("vigil stopped")
+	}
+	if c.logFile != nil {
+		_ = c.logFile.Close()
+	}
+}
+
+func openStats(path string, stdout io.Writer) (io.Writer, func(), error) {
+	if path == "-" {
+		return stdout, func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--stats: %w", err)
+	}
+	return f, func() { f.Close() }, nil
+}
+
+// Run does what cfg asks and returns when it is done or ctx ends.
+func Run(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
+	if cfg.Duration > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, cfg.Duration)
+		defer cancel()
+	}
+	switch cfg.Command {
+	case CmdHelp:
+		return nil
+	case CmdVersion:
+		fmt.Fprintln(stdout, "vigil", Version)
+		return nil
+	case CmdSim:
+		return runSimOnly(ctx, cfg, stdout, stderr)
+	}
+	core, err := Start(ctx, cfg, stdout, stderr)
+	if err != nil {
+		return err
+	}
+	defer core.Close()
+	if cfg.Headless {
+		<-ctx.Done()
+		return nil
+	}
+	return runWindow(ctx, cfg, core)
+}
+
+// runSimOnly runs simulated devices against a broker (vigil sim).
+func runSimOnly(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	w, err := sim.New(sim.Config{Ward: cfg.Ward, Beds: cfg.Sim, FrameMs: cfg.FrameMs, Seed: max(cfg.Seed, 1), Events: cfg.Events})
+	if err != nil {
+		return err
+	}
+	c := &Core{Ward: w, URL: cfg.Broker, Log: log}
+	ctx, c.cancel = context.WithCancel(ctx)
+	log.Info("simulating", "beds", cfg.Sim, "ward", cfg.Ward, "broker", cfg.Broker)
+	c.runSim(ctx, cfg)
+	if cfg.Stats != "" {
+		out, closeW, err := openStats(cfg.Stats, stdout)
+		if err != nil {
+			c.cancel()
+			c.wg.Wait()
+			return err
+		}
+		defer closeW()
+		go func() {
+			tk := time.NewTicker(5 * time.Second)
+			defer tk.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-tk.C:
+					s := w.Stats()
+					fmt.Fprintf(out, `{"ts":%q,"wave_frames":%d,"samples":%d,"num_frames":%d,"publish_errors":%d}`+"\n",
+						time.Now().UTC().Format(time.RFC3339), s.WaveFrames, s.Samples, s.NumFrames, s.PublishErrors)
+				}
+			}
+		}()
+	}
+	<-ctx.Done()
+	c.wg.Wait()
+	log.Info("simulator stopped", "samples", w.Stats().Samples)
+	return nil
+}

@@ -1,0 +1,71 @@
+package app
+
+import (
+	"context"
+	"os"
+	"time"
+
+	"fyne.io/fyne/v2"
+	fyneapp "fyne.io/fyne/v2/app"
+
+	"github.com/vigil-station/vigil/assets"
+	"github.com/vigil-station/vigil/ui"
+)
+
+// AppID is the reverse-DNS application id (FyneApp.toml).
+const AppID = "org.vigilstation.vigil"
+
+// runWindow opens the station window on the Fyne main goroutine and returns
+// when the window is closed or ctx ends.
+func runWindow(ctx context.Context, cfg Config, core *Core) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	a := fyneapp.NewWithID(AppID)
+	a.SetIcon(fyne.NewStaticResource("icon.png", assets.IconPNG))
+	a.Settings().SetTheme(ui.Theme{})
+	w := a.NewWindow("Vigil — Ward " + cfg.Ward)
+	st := ui.NewStation(core.Hub, core.Sub, nil)
+	st.OnAbout = func() { ui.ShowAbout(w, Version) }
+	core.SetFrameCounter(st.Frames)
+	w.SetContent(st.Content())
+	w.Resize(fyne.NewSize(1920, 1080))
+	w.SetMaster()
+	w.SetOnClosed(cancel)
+
+	go st.Run(ctx, cfg.FPS)
+	go watchdog(ctx, core, st.Frames)
+	go func() {
+		<-ctx.Done()
+		fyne.Do(a.Quit)
+		// If the UI goroutine is wedged, Quit never runs: do not leave a
+		// station that ignores its stop signal.
+		time.Sleep(5 * time.Second)
+		core.Log.Error("window did not close within 5 s of the stop signal; exiting")
+		core.Close()
+		os.Exit(1)
+	}()
+	w.ShowAndRun()
+	return nil
+}
+
+// watchdog logs when the UI stops drawing frames while the station runs.
+func watchdog(ctx context.Context, core *Core, frames func() uint64) {
+	tk := time.NewTicker(5 * time.Second)
+	defer tk.Stop()
+	last, stuck := frames(), 0
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tk.C:
+		}
+		if f := frames(); f == last {
+			stuck++
+			if stuck == 2 {
+				core.Log.Error("UI has drawn no frame for 10 s")
+			}
+		} else {
+			last, stuck = f, 0
+		}
+	}
+}

@@ -1,0 +1,196 @@
+// Package ui holds Vigil's Fyne views: the station grid of bed tiles and the
+// station bar. It sees the monitor domain's read methods only; it never
+// imports paho, SQL or the adapters.
+//
+// Drawing follows the pull model: one ticker goroutine asks the Fyne main
+// goroutine (fyne.Do, at most one pending call) to run Station.Tick once per
+// frame; Tick drains every strip's ring and refreshes its raster. Numerics and
+// states update once a second.
+package ui
+
+import (
+	"context"
+	"fmt"
+	"image/color"
+	"sync/atomic"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/vigil-station/vigil/monitor"
+)
+
+// Link reports the station's connection to the broker.
+type Link interface {
+	Connected() bool
+	LastError() string
+}
+
+// SecondaryDisplay is the safety statement shown on the station bar.
+const SecondaryDisplay = "Secondary display — confirm every alarm at the bedside"
+
+// Columns and Rows of the station grid.
+const (
+	Columns = 4
+	Rows    = 4
+)
+
+// Station is the central station view.
+type Station struct {
+	hub   *monitor.Hub
+	link  Link
+	tiles []*Tile
+	now   func() time.Time
+
+	title, clock, safety, linkText *canvas.Text
+	barBG                          *canvas.Rectangle
+	grid                           *fyne.Container
+	content                        fyne.CanvasObject
+
+	// OnAbout is called by the About button on the station bar.
+	OnAbout func()
+
+	frames    atomic.Uint64
+	pending   atomic.Bool
+	lastSlow  time.Time
+	bedsKnown int
+}
+
+// NewStation builds the station view for hub. link may be nil.
+func NewStation(hub *monitor.Hub, link Link, now func() time.Time) *Station {
+	if now == nil {
+		now = time.Now
+	}
+	s := &Station{hub: hub, link: link, now: now}
+	s.tiles = make([]*Tile, Columns*Rows)
+	objs := make([]fyne.CanvasObject, len(s.tiles))
+	for i := range s.tiles {
+		s.tiles[i] = NewTile(nil)
+		objs[i] = s.tiles[i]
+	}
+	s.grid = container.New(layout.NewGridLayoutWithColumns(Columns), objs...)
+
+	s.barBG = canvas.NewRectangle(colorBar)
+	s.title = text("VIGIL  Ward "+hub.Ward(), ColorWhite, true)
+	s.title.TextSize = 20
+	s.clock = text("", ColorWhite, true)
+	s.clock.TextSize = 20
+	s.safety = text(SecondaryDisplay, ColorDim, false)
+	s.safety.TextSize = 15
+	s.safety.Alignment = fyne.TextAlignCenter
+	s.linkText = text("", ColorDim, true)
+	s.linkText.TextSize = 16
+	s.linkText.Alignment = fyne.TextAlignTrailing
+	about := widget.NewButton("About", func() {
+		if s.OnAbout != nil {
+			s.OnAbout()
+		}
+	})
+	about.Importance = widget.LowImportance
+	bar := container.NewStack(s.barBG, container.NewBorder(nil, nil,
+		container.NewHBox(s.title, gap(40), s.clock),
+		container.NewHBox(s.linkText, about), s.safety))
+	s.content = container.NewBorder(bar, nil, nil, nil, s.grid)
+	s.bindBeds()
+	s.update(now())
+	return s
+}
+
+// gap is fixed horizontal space in a box.
+func gap(w float32) fyne.CanvasObject {
+	r := canvas.NewRectangle(color.Transparent)
+	r.SetMinSize(fyne.NewSize(w, 1))
+	return r
+}
+
+// Content is the station's root object.
+func (s *Station) Content() fyne.CanvasObject { return s.content }
+
+// Tiles are the grid's tiles in display order.
+func (s *Station) Tiles() []*Tile { return s.tiles }
+
+// Frames is the number of frames drawn.
+func (s *Station) Frames() uint64 { return s.frames.Load() }
+
+func (s *Station) bindBeds() {
+	beds := s.hub.Beds()
+	s.bedsKnown = len(beds)
+	for i, t := range s.tiles {
+		if i < len(beds) {
+			t.SetBed(beds[i])
+		} else {
+			t.SetBed(nil)
+		}
+	}
+}
+
+// Tick draws one frame: every strip pulls its new samples; once a second the
+// numerics, states and bar are refreshed. UI goroutine only.
+func (s *Station) Tick() {
+	now := s.now()
+	if len(s.hub.Beds()) != s.bedsKnown {
+		s.bindBeds()
+	}
+	for _, t := range s.tiles {
+		t.Tick()
+	}
+	// States change the moment a threshold passes, so check them every frame
+	// at a reduced rate (5 Hz) and values once a second.
+	if now.Sub(s.lastSlow) >= 200*time.Millisecond {
+		s.update(now)
+	}
+	s.frames.Add(1)
+}
+
+func (s *Station) update(now time.Time) {
+	s.lastSlow = now
+	for _, t := range s.tiles {
+		t.Update(now)
+	}
+	clock := now.Local().Format("Mon 2 Jan  15:04")
+	if s.clock.Text != clock {
+		s.clock.Text = clock
+		s.clock.Refresh()
+	}
+	online := s.hub.Online()
+	title := fmt.Sprintf("VIGIL   Ward %s   %d/%d beds online", s.hub.Ward(), online, len(s.hub.Beds()))
+	if s.title.Text != title {
+		s.title.Text = title
+		s.title.Refresh()
+	}
+	msg, col := "● Broker connected", color.Color(ColorECG)
+	if s.link != nil && !s.link.Connected() {
+		msg, col = "⚠ NO BROKER CONNECTION — retrying", ColorAlarmMedium
+	}
+	if s.linkText.Text != msg {
+		s.linkText.Text = msg
+		s.linkText.Color = col
+		s.linkText.Refresh()
+	}
+}
+
+// Run drives the frame loop at fps until ctx ends: a ticker asks the Fyne
+// goroutine to draw, skipping a frame rather than queueing one when the
+// previous has not been drawn yet (fyne.Do's queue is unbounded).
+func (s *Station) Run(ctx context.Context, fps int) {
+	tk := time.NewTicker(time.Second / time.Duration(fps))
+	defer tk.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tk.C:
+			if !s.pending.CompareAndSwap(false, true) {
+				continue
+			}
+			fyne.Do(func() {
+				s.Tick()
+				s.pending.Store(false)
+			})
+		}
+	}
+}

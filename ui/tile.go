@@ -1,0 +1,334 @@
+package ui
+
+import (
+	"fmt"
+	"image/color"
+	"math"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/vigil-station/vigil/monitor"
+	"github.com/vigil-station/vigil/monitor/feed"
+	"github.com/vigil-station/vigil/ui/waveform"
+)
+
+// channelSource adapts a bed's channel to the strip's Source. The channel may
+// appear after the tile is built, so it is looked up until found.
+type channelSource struct {
+	bed  *monitor.Bed
+	code uint32
+	ch   *monitor.Channel
+}
+
+func (c *channelSource) find() *monitor.Channel {
+	if c.ch == nil && c.bed != nil {
+		c.ch = c.bed.Channel(c.code)
+	}
+	return c.ch
+}
+
+func (c *channelSource) Drain(dst []float32) []float32 {
+	if ch := c.find(); ch != nil {
+		return ch.Ring.Drain(dst)
+	}
+	return dst
+}
+
+func (c *channelSource) RateHz() float32 {
+	if ch := c.find(); ch != nil {
+		return ch.RateHz()
+	}
+	return 0
+}
+
+// Tile is one bed on the station grid: header with bed and patient, ECG and
+// pleth strips sweeping, and the numerics in parameter colours.
+type Tile struct {
+	widget.BaseWidget
+
+	bed *monitor.Bed
+
+	bg, header, overlayBG                    *canvas.Rectangle
+	bedText, patientText, stateText          *canvas.Text
+	ecgLabel, plethLabel, overlayText        *canvas.Text
+	hrLabel, hrValue, spo2Label, spo2Value   *canvas.Text
+	rrLabel, rrValue, tempLabel, tempValue   *canvas.Text
+	nibpLabel, nibpValue, nibpMean, nibpTime *canvas.Text
+	ecg, pleth                               *waveform.Strip
+	ecgSrc, plethSrc                         *channelSource
+
+	state     monitor.State
+	lastState string
+	objects   []fyne.CanvasObject
+}
+
+func text(s string, c color.Color, bold bool) *canvas.Text {
+	t := canvas.NewText(s, c)
+	t.TextStyle.Bold = bold
+	return t
+}
+
+// NewTile builds a tile for bed (nil for an empty slot).
+func NewTile(bed *monitor.Bed) *Tile {
+	t := &Tile{
+		bg:          canvas.NewRectangle(colorTile),
+		header:      canvas.NewRectangle(colorHeader),
+		overlayBG:   canvas.NewRectangle(color.NRGBA{A: 0}),
+		bedText:     text("", ColorWhite, true),
+		patientText: text("", ColorWhite, false),
+		stateText:   text("", ColorDim, true),
+		ecgLabel:    text("II", ColorECG, false),
+		plethLabel:  text("Pleth", ColorSpO2, false),
+		overlayText: text("", ColorWhite, true),
+		hrLabel:     text("HR", ColorECG, false),
+		hrValue:     text("---", ColorECG, true),
+		spo2Label:   text("SpO₂ %", ColorSpO2, false),
+		spo2Value:   text("---", ColorSpO2, true),
+		rrLabel:     text("RR", ColorResp, false),
+		rrValue:     text("--", ColorResp, true),
+		tempLabel:   text("Temp °C", ColorWhite, false),
+		tempValue:   text("--.-", ColorWhite, true),
+		nibpLabel:   text("NIBP", ColorWhite, false),
+		nibpValue:   text("---/---", ColorWhite, true),
+		nibpMean:    text("", ColorWhite, false),
+		nibpTime:    text("", ColorDim, false),
+	}
+	t.overlayText.Alignment = fyne.TextAlignCenter
+	t.stateText.Alignment = fyne.TextAlignTrailing
+	for _, v := range []*canvas.Text{t.hrValue, t.spo2Value, t.rrValue, t.tempValue, t.nibpValue} {
+		v.Alignment = fyne.TextAlignTrailing
+	}
+	t.ecgSrc = &channelSource{code: feed.MDCECGLeadII}
+	t.plethSrc = &channelSource{code: feed.MDCPleth}
+	t.ecg = waveform.NewStrip(t.ecgSrc, ColorECG, waveform.Scale{Min: -0.8, Max: 1.6}, waveform.Speed25)
+	t.pleth = waveform.NewStrip(t.plethSrc, ColorSpO2, waveform.Scale{Min: 0, Max: 1, Auto: true}, waveform.Speed25)
+	t.ecg.SetBackground(colorTile)
+	t.pleth.SetBackground(colorTile)
+	t.objects = []fyne.CanvasObject{
+		t.bg, t.header, t.bedText, t.patientText, t.stateText,
+		t.ecg, t.pleth, t.ecgLabel, t.plethLabel,
+		t.hrLabel, t.hrValue, t.spo2Label, t.spo2Value, t.rrLabel, t.rrValue,
+		t.tempLabel, t.tempValue, t.nibpLabel, t.nibpValue, t.nibpMean, t.nibpTime,
+		t.overlayBG, t.overlayText,
+	}
+	t.ExtendBaseWidget(t)
+	t.SetBed(bed)
+	return t
+}
+
+// SetBed binds the tile to a bed.
+func (t *Tile) SetBed(b *monitor.Bed) {
+	if t.bed == b {
+		return
+	}
+	t.bed = b
+	t.ecgSrc.bed, t.ecgSrc.ch = b, nil
+	t.plethSrc.bed, t.plethSrc.ch = b, nil
+	t.ecg.Clear()
+	t.pleth.Clear()
+	if b == nil {
+		t.bedText.Text = ""
+		t.patientText.Text = "empty bed"
+	} else {
+		t.bedText.Text = "Bed " + b.Name
+	}
+	t.lastState = ""
+}
+
+// Bed is the bed shown, or nil.
+func (t *Tile) Bed() *monitor.Bed { return t.bed }
+
+// Tick pulls new waveform samples; call once per frame on the UI goroutine.
+func (t *Tile) Tick() {
+	t.ecg.Tick()
+	t.pleth.Tick()
+}
+
+// Strips exposes the tile's waveform strips (for diagnostics and tests).
+func (t *Tile) Strips() []*waveform.Strip { return []*waveform.Strip{t.ecg, t.pleth} }
+
+// Update refreshes header, state and numerics; call about once a second, and
+// it is cheap enough to call every frame: texts refresh only when they change.
+func (t *Tile) Update(now time.Time) {
+	if t.bed == nil {
+		t.setText(t.stateText, "")
+		t.setOverlay("", colorTile)
+		return
+	}
+	st := t.bed.State(now)
+	t.state = st
+	if ds, ok := t.bed.DeviceStatus(); ok && ds.Patient != "" {
+		t.setText(t.patientText, ds.Patient)
+	}
+
+	state, overlay := "ONLINE", ""
+	hdr := colorHeader
+	switch {
+	case !st.Seen:
+		state, overlay = "WAITING", "NO DATA"
+		hdr = colorTechnical
+	case st.Offline:
+		state, overlay = "OFFLINE", "NO DATA\ndevice offline"
+		hdr = colorTechnical
+	case st.WaveStale || st.NumStale:
+		state, overlay = "NO DATA", "NO DATA"
+		hdr = colorTechnical
+	case st.LeadsOff:
+		state = "LEADS OFF"
+	}
+	t.setText(t.stateText, state)
+	if t.header.FillColor != hdr {
+		t.header.FillColor = hdr
+		t.header.Refresh()
+	}
+	t.setOverlay(overlay, colorTile)
+	if st.LeadsOff && overlay == "" {
+		t.setText(t.ecgLabel, "II  LEADS OFF")
+	} else {
+		t.setText(t.ecgLabel, "II")
+	}
+
+	fresh := !st.NumStale && !st.Offline
+	t.setText(t.hrValue, t.value(feed.MDCECGHeartRate, fresh && !st.LeadsOff, "%.0f", "---"))
+	t.setText(t.spo2Value, t.value(feed.MDCSpO2, fresh, "%.0f", "---"))
+	t.setText(t.rrValue, t.value(feed.MDCRespRate, fresh, "%.0f", "--"))
+	t.setText(t.tempValue, t.value(feed.MDCTemp, fresh, "%.1f", "--.-"))
+	sys, okS := t.bed.Vital(feed.MDCNIBPSys)
+	dia, okD := t.bed.Vital(feed.MDCNIBPDia)
+	mean, okM := t.bed.Vital(feed.MDCNIBPMean)
+	if okS && okD && sys.Valid && dia.Valid && !st.Offline {
+		t.setText(t.nibpValue, fmt.Sprintf("%.0f/%.0f", sys.Value, dia.Value))
+		if okM && mean.Valid {
+			t.setText(t.nibpMean, fmt.Sprintf("(%.0f)", mean.Value))
+		}
+		t.setText(t.nibpTime, sys.At.Local().Format("15:04"))
+	} else {
+		t.setText(t.nibpValue, "---/---")
+		t.setText(t.nibpMean, "")
+		t.setText(t.nibpTime, "")
+	}
+}
+
+func (t *Tile) value(code uint32, fresh bool, format, none string) string {
+	v, ok := t.bed.Vital(code)
+	if !ok || !v.Valid || !fresh || math.IsNaN(v.Value) {
+		return none
+	}
+	return fmt.Sprintf(format, v.Value)
+}
+
+func (t *Tile) setText(c *canvas.Text, s string) {
+	if c.Text != s {
+		c.Text = s
+		c.Refresh()
+	}
+}
+
+func (t *Tile) setOverlay(s string, bg color.NRGBA) {
+	if t.overlayText.Text == s {
+		return
+	}
+	t.overlayText.Text = s
+	if s == "" {
+		t.overlayBG.FillColor = color.NRGBA{A: 0}
+	} else {
+		bg.A = 0xE0
+		t.overlayBG.FillColor = bg
+		t.ecg.Clear()
+		t.pleth.Clear()
+	}
+	t.overlayBG.Refresh()
+	t.overlayText.Refresh()
+}
+
+// SetHeaderColor paints the header in an alarm colour (nil restores it).
+func (t *Tile) SetHeaderColor(c color.Color) {
+	if c == nil {
+		c = colorHeader
+	}
+	t.header.FillColor = c
+	t.header.Refresh()
+}
+
+// CreateRenderer implements fyne.Widget.
+func (t *Tile) CreateRenderer() fyne.WidgetRenderer { return &tileRenderer{t: t} }
+
+// MinSize lets 16 tiles share a 1080p screen.
+func (t *Tile) MinSize() fyne.Size { return fyne.NewSize(320, 180) }
+
+type tileRenderer struct{ t *Tile }
+
+func (r *tileRenderer) Objects() []fyne.CanvasObject { return r.t.objects }
+func (r *tileRenderer) MinSize() fyne.Size           { return r.t.MinSize() }
+func (r *tileRenderer) Refresh()                     {}
+func (r *tileRenderer) Destroy()                     {}
+
+// Layout places everything proportionally to the tile's height, so text is
+// as large as the tile allows (readable at 2 m on a 1080p grid of 16).
+func (r *tileRenderer) Layout(size fyne.Size) {
+	t := r.t
+	k := size.Height / 262 // design height of a tile on a 1920x1080 4x4 grid
+	place := func(o fyne.CanvasObject, x, y, w, h float32) {
+		o.Move(fyne.NewPos(x, y))
+		o.Resize(fyne.NewSize(w, h))
+	}
+	sizeText := func(c *canvas.Text, pts float32) { c.TextSize = pts * k }
+
+	place(t.bg, 0, 0, size.Width, size.Height)
+	hh := 30 * k
+	place(t.header, 0, 0, size.Width, hh)
+	sizeText(t.bedText, 20)
+	sizeText(t.patientText, 17)
+	sizeText(t.stateText, 16)
+	pad := 6 * k
+	place(t.bedText, pad, 2*k, 90*k, hh-4*k)
+	place(t.patientText, pad+88*k, 3*k, size.Width-200*k, hh-4*k)
+	place(t.stateText, size.Width-130*k, 4*k, 124*k, hh-6*k)
+
+	numW := 170 * k
+	waveW := size.Width - numW - pad
+	bodyY := hh + 2*k
+	bodyH := size.Height - bodyY - 2*k
+	ecgH := bodyH * 0.58
+	place(t.ecg, 0, bodyY, waveW, ecgH)
+	place(t.pleth, 0, bodyY+ecgH+2*k, waveW, bodyH-ecgH-2*k)
+	sizeText(t.ecgLabel, 13)
+	sizeText(t.plethLabel, 13)
+	place(t.ecgLabel, pad, bodyY, 200*k, 16*k)
+	place(t.plethLabel, pad, bodyY+ecgH+2*k, 120*k, 16*k)
+	place(t.overlayBG, 0, bodyY, waveW, bodyH)
+	sizeText(t.overlayText, 30)
+	place(t.overlayText, 0, bodyY+bodyH/2-22*k, waveW, 40*k)
+
+	x := waveW + pad
+	vw := numW - pad
+	lbl := float32(12)
+	for _, c := range []*canvas.Text{t.hrLabel, t.spo2Label, t.rrLabel, t.tempLabel, t.nibpLabel, t.nibpMean, t.nibpTime} {
+		sizeText(c, lbl)
+	}
+	// HR: the biggest number on the tile.
+	place(t.hrLabel, x, bodyY, vw, 14*k)
+	sizeText(t.hrValue, 52)
+	place(t.hrValue, x, bodyY+2*k, vw, 60*k)
+	y := bodyY + 62*k
+	place(t.spo2Label, x, y, vw, 14*k)
+	sizeText(t.spo2Value, 42)
+	place(t.spo2Value, x, y+2*k, vw, 48*k)
+	y += 52 * k
+	half := vw / 2
+	place(t.rrLabel, x, y, half, 14*k)
+	place(t.tempLabel, x+half, y, half, 14*k)
+	sizeText(t.rrValue, 28)
+	sizeText(t.tempValue, 28)
+	place(t.rrValue, x, y+9*k, half-4*k, 34*k)
+	place(t.tempValue, x+half, y+9*k, half, 34*k)
+	y += 46 * k
+	place(t.nibpLabel, x, y, 60*k, 14*k)
+	place(t.nibpTime, x+40*k, y, 50*k, 14*k)
+	place(t.nibpMean, x+vw-48*k, y, 48*k, 14*k)
+	sizeText(t.nibpValue, 26)
+	place(t.nibpValue, x, y+10*k, vw, 32*k)
+}
