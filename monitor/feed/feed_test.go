@@ -2,9 +2,11 @@ package feed
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -211,5 +213,32 @@ func BenchmarkDecodeWave50(b *testing.B) {
 		if err := DecodeWave(buf, &out); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestDocumentedExample keeps docs/feed-protocol.md's example frame true.
+func TestDocumentedExample(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "feed-protocol.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const hex = "56 57 01 01  07 00 00 00  00 2c 16 5b 93 01 00 00\n02 01 02 00  00 00 7a 43  00 00 48 43  00 00 00 00  02 00  64 00 00 80"
+	if !strings.Contains(string(doc), hex) {
+		t.Fatal("the documented example frame is not in docs/feed-protocol.md")
+	}
+	var want []byte
+	for _, f := range strings.Fields(hex) {
+		var v byte
+		fmt.Sscanf(f, "%02x", &v)
+		want = append(want, v)
+	}
+	var fr WaveFrame
+	if err := DecodeWave(want, &fr); err != nil {
+		t.Fatal(err)
+	}
+	c := fr.Channels[0]
+	if fr.Seq != 7 || fr.StartMs != 1732400000000 || c.Code != MDCECGLeadII || c.RateHz != 250 ||
+		c.Physical(c.Samples[0]) != 0.5 || c.Samples[1] != InvalidSample {
+		t.Fatalf("documented example decodes to %+v", fr)
 	}
 }

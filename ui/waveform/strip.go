@@ -109,6 +109,7 @@ func (s *Strip) Clear() {
 	}
 	s.prevLast = float32(math.NaN())
 	s.full = true
+	s.raster.Refresh()
 }
 
 func (s *Strip) resetAuto() {
