@@ -25,7 +25,6 @@ type Bed struct {
 	expectMs float64 // expected start of the next frame, Unix ms
 
 	lastWave, lastNum atomic.Int64 // UnixNano of arrival; 0 = never
-	lastFrameStartMs  atomic.Int64
 
 	samples, gaps, dupFrames, rejected atomic.Uint64
 
@@ -117,13 +116,12 @@ func (b *Bed) Counts() Counts {
 
 // State is what the station knows of a bed's device at one moment.
 type State struct {
-	Seen       bool // anything ever received
-	WaveStale  bool // no waveform within the threshold: NO DATA
-	NumStale   bool // no numerics within the threshold: NO DATA
-	Offline    bool // the device said it is offline (status, or its Last Will)
-	LeadsOff   bool // ECG leads off reported, or the ECG is all invalid samples
-	ProbeOff   bool
-	WaveAgeSec float64
+	Seen      bool // anything ever received
+	WaveStale bool // no waveform within the threshold: NO DATA
+	NumStale  bool // no numerics within the threshold: NO DATA
+	Offline   bool // the device said it is offline (status, or its Last Will)
+	LeadsOff  bool // ECG leads off reported, or the ECG is all invalid samples
+	ProbeOff  bool
 }
 
 // Online reports whether the bed is delivering fresh data.
@@ -141,9 +139,6 @@ func (b *Bed) State(now time.Time) State {
 	n := now.UnixNano()
 	s.WaveStale = lw == 0 || time.Duration(n-lw) > b.hub.cfg.WaveStale
 	s.NumStale = ln == 0 || time.Duration(n-ln) > b.hub.cfg.NumStale
-	if lw != 0 {
-		s.WaveAgeSec = float64(n-lw) / 1e9
-	}
 	b.mu.Lock()
 	if b.haveStatus {
 		s.Offline = !b.status.Online

@@ -192,7 +192,6 @@ func (h *Hub) Wave(bedName string, f *feed.WaveFrame) {
 	h.samples.Add(n)
 	b.samples.Add(n)
 	b.lastWave.Store(now.UnixNano())
-	b.lastFrameStartMs.Store(f.StartMs)
 }
 
 // Numerics applies a decoded numerics message. Writer only.

@@ -27,7 +27,6 @@ import (
 // Link reports the station's connection to the broker.
 type Link interface {
 	Connected() bool
-	LastError() string
 }
 
 // SecondaryDisplay is the safety statement shown on the station bar.

@@ -61,9 +61,7 @@ type Tile struct {
 	ecg, pleth                               *waveform.Strip
 	ecgSrc, plethSrc                         *channelSource
 
-	state     monitor.State
-	lastState string
-	objects   []fyne.CanvasObject
+	objects []fyne.CanvasObject
 }
 
 func text(s string, c color.Color, bold bool) *canvas.Text {
@@ -138,7 +136,6 @@ func (t *Tile) SetBed(b *monitor.Bed) {
 	} else {
 		t.bedText.Text = "Bed " + b.Name
 	}
-	t.lastState = ""
 }
 
 // Bed is the bed shown, or nil.
@@ -163,7 +160,6 @@ func (t *Tile) Update(now time.Time) {
 		return
 	}
 	st := t.bed.State(now)
-	t.state = st
 	if ds, ok := t.bed.DeviceStatus(); ok && ds.Patient != "" {
 		t.setText(t.patientText, ds.Patient)
 	}
@@ -250,15 +246,6 @@ func (t *Tile) setOverlay(s string, bg color.NRGBA) {
 	}
 	t.overlayBG.Refresh()
 	t.overlayText.Refresh()
-}
-
-// SetHeaderColor paints the header in an alarm colour (nil restores it).
-func (t *Tile) SetHeaderColor(c color.Color) {
-	if c == nil {
-		c = colorHeader
-	}
-	t.header.FillColor = c
-	t.header.Refresh()
 }
 
 // CreateRenderer implements fyne.Widget.
