@@ -20,11 +20,40 @@ const (
 	MDCRespRate      uint32 = 151562 // MDC_RESP_RATE
 	MDCCO2RespRate   uint32 = 151594 // MDC_CO2_RESP_RATE
 	MDCEtCO2         uint32 = 151712 // MDC_AWAY_CO2_ET
-	MDCECGLeadI      uint32 = 131329 // MDC_ECG_ELEC_POTL_I (waveform)
-	MDCECGLeadII     uint32 = 131330 // MDC_ECG_ELEC_POTL_II (waveform)
-	MDCPleth         uint32 = 150452 // MDC_PULS_OXIM_PLETH (waveform)
-	MDCRespImpedance uint32 = 151780 // MDC_IMPED_TTHOR (respiration waveform)
+	MDCPAPSys        uint32 = 150045 // MDC_PRESS_BLD_ART_PULM_SYS
+	MDCPAPDia        uint32 = 150046 // MDC_PRESS_BLD_ART_PULM_DIA
+	MDCPAPMean       uint32 = 150047 // MDC_PRESS_BLD_ART_PULM_MEAN
+	MDCCVPMean       uint32 = 150087 // MDC_PRESS_BLD_VEN_CENT_MEAN
+	MDCICPMean       uint32 = 153611 // MDC_PRESS_INTRA_CRAN_MEAN
 )
+
+// Waveform channel codes.
+const (
+	MDCECGLeadI      uint32 = 131329 // MDC_ECG_ELEC_POTL_I
+	MDCECGLeadII     uint32 = 131330 // MDC_ECG_ELEC_POTL_II
+	MDCECGLeadV1     uint32 = 131331 // MDC_ECG_ELEC_POTL_V1 (V2..V6 follow: 131332..131336)
+	MDCECGLeadV2     uint32 = 131332
+	MDCECGLeadV3     uint32 = 131333
+	MDCECGLeadV4     uint32 = 131334
+	MDCECGLeadV5     uint32 = 131335
+	MDCECGLeadV6     uint32 = 131336
+	MDCECGLeadIII    uint32 = 131389 // MDC_ECG_ELEC_POTL_III
+	MDCECGLeadAVR    uint32 = 131390 // MDC_ECG_ELEC_POTL_AVR
+	MDCECGLeadAVL    uint32 = 131391 // MDC_ECG_ELEC_POTL_AVL
+	MDCECGLeadAVF    uint32 = 131392 // MDC_ECG_ELEC_POTL_AVF
+	MDCPleth         uint32 = 150452 // MDC_PULS_OXIM_PLETH
+	MDCPressArt      uint32 = 150032 // MDC_PRESS_BLD_ART (arterial pressure waveform, ABP)
+	MDCPressPulm     uint32 = 150044 // MDC_PRESS_BLD_ART_PULM (pulmonary artery, PAP)
+	MDCPressCVP      uint32 = 150084 // MDC_PRESS_BLD_VEN_CENT (central venous, CVP)
+	MDCPressICP      uint32 = 153608 // MDC_PRESS_INTRA_CRAN (intracranial, ICP)
+	MDCRespImpedance uint32 = 151780 // MDC_IMPED_TTHOR (respiration waveform)
+	MDCAwayCO2       uint32 = 151708 // MDC_AWAY_CO2 (capnogram waveform)
+)
+
+// IsECG reports whether code is an ECG lead waveform.
+func IsECG(code uint32) bool {
+	return (code >= MDCECGLeadI && code <= MDCECGLeadV6) || (code >= MDCECGLeadIII && code <= MDCECGLeadAVF)
+}
 
 // aliases are the short names a device may use instead of a numeric MDC code
 // in a numerics message. Matching is case-insensitive.
@@ -44,6 +73,11 @@ var aliases = map[string]uint32{
 	"abp_mean":  MDCABPMean,
 	"etco2":     MDCEtCO2,
 	"awrr":      MDCCO2RespRate,
+	"pap_sys":   MDCPAPSys,
+	"pap_dia":   MDCPAPDia,
+	"pap_mean":  MDCPAPMean,
+	"cvp":       MDCCVPMean,
+	"icp":       MDCICPMean,
 }
 
 // ParseCode reads a parameter key from a numerics message: a decimal MDC code
