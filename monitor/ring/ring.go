@@ -29,6 +29,7 @@ package ring
 
 import (
 	"math"
+	"math/bits"
 	"sync/atomic"
 )
 
@@ -49,11 +50,19 @@ type Ring[T Sample] struct {
 	mask  uint64
 }
 
-// New returns a ring holding at least capacity samples (rounded up to a power of two).
+// maxCapacity bounds New: beyond it the rounded-up size would not fit in an int.
+const maxCapacity = 1 << (bits.UintSize - 2)
+
+// New returns a ring holding at least capacity samples: capacity rounded up to
+// a power of two, and at least 1. It panics if capacity is above 2^62 (2^30 on
+// 32-bit platforms); make panics well before that for lack of memory.
 func New[T Sample](capacity int) *Ring[T] {
+	if capacity > maxCapacity {
+		panic("ring: capacity too large")
+	}
 	n := 1
-	for n < capacity {
-		n <<= 1
+	if capacity > 1 {
+		n = 1 << bits.Len(uint(capacity-1))
 	}
 	return &Ring[T]{slots: make([]atomic.Uint64, n), mask: uint64(n - 1)}
 }

@@ -4,6 +4,7 @@ import (
 	"math"
 	"sync"
 	"testing"
+	"time"
 )
 
 func TestDrainInOrder(t *testing.T) {
@@ -83,6 +84,43 @@ func TestConcurrentSequence(t *testing.T) {
 	}
 	if last != float64(n-1) {
 		t.Fatalf("last sample %v, want %d", last, n-1)
+	}
+}
+
+func TestNewRoundsUp(t *testing.T) {
+	for _, c := range []struct{ in, want int }{
+		{-5, 1}, {0, 1}, {1, 1}, {2, 2}, {3, 4}, {8, 8}, {100, 128}, {1000, 1024}, {1025, 2048},
+	} {
+		q := New[float32](c.in)
+		if q.Cap() != c.want {
+			t.Errorf("New(%d).Cap() = %d, want %d", c.in, q.Cap(), c.want)
+		}
+		for i := range c.want + 3 {
+			q.Push(float32(i))
+		}
+		got := q.Drain(nil)
+		if len(got) != c.want || got[0] != 3 || q.Dropped() != 3 {
+			t.Errorf("New(%d): after %d pushes Drain = %v dropped %d", c.in, c.want+3, got, q.Dropped())
+		}
+	}
+}
+
+// TestNewHugeCapacity: rounding up used to double an int until it reached
+// the capacity, which for capacities above 2^62 overflows to 0 and spins
+// forever. It must panic at once instead.
+func TestNewHugeCapacity(t *testing.T) {
+	done := make(chan any, 1)
+	go func() {
+		defer func() { done <- recover() }()
+		New[float32](math.MaxInt)
+	}()
+	select {
+	case p := <-done:
+		if p == nil {
+			t.Fatal("New(MaxInt) returned; want a panic")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("New(MaxInt) still running after 5s")
 	}
 }
 
