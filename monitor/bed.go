@@ -23,15 +23,17 @@ type Bed struct {
 	haveSeq  bool
 	lastSeq  uint32
 	expectMs float64 // expected start of the next frame, Unix ms
+	seen     uint64  // bit i: frame lastSeq-i was received
 
 	lastWave, lastNum atomic.Int64 // UnixNano of arrival; 0 = never
 
-	samples, gaps, dupFrames, rejected atomic.Uint64
+	samples, gaps, dupFrames, lateFrames, rejected atomic.Uint64
 
 	mu         sync.Mutex
 	vitals     map[uint32]Vital
 	status     feed.Status
 	haveStatus bool
+	lastReject string
 }
 
 // Channel is one waveform channel of a bed, feeding one display ring.
@@ -106,12 +108,12 @@ func (b *Bed) DeviceStatus() (feed.Status, bool) {
 
 // Counts are a bed's running totals.
 type Counts struct {
-	Samples, Gaps, DupFrames, Rejected uint64
+	Samples, Gaps, DupFrames, LateFrames, Rejected uint64
 }
 
 // Counts returns the bed's running totals.
 func (b *Bed) Counts() Counts {
-	return Counts{b.samples.Load(), b.gaps.Load(), b.dupFrames.Load(), b.rejected.Load()}
+	return Counts{b.samples.Load(), b.gaps.Load(), b.dupFrames.Load(), b.lateFrames.Load(), b.rejected.Load()}
 }
 
 // State is what the station knows of a bed's device at one moment.

@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"math"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -44,8 +45,27 @@ type Hub struct {
 	beds atomic.Pointer[[]*Bed] // copy-on-write, sorted by name; writer replaces it
 	byID map[string]*Bed        // writer only
 
-	msgs, samples, decodeErrors, gaps, dupFrames, unknownBeds atomic.Uint64
-	lastRejectLog                                             atomic.Int64
+	msgs, samples, decodeErrors, gaps, dupFrames, lateFrames, unknownBeds atomic.Uint64
+	lastRejectLog                                                         atomic.Int64
+
+	latency LatencyHist
+
+	rejMu         sync.Mutex
+	rejectsByName map[string]*rejectCount // rejects of names that are not (yet) beds; bounded
+}
+
+// maxRejectNames bounds the per-name reject table, so that a flood of
+// garbage under random bed names cannot grow memory: beyond it, rejects are
+// counted under OtherDevices.
+const maxRejectNames = 1024
+
+// OtherDevices is the name under which rejects are counted once the
+// per-name table is full.
+const OtherDevices = "(other)"
+
+type rejectCount struct {
+	n    uint64
+	last string
 }
 
 // NewHub creates a hub with cfg.Beds registered.
@@ -144,18 +164,36 @@ func (h *Hub) Wave(bedName string, f *feed.WaveFrame) {
 			}
 		case ahead == 0 || ahead > 1<<31:
 			if float64(f.StartMs) < b.expectMs-frameMs/2 {
-				// duplicate or late: already placed or its place is drawn over.
-				h.dupFrames.Add(1)
-				b.dupFrames.Add(1)
+				// An old frame. Seen before: a duplicate (QoS 1 redelivery,
+				// a gateway sending twice). Not seen: late — its place was
+				// already drawn as a break and the strip has moved on.
+				behind := b.lastSeq - f.Seq
+				if behind < 64 && b.seen&(1<<behind) != 0 {
+					h.dupFrames.Add(1)
+					b.dupFrames.Add(1)
+				} else {
+					h.lateFrames.Add(1)
+					b.lateFrames.Add(1)
+					if behind < 64 {
+						b.seen |= 1 << behind
+					}
+				}
 				return
 			}
 			// seq went back but time went forward: the device restarted.
 			breakMs = max(0, float64(f.StartMs)-b.expectMs)
+			ahead = 64 // forget what was seen
 		default:
 			// frames missing: insert a break of their duration.
 			breakMs = max(float64(ahead-1)*frameMs, float64(f.StartMs)-b.expectMs)
 		}
+		if ahead >= 64 {
+			b.seen = 0
+		} else {
+			b.seen <<= ahead
+		}
 	}
+	b.seen |= 1
 	if breakMs > 0 {
 		h.gaps.Add(1)
 		b.gaps.Add(1)
@@ -192,6 +230,8 @@ func (h *Hub) Wave(bedName string, f *feed.WaveFrame) {
 	h.samples.Add(n)
 	b.samples.Add(n)
 	b.lastWave.Store(now.UnixNano())
+	endMs := float64(f.StartMs) + frameMs
+	h.latency.Add(time.Duration((float64(h.cfg.Now().UnixNano())/1e6 - endMs) * 1e6))
 }
 
 // Numerics applies a decoded numerics message. Writer only.
@@ -220,12 +260,37 @@ func (h *Hub) Status(bedName string, s feed.Status) {
 	b.mu.Unlock()
 }
 
-// Reject counts a message that failed to decode. It changes nothing else.
-// bedName may be empty when the topic itself was bad. Writer only.
+// Reject counts a message that failed to decode. It changes nothing else:
+// the bed is not created and nothing of the message is applied. bedName is
+// the bed from the topic, empty when the topic itself was bad. Writer only.
 func (h *Hub) Reject(topic, bedName string, err error) {
 	h.decodeErrors.Add(1)
 	if b, ok := h.byID[bedName]; ok {
 		b.rejected.Add(1)
+		b.mu.Lock()
+		b.lastReject = err.Error()
+		b.mu.Unlock()
+	} else {
+		name := bedName
+		if name == "" {
+			name = "(bad topic)"
+		}
+		h.rejMu.Lock()
+		if h.rejectsByName == nil {
+			h.rejectsByName = map[string]*rejectCount{}
+		}
+		rc, ok := h.rejectsByName[name]
+		if !ok && len(h.rejectsByName) >= maxRejectNames {
+			name = OtherDevices
+			rc, ok = h.rejectsByName[name]
+		}
+		if !ok {
+			rc = &rejectCount{}
+			h.rejectsByName[name] = rc
+		}
+		rc.n++
+		rc.last = err.Error()
+		h.rejMu.Unlock()
 	}
 	// Log at most once a second so a flood cannot flood the log; the count is exact.
 	now := h.cfg.Now().UnixNano()
@@ -234,13 +299,58 @@ func (h *Hub) Reject(topic, bedName string, err error) {
 	}
 }
 
+// DeviceRejects is one device's count of rejected messages and the reason
+// for the last one.
+type DeviceRejects struct {
+	Device string // the bed name from the topic
+	Count  uint64
+	Last   string
+}
+
+// Rejects lists every device with rejected messages, by name.
+func (h *Hub) Rejects() []DeviceRejects {
+	var out []DeviceRejects
+	for _, b := range h.Beds() {
+		if n := b.rejected.Load(); n > 0 {
+			b.mu.Lock()
+			out = append(out, DeviceRejects{b.Name, n, b.lastReject})
+			b.mu.Unlock()
+		}
+	}
+	h.rejMu.Lock()
+	for name, rc := range h.rejectsByName {
+		out = append(out, DeviceRejects{name, rc.n, rc.last})
+	}
+	h.rejMu.Unlock()
+	slices.SortFunc(out, func(a, b DeviceRejects) int {
+		switch {
+		case a.Device < b.Device:
+			return -1
+		case a.Device > b.Device:
+			return 1
+		}
+		return 0
+	})
+	return out
+}
+
+// Latency returns the frame latency quantiles p50 and p99 in ms since start.
+func (h *Hub) Latency() (p50, p99 float64) {
+	s := h.latency.Snapshot()
+	return float64(s.Quantile(0.5).Microseconds()) / 1000, float64(s.Quantile(0.99).Microseconds()) / 1000
+}
+
+// LatencySnapshot copies the frame latency histogram (see LatencyHist).
+func (h *Hub) LatencySnapshot() LatencySnapshot { return h.latency.Snapshot() }
+
 // Counters are the hub's running totals.
 type Counters struct {
 	Messages     uint64 // messages applied
 	Samples      uint64 // waveform samples accepted
 	DecodeErrors uint64 // messages rejected
 	Gaps         uint64 // breaks in a bed's waveform (missing frames or time)
-	DupFrames    uint64 // duplicate or late frames dropped
+	DupFrames    uint64 // duplicate frames dropped (seen before)
+	LateFrames   uint64 // frames that came after their place was drawn as a break, dropped
 	UnknownBeds  uint64 // beds that appeared on the feed without being configured
 	Dropped      uint64 // display samples overwritten before the display read them
 }
@@ -253,6 +363,7 @@ func (h *Hub) Counters() Counters {
 		DecodeErrors: h.decodeErrors.Load(),
 		Gaps:         h.gaps.Load(),
 		DupFrames:    h.dupFrames.Load(),
+		LateFrames:   h.lateFrames.Load(),
 		UnknownBeds:  h.unknownBeds.Load(),
 	}
 	for _, b := range h.Beds() {

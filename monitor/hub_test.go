@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"strconv"
 	"testing"
 	"time"
 
@@ -189,5 +190,91 @@ func BenchmarkHubWave(b *testing.B) {
 		f.StartMs = t0 + int64(i)*200
 		h.Wave("01", f)
 		i++
+	}
+}
+
+// Frames out of order: a frame that arrives after a later one is late (its
+// place is already a break on the strip) and dropped; the same frame again,
+// or any frame twice, is a duplicate. Both are counted apart, per bed.
+func TestOutOfOrderAndDuplicatesClassified(t *testing.T) {
+	c := &fakeClock{time.UnixMilli(t0)}
+	h := newTestHub(c)
+	h.Wave("01", frame(0, t0))
+	h.Wave("01", frame(1, t0+200))
+	h.Wave("01", frame(3, t0+600)) // 2 missing: a break
+	h.Wave("01", frame(2, t0+400)) // 2 arrives late: dropped
+	h.Wave("01", frame(2, t0+400)) // and again: now a duplicate
+	h.Wave("01", frame(1, t0+200)) // redelivered: duplicate
+	h.Wave("01", frame(4, t0+800))
+	n := h.Counters()
+	if n.Gaps != 1 || n.LateFrames != 1 || n.DupFrames != 2 {
+		t.Fatalf("counters %+v, want 1 gap, 1 late, 2 duplicates", n)
+	}
+	if bc := h.Bed("01").Counts(); bc.LateFrames != 1 || bc.DupFrames != 2 || bc.Samples != 4*50 {
+		t.Fatalf("bed counts %+v", bc)
+	}
+	got := drain(t, h, "01")
+	// 0,1 then a 200 ms break (50 NaN), then 3, 4: nothing of the late frame.
+	if len(got) != 5*50 {
+		t.Fatalf("%d samples in the ring, want 250", len(got))
+	}
+	for i, v := range got {
+		switch {
+		case i < 100 && v != float32(i):
+			t.Fatalf("sample %d = %v", i, v)
+		case i >= 100 && i < 150 && !math.IsNaN(float64(v)):
+			t.Fatalf("sample %d = %v, want the break", i, v)
+		case i >= 150 && v != float32(i):
+			t.Fatalf("sample %d = %v, want %d (frame 3 onwards)", i, v, i)
+		}
+	}
+}
+
+func TestRejectsCountedPerDeviceAndBounded(t *testing.T) {
+	c := &fakeClock{time.UnixMilli(t0)}
+	h := newTestHub(c)
+	bad := errors.New("bad frame")
+	h.Reject("vigil/v1/T/01/wave", "01", bad)
+	h.Reject("vigil/v1/T/01/wave", "01", bad)
+	h.Reject("vigil/v1/T/77/wave", "77", bad)
+	for i := range 3 * maxRejectNames {
+		h.Reject("x", "dev"+strconv.Itoa(i), bad)
+	}
+	if h.Bed("77") != nil {
+		t.Fatal("a reject created a bed")
+	}
+	byName := map[string]uint64{}
+	var total uint64
+	for _, r := range h.Rejects() {
+		byName[r.Device] = r.Count
+		total += r.Count
+	}
+	if byName["01"] != 2 || byName["77"] != 1 || byName[OtherDevices] == 0 {
+		t.Fatalf("per device %v", byName)
+	}
+	if len(byName) > maxRejectNames+2 {
+		t.Fatalf("%d names kept: unbounded", len(byName))
+	}
+	if want := uint64(3 + 3*maxRejectNames); total != want || h.Counters().DecodeErrors != want {
+		t.Fatalf("total %d, counter %d, want %d", total, h.Counters().DecodeErrors, want)
+	}
+}
+
+func TestLatencyMeasuredFromFrameEnd(t *testing.T) {
+	c := &fakeClock{time.UnixMilli(t0)}
+	h := newTestHub(c)
+	for i := range 100 {
+		start := t0 + int64(i)*200
+		// arrives 3 ms after its last sample, except every 50th: 40 ms
+		late := int64(3)
+		if i%50 == 49 {
+			late = 40
+		}
+		c.t = time.UnixMilli(start + 200 + late)
+		h.Wave("01", frame(uint32(i), start))
+	}
+	p50, p99 := h.Latency()
+	if p50 < 3 || p50 > 3.25 || p99 < 40 || p99 > 40.25 {
+		t.Fatalf("p50 %v ms, p99 %v ms; want 3 and 40", p50, p99)
 	}
 }
