@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -27,30 +28,43 @@ import (
 const (
 	KeepAlive        = 5 * time.Second
 	PingTimeout      = 3 * time.Second
-	MaxReconnectWait = 5 * time.Second
-	ConnectTimeout   = 5 * time.Second
-	opTimeout        = 5 * time.Second
+	MaxReconnectWait = 5 * time.Second // devices
+	// StationMaxBackoff caps the station's wait between connection attempts,
+	// so that it is back within a few seconds of the broker's return.
+	StationMaxBackoff = 2 * time.Second
+	ConnectTimeout    = 5 * time.Second
+	opTimeout         = 5 * time.Second
+	// problemLogEvery limits how often an unchanged connection problem is
+	// logged again while attempts continue.
+	problemLogEvery = time.Minute
 )
 
 // Options configure a station subscription.
 type Options struct {
-	Broker   string // tcp://host:port
+	Broker   string // tcp://host:port, or ssl://host:port for TLS
 	ClientID string // stable per station: the broker keeps its session across reconnects
 	Ward     string
 	Username string
 	Password string // never logged
+	TLS      TLS
 	Log      *slog.Logger
 }
 
 // Subscriber is the station's connection to the feed.
 type Subscriber struct {
-	opts      Options
-	hub       *monitor.Hub
-	client    paho.Client
-	connected atomic.Bool
-	lastErr   atomic.Pointer[string]
-	wf        feed.WaveFrame // reused by the (single) handler goroutine
-	log       *slog.Logger
+	opts   Options
+	hub    *monitor.Hub
+	client paho.Client
+	wf     feed.WaveFrame // reused by the (single) handler goroutine
+	log    *slog.Logger
+
+	mu       sync.Mutex
+	state    LinkState
+	lastLog  time.Time
+	loggedAs string
+
+	stop chan struct{}
+	done chan struct{}
 }
 
 // subscriptions: waveforms and numerics at QoS 0 (a stale sample is useless
@@ -66,8 +80,36 @@ func subscriptions(ward string) map[string]byte {
 	}
 }
 
-// Subscribe connects to the broker and feeds hub. It returns at once: the
-// connection is retried in the background until Close.
+// clientOptions are the paho settings shared by stations and devices.
+func clientOptions(broker, clientID, user, password string, t TLS) (*paho.ClientOptions, error) {
+	if err := ValidateURL(broker); err != nil {
+		return nil, err
+	}
+	o := paho.NewClientOptions().
+		AddBroker(broker).
+		SetClientID(clientID).
+		SetUsername(user).
+		SetPassword(password).
+		SetProtocolVersion(4). // no silent fallback to 3.1 that would hide a refusal
+		SetOrderMatters(true).
+		SetKeepAlive(KeepAlive).
+		SetPingTimeout(PingTimeout).
+		SetConnectTimeout(ConnectTimeout).
+		SetAutoReconnect(true).
+		SetWriteTimeout(opTimeout)
+	if t.Enabled() || IsTLSURL(broker) {
+		tc, err := t.Config()
+		if err != nil {
+			return nil, err
+		}
+		o.SetTLSConfig(tc)
+	}
+	return o, nil
+}
+
+// Subscribe connects to the broker and feeds hub. It returns at once (after
+// checking the options and TLS files): the connection is attempted in the
+// background with back-off until Close, and its state is in State.
 func Subscribe(opts Options, hub *monitor.Hub) (*Subscriber, error) {
 	if opts.Log == nil {
 		opts.Log = slog.Default()
@@ -75,56 +117,112 @@ func Subscribe(opts Options, hub *monitor.Hub) (*Subscriber, error) {
 	if !feed.ValidName(opts.Ward) {
 		return nil, fmt.Errorf("ward %q: use 1-32 letters, digits, '-', '_' or '.'", opts.Ward)
 	}
-	s := &Subscriber{opts: opts, hub: hub, log: opts.Log.With("component", "feed", "broker", opts.Broker)}
-	o := paho.NewClientOptions().
-		AddBroker(opts.Broker).
-		SetClientID(opts.ClientID).
-		SetUsername(opts.Username).
-		SetPassword(opts.Password).
-		SetCleanSession(false).
-		SetOrderMatters(true).
-		SetKeepAlive(KeepAlive).
-		SetPingTimeout(PingTimeout).
-		SetConnectTimeout(ConnectTimeout).
-		SetAutoReconnect(true).
-		SetConnectRetry(true).
-		SetConnectRetryInterval(time.Second).
-		SetMaxReconnectInterval(MaxReconnectWait).
-		SetWriteTimeout(opTimeout).
+	s := &Subscriber{opts: opts, hub: hub, log: opts.Log.With("component", "feed", "broker", opts.Broker),
+		stop: make(chan struct{}), done: make(chan struct{})}
+	s.state = LinkState{Problem: "connecting to broker " + opts.Broker, Since: time.Now()}
+	o, err := clientOptions(opts.Broker, opts.ClientID, opts.Username, opts.Password, opts.TLS)
+	if err != nil {
+		return nil, err
+	}
+	o.SetCleanSession(false).
+		SetMaxReconnectInterval(StationMaxBackoff).
 		SetDefaultPublishHandler(s.handle). // queued session messages arrive here
 		SetOnConnectHandler(s.onConnect).
-		SetConnectionLostHandler(func(_ paho.Client, err error) {
-			s.connected.Store(false)
-			s.setErr("connection to the broker lost: " + err.Error())
-			s.log.Warn("connection lost; reconnecting", "err", err)
-		})
+		SetConnectionNotificationHandler(s.notify)
 	s.client = paho.NewClient(o)
-	tok := s.client.Connect()
-	go func() {
-		// With ConnectRetry the token completes when connected or on a
-		// permanent error; report the latter once.
-		tok.Wait()
-		if err := tok.Error(); err != nil {
-			s.setErr(err.Error())
-			s.log.Error("cannot connect to the broker", "err", err)
-		}
-	}()
+	go s.connectLoop()
 	return s, nil
+}
+
+// connectLoop makes the first connection, backing off 1, 2, 4 ... s up to
+// StationMaxBackoff between attempts; after that paho's auto-reconnect (with
+// the same cap) keeps the link up.
+func (s *Subscriber) connectLoop() {
+	defer close(s.done)
+	wait := time.Second
+	for {
+		tok := s.client.Connect()
+		select {
+		case <-tok.Done():
+		case <-s.stop:
+			return
+		}
+		if tok.Error() == nil {
+			return
+		}
+		select {
+		case <-time.After(wait):
+		case <-s.stop:
+			return
+		}
+		wait = min(2*wait, StationMaxBackoff)
+	}
+}
+
+// notify follows paho's connection events (every attempt, also reconnects).
+func (s *Subscriber) notify(_ paho.Client, n paho.ConnectionNotification) {
+	switch n := n.(type) {
+	case paho.ConnectionNotificationFailed:
+		msg, refused := Describe(n.Reason, s.opts.Broker, s.opts.Username)
+		s.setProblem(msg, refused, n.Reason)
+	case paho.ConnectionNotificationLost:
+		msg := "connection to broker " + s.opts.Broker + " lost"
+		if n.Reason != nil {
+			msg += ": " + n.Reason.Error()
+		}
+		s.setProblem(msg, false, n.Reason)
+	}
+}
+
+func (s *Subscriber) setProblem(msg string, refused bool, err error) {
+	now := time.Now()
+	s.mu.Lock()
+	if s.state.Connected || s.state.Problem != msg {
+		s.state.Since = now
+	}
+	s.state.Connected, s.state.Refused, s.state.Problem = false, refused, msg
+	s.state.Attempts++
+	attempts := s.state.Attempts
+	logIt := s.loggedAs != msg || now.Sub(s.lastLog) >= problemLogEvery
+	if logIt {
+		s.loggedAs, s.lastLog = msg, now
+	}
+	s.mu.Unlock()
+	if logIt {
+		s.log.Warn(msg, "refused", refused, "attempts", attempts, "retry_within", StationMaxBackoff)
+	}
+	_ = err
 }
 
 func (s *Subscriber) onConnect(c paho.Client) {
 	tok := c.SubscribeMultiple(subscriptions(s.opts.Ward), s.handle)
 	if !tok.WaitTimeout(opTimeout) || tok.Error() != nil {
-		s.setErr(fmt.Sprintf("subscribe failed: %v", tok.Error()))
-		s.log.Error("subscribe failed", "err", tok.Error())
+		err := tok.Error()
+		if err == nil {
+			err = errors.New("no answer")
+		}
+		s.setProblem("broker "+s.opts.Broker+" refused the subscriptions: "+err.Error(), true, err)
 		return
 	}
-	s.connected.Store(true)
-	s.lastErr.Store(nil)
+	s.mu.Lock()
+	s.state = LinkState{Connected: true, Since: time.Now()}
+	s.loggedAs = ""
+	s.mu.Unlock()
 	s.log.Info("connected and subscribed", "ward", s.opts.Ward)
 }
 
-func (s *Subscriber) setErr(msg string) { s.lastErr.Store(&msg) }
+// State is the current state of the link to the broker.
+func (s *Subscriber) State() LinkState {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.state
+}
+
+// Connected reports whether the station is connected and subscribed.
+func (s *Subscriber) Connected() bool { return s.State().Connected }
+
+// LastError is the current connection problem, empty when connected.
+func (s *Subscriber) LastError() string { return s.State().Problem }
 
 // handle runs on paho's single ordered-delivery goroutine: decode, hand off,
 // return. It never blocks and never touches the UI.
@@ -169,21 +267,14 @@ func (s *Subscriber) handle(_ paho.Client, m paho.Message) {
 	}
 }
 
-// Connected reports whether the station is connected and subscribed.
-func (s *Subscriber) Connected() bool { return s.connected.Load() }
-
-// LastError is the last connection problem, empty when connected.
-func (s *Subscriber) LastError() string {
-	if p := s.lastErr.Load(); p != nil {
-		return *p
-	}
-	return ""
-}
-
 // Close disconnects; the subscriber must not be used afterwards.
 func (s *Subscriber) Close() {
+	close(s.stop)
+	<-s.done
 	s.client.Disconnect(250)
-	s.connected.Store(false)
+	s.mu.Lock()
+	s.state = LinkState{Problem: "closed", Since: time.Now()}
+	s.mu.Unlock()
 }
 
 // Device is one bedside device's connection (used by the simulator).
@@ -195,8 +286,13 @@ type Device struct {
 type DeviceOptions struct {
 	Broker, ClientID   string
 	Username, Password string
+	TLS                TLS
 	WillTopic          string
 	WillPayload        []byte // retained QoS 1 Last Will: the device's offline status
+	// OnReconnect, when set, runs after every automatic reconnection (not the
+	// first connection), on its own goroutine: a device republishes its
+	// retained online status there, since a restarted broker may have lost it.
+	OnReconnect func(*Device)
 }
 
 // ErrNotConnected is returned by Publish while the device is disconnected.
@@ -204,23 +300,23 @@ var ErrNotConnected = errors.New("device not connected to the broker")
 
 // DialDevice connects a device and waits for the connection (or ctx).
 func DialDevice(ctx context.Context, o DeviceOptions) (*Device, error) {
-	po := paho.NewClientOptions().
-		AddBroker(o.Broker).
-		SetClientID(o.ClientID).
-		SetUsername(o.Username).
-		SetPassword(o.Password).
-		SetCleanSession(true).
-		SetOrderMatters(true).
-		SetKeepAlive(KeepAlive).
-		SetPingTimeout(PingTimeout).
-		SetConnectTimeout(ConnectTimeout).
-		SetAutoReconnect(true).
-		SetMaxReconnectInterval(MaxReconnectWait).
-		SetWriteTimeout(opTimeout)
+	po, err := clientOptions(o.Broker, o.ClientID, o.Username, o.Password, o.TLS)
+	if err != nil {
+		return nil, err
+	}
+	po.SetCleanSession(true).SetMaxReconnectInterval(MaxReconnectWait)
 	if o.WillTopic != "" {
 		po.SetBinaryWill(o.WillTopic, o.WillPayload, 1, true)
 	}
+	d := &Device{}
+	var first atomic.Bool
+	po.SetOnConnectHandler(func(paho.Client) {
+		if first.Swap(true) && o.OnReconnect != nil {
+			go o.OnReconnect(d)
+		}
+	})
 	c := paho.NewClient(po)
+	d.client = c
 	tok := c.Connect()
 	select {
 	case <-tok.Done():
@@ -229,9 +325,10 @@ func DialDevice(ctx context.Context, o DeviceOptions) (*Device, error) {
 		return nil, ctx.Err()
 	}
 	if err := tok.Error(); err != nil {
-		return nil, fmt.Errorf("device %s: connect %s: %w", o.ClientID, o.Broker, err)
+		msg, _ := Describe(err, o.Broker, o.Username)
+		return nil, fmt.Errorf("device %s: %s", o.ClientID, msg)
 	}
-	return &Device{client: c}, nil
+	return d, nil
 }
 
 // Publish sends one message. QoS 0 returns at once; QoS 1 waits for the
