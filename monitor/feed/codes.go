@@ -92,3 +92,43 @@ func ParseCode(key string) (uint32, bool) {
 	}
 	return uint32(n), true
 }
+
+// waveAliases are the names a JSON waveform frame may give instead of a
+// numeric channel code. Matching is case-insensitive.
+var waveAliases = map[string]uint32{
+	"ecg_i":   MDCECGLeadI,
+	"ecg_ii":  MDCECGLeadII,
+	"ecg_iii": MDCECGLeadIII,
+	"ecg_avr": MDCECGLeadAVR,
+	"ecg_avl": MDCECGLeadAVL,
+	"ecg_avf": MDCECGLeadAVF,
+	"ecg_v1":  MDCECGLeadV1,
+	"ecg_v2":  MDCECGLeadV2,
+	"ecg_v3":  MDCECGLeadV3,
+	"ecg_v4":  MDCECGLeadV4,
+	"ecg_v5":  MDCECGLeadV5,
+	"ecg_v6":  MDCECGLeadV6,
+	"pleth":   MDCPleth,
+	"abp":     MDCPressArt,
+	"pap":     MDCPressPulm,
+	"cvp":     MDCPressCVP,
+	"icp":     MDCPressICP,
+	"resp":    MDCRespImpedance,
+	"co2":     MDCAwayCO2,
+}
+
+// waveAlias looks up a waveform alias without allocating.
+func waveAlias(name []byte) (uint32, bool) {
+	var low [16]byte
+	if len(name) > len(low) {
+		return 0, false
+	}
+	for i, c := range name {
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		low[i] = c
+	}
+	c, ok := waveAliases[string(low[:len(name)])]
+	return c, ok
+}

@@ -14,7 +14,7 @@ type Stream string
 
 // The streams of the feed protocol (docs/feed-protocol.md).
 const (
-	StreamWave   Stream = "wave"   // binary waveform frame, several channels
+	StreamWave   Stream = "wave"   // waveform frame, several channels, binary or JSON
 	StreamNum    Stream = "num"    // JSON numerics
 	StreamStatus Stream = "status" // JSON device status, retained, also the Last Will
 	StreamAlarm  Stream = "alarm"  // JSON device-originated alarm
