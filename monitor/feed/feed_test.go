@@ -1,16 +1,27 @@
 package feed
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/vigil-station/vigil/monitor/benchout"
 )
+
+// TestMain prints the figures benchmarks recorded (BENCH lines, for make bench).
+func TestMain(m *testing.M) {
+	code := m.Run()
+	benchout.Print()
+	os.Exit(code)
+}
 
 func sampleFrame() *WaveFrame {
 	ecg := make([]int16, 50)
@@ -131,7 +142,12 @@ func TestStatus(t *testing.T) {
 	if err != nil || !cmp.Equal(in, out) {
 		t.Fatalf("round trip: %+v, %v", out, err)
 	}
-	for _, bad := range []string{`{}`, `{"device":"x","battery":140}`, `{"device":"x","online":"yes"}`, `[]`} {
+	in.TsMs = 1732400000000
+	if out, err := DecodeStatus(EncodeStatus(in)); err != nil || !cmp.Equal(in, out) {
+		t.Fatalf("round trip with ts: %+v, %v", out, err)
+	}
+	for _, bad := range []string{`{}`, `{"device":"x","battery":140}`, `{"device":"x","online":"yes"}`, `[]`,
+		`{"device":"x","ts":0}`, `{"device":"x","ts":1732400000}`, `{"device":"x","ts":7258118400001}`, `{"device":"x","ts":"now"}`} {
 		if _, err := DecodeStatus([]byte(bad)); err == nil {
 			t.Errorf("DecodeStatus(%s) accepted", bad)
 		}
@@ -154,8 +170,8 @@ func TestTopic(t *testing.T) {
 	}
 }
 
-// FuzzDecodeWave: no input crashes the decoder; anything it accepts
-// re-encodes to the same bytes (nothing is half-read or invented).
+// FuzzDecodeWave: no input crashes the decoder; anything it accepts obeys the
+// limits and re-encodes to the same bytes (nothing is half-read or invented).
 func FuzzDecodeWave(f *testing.F) {
 	f.Add(AppendWave(nil, sampleFrame()))
 	addCorpus(f, "wave")
@@ -164,6 +180,7 @@ func FuzzDecodeWave(f *testing.F) {
 		if err := DecodeWave(b, &fr); err != nil {
 			return
 		}
+		checkWave(t, &fr)
 		if got := AppendWave(nil, &fr); string(got) != string(b) {
 			t.Fatalf("accepted frame does not re-encode to its input")
 		}
@@ -178,10 +195,27 @@ func FuzzDecodeNum(f *testing.F) {
 		if err != nil {
 			return
 		}
-		for _, v := range n.Values {
+		checkTs(t, n.TsMs)
+		if len(n.Values) < 1 || len(n.Values) > 256 {
+			t.Fatalf("%d values accepted", len(n.Values))
+		}
+		for i, v := range n.Values {
 			if v.Valid && (math.IsNaN(v.Value) || math.IsInf(v.Value, 0) || v.Value == InvalidSample) {
 				t.Fatalf("no-value accepted as valid: %+v", v)
 			}
+			if !v.Valid && !math.IsNaN(v.Value) {
+				t.Fatalf("no-value carries a number: %+v", v)
+			}
+			if v.Code == 0 || (i > 0 && v.Code <= n.Values[i-1].Code) {
+				t.Fatalf("codes not positive, unique and sorted: %+v", n.Values)
+			}
+		}
+		out, err := DecodeNum(EncodeNum(n))
+		if err != nil {
+			t.Fatalf("re-encoded numerics rejected: %v", err)
+		}
+		if diff := cmp.Diff(n, out, cmpopts.EquateNaNs()); diff != "" {
+			t.Fatalf("round trip (-first +second):\n%s", diff)
 		}
 	})
 }
@@ -189,17 +223,71 @@ func FuzzDecodeNum(f *testing.F) {
 func FuzzDecodeStatus(f *testing.F) {
 	f.Add([]byte(`{"device":"SIM-1","online":true,"leads_off":[131330]}`))
 	addCorpus(f, "status")
-	f.Fuzz(func(t *testing.T, b []byte) { _, _ = DecodeStatus(b) })
+	f.Fuzz(func(t *testing.T, b []byte) {
+		s, err := DecodeStatus(b)
+		if err != nil {
+			return
+		}
+		if s.TsMs != 0 {
+			checkTs(t, s.TsMs)
+		}
+		if s.Device == "" || len(s.Device) > 128 || len(s.Model) > 128 || len(s.Patient) > 128 ||
+			len(s.LeadsOff) > MaxChannels || len(s.ProbeOff) > MaxChannels ||
+			(s.Battery != nil && !(*s.Battery >= 0 && *s.Battery <= 100)) {
+			t.Fatalf("status outside the limits accepted: %+v", s)
+		}
+		out, err := DecodeStatus(EncodeStatus(s))
+		if err != nil {
+			t.Fatalf("re-encoded status rejected: %v", err)
+		}
+		if diff := cmp.Diff(s, out, cmpopts.EquateEmpty()); diff != "" {
+			t.Fatalf("round trip (-first +second):\n%s", diff)
+		}
+	})
 }
 
-// addCorpus seeds a fuzz target from testdata/feed/<kind>/* at the repository root.
+// addCorpus seeds a fuzz target from testdata/feed/<kind>/* at the repository
+// root; see corpusFiles.
 func addCorpus(f *testing.F, kind string) {
-	files, _ := filepath.Glob(filepath.Join("..", "..", "testdata", "feed", kind, "*"))
-	for _, p := range files {
-		if b, err := os.ReadFile(p); err == nil {
-			f.Add(b)
-		}
+	for _, b := range corpusFiles(f, kind) {
+		f.Add(b)
 	}
+}
+
+// corpusFiles reads testdata/feed/<kind>/*. A file is either the message
+// itself or, like the findings go test -fuzz writes to testdata/fuzz, in Go's
+// corpus format ("go test fuzz v1" and one []byte line), so that a finding can
+// be moved there as it is.
+func corpusFiles(tb testing.TB, kind string) map[string][]byte {
+	paths, err := filepath.Glob(filepath.Join("..", "..", "testdata", "feed", kind, "*"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	files := make(map[string][]byte, len(paths))
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if rest, ok := bytes.CutPrefix(b, []byte("go test fuzz v1\n")); ok {
+			if b, err = parseCorpusEntry(rest); err != nil {
+				tb.Fatalf("%s: %v", p, err)
+			}
+		}
+		files[filepath.Base(p)] = b
+	}
+	return files
+}
+
+// parseCorpusEntry reads the single []byte value of a Go fuzz corpus file.
+func parseCorpusEntry(b []byte) ([]byte, error) {
+	s := strings.TrimSpace(string(b))
+	lit, ok := strings.CutPrefix(s, "[]byte(")
+	if lit, ok2 := strings.CutSuffix(lit, ")"); ok && ok2 {
+		v, err := strconv.Unquote(lit)
+		return []byte(v), err
+	}
+	return nil, fmt.Errorf("want one []byte(...) line, found %.40q", s)
 }
 
 func BenchmarkDecodeWave50(b *testing.B) {
@@ -214,6 +302,7 @@ func BenchmarkDecodeWave50(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+	benchout.Record("decode_binary_ns", float64(b.Elapsed().Nanoseconds())/float64(b.N), "ns")
 }
 
 // TestDocumentedExample keeps docs/feed-protocol.md's example frame true.
@@ -241,4 +330,5 @@ func TestDocumentedExample(t *testing.T) {
 		c.Physical(c.Samples[0]) != 0.5 || c.Samples[1] != InvalidSample {
 		t.Fatalf("documented example decodes to %+v", fr)
 	}
+
 }

@@ -151,9 +151,21 @@ type Status struct {
 
 // DecodeStatus decodes and validates a status message.
 func DecodeStatus(b []byte) (Status, error) {
-	var s Status
-	if err := strictUnmarshal(b, &s); err != nil {
+	// ts is optional: the outer Ts (shallower, so it takes "ts" from the
+	// embedded Status) tells an explicit 0 from an absent ts.
+	var w struct {
+		Status
+		Ts *int64 `json:"ts"`
+	}
+	if err := strictUnmarshal(b, &w); err != nil {
 		return Status{}, fmt.Errorf("%w: status: %v", ErrInvalid, err)
+	}
+	s := w.Status
+	if w.Ts != nil {
+		if *w.Ts < minStartMs || *w.Ts > maxStartMs {
+			return Status{}, fmt.Errorf("%w: status: ts %d out of range", ErrInvalid, *w.Ts)
+		}
+		s.TsMs = *w.Ts
 	}
 	if s.Device == "" || len(s.Device) > 128 || len(s.Model) > 128 || len(s.Patient) > 128 {
 		return Status{}, fmt.Errorf("%w: status: device id missing or a field too long", ErrInvalid)
