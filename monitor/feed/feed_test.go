@@ -330,5 +330,16 @@ func TestDocumentedExample(t *testing.T) {
 		c.Physical(c.Samples[0]) != 0.5 || c.Samples[1] != InvalidSample {
 		t.Fatalf("documented example decodes to %+v", fr)
 	}
-
+	// The JSON form of the same frame, given right after it.
+	var js WaveFrame
+	ex := docExamples(t, string(doc))
+	if len(ex) == 0 || ex[0].label != "wave (the binary example)" {
+		t.Fatal("the JSON form of the binary example is not the document's first example")
+	}
+	if err := DecodeWaveJSON([]byte(ex[0].body), &js); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(&fr, &js); diff != "" {
+		t.Fatalf("the documented JSON frame is not the binary one (-binary +json):\n%s", diff)
+	}
 }
