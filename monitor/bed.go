@@ -34,6 +34,8 @@ type Bed struct {
 	status     feed.Status
 	haveStatus bool
 	lastReject string
+	alarms     []DeviceAlarm
+	events     []DeviceEvent
 }
 
 // Channel is one waveform channel of a bed, feeding one display ring.

@@ -50,6 +50,8 @@ type Hub struct {
 
 	latency LatencyHist
 
+	alarmMsgs, eventMsgs, dupAlarms atomic.Uint64
+
 	rejMu         sync.Mutex
 	rejectsByName map[string]*rejectCount // rejects of names that are not (yet) beds; bounded
 }
@@ -352,6 +354,9 @@ type Counters struct {
 	DupFrames    uint64 // duplicate frames dropped (seen before)
 	LateFrames   uint64 // frames that came after their place was drawn as a break, dropped
 	UnknownBeds  uint64 // beds that appeared on the feed without being configured
+	DeviceAlarms uint64 // device alarm messages applied
+	Events       uint64 // point events applied
+	DupMessages  uint64 // alarm or event messages received twice (QoS 1 redelivery), ignored
 	Dropped      uint64 // display samples overwritten before the display read them
 }
 
@@ -364,6 +369,9 @@ func (h *Hub) Counters() Counters {
 		Gaps:         h.gaps.Load(),
 		DupFrames:    h.dupFrames.Load(),
 		LateFrames:   h.lateFrames.Load(),
+		DeviceAlarms: h.alarmMsgs.Load(),
+		Events:       h.eventMsgs.Load(),
+		DupMessages:  h.dupAlarms.Load(),
 		UnknownBeds:  h.unknownBeds.Load(),
 	}
 	for _, b := range h.Beds() {

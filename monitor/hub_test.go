@@ -278,3 +278,40 @@ func TestLatencyMeasuredFromFrameEnd(t *testing.T) {
 		t.Fatalf("p50 %v ms, p99 %v ms; want 3 and 40", p50, p99)
 	}
 }
+
+func TestDeviceAlarmsMirroredAndDeduplicated(t *testing.T) {
+	c := &fakeClock{time.UnixMilli(t0)}
+	h := newTestHub(c)
+	v, lim := 84.0, 90.0
+	start := feed.Alarm{ID: "SPO2-LO-1", Seq: 1, TsMs: t0, Code: 196652, Param: feed.MDCSpO2, Priority: feed.AlarmHigh,
+		Source: feed.SourcePhysiological, Phase: feed.PhaseStart, State: feed.StateActive, Value: &v, Limit: &lim, Text: "SpO2 84 < 90"}
+	h.Alarm("01", start)
+	h.Alarm("01", start) // QoS 1 redelivery
+	c.advance(5 * time.Second)
+	end := start
+	end.Seq, end.TsMs, end.Phase, end.State = 2, t0+5000, feed.PhaseEnd, feed.StateInactive
+	h.Alarm("01", end)
+	got := h.Bed("01").DeviceAlarms()
+	if len(got) != 1 || !got[0].Ended || got[0].Messages != 2 || got[0].Priority != feed.AlarmHigh ||
+		got[0].Text != "SpO2 84 < 90" || !got[0].Started.Equal(time.UnixMilli(t0)) {
+		t.Fatalf("device alarms %+v", got)
+	}
+	ev := feed.Event{ID: "CALL-1", Seq: 1, TsMs: t0, Kind: feed.EventNurseCall}
+	h.Event("02", ev)
+	h.Event("02", ev)
+	if n := h.Counters(); n.DeviceAlarms != 2 || n.Events != 1 || n.DupMessages != 2 {
+		t.Fatalf("counters %+v", n)
+	}
+	if e := h.Bed("02").Events(); len(e) != 1 || e[0].Kind != feed.EventNurseCall {
+		t.Fatalf("events %+v", e)
+	}
+	// A device flooding alarm ids keeps a bounded list.
+	for i := range 500 {
+		a := start
+		a.ID, a.Seq = "FLOOD-"+strconv.Itoa(i), uint32(i+10)
+		h.Alarm("03", a)
+	}
+	if n := len(h.Bed("03").DeviceAlarms()); n != maxBedAlarms {
+		t.Fatalf("%d alarms kept, want %d", n, maxBedAlarms)
+	}
+}

@@ -239,7 +239,7 @@ func (s *Subscriber) handle(_ paho.Client, m paho.Message) {
 	}
 	switch stream {
 	case feed.StreamWave:
-		if err := feed.DecodeWave(m.Payload(), &s.wf); err != nil {
+		if err := feed.DecodeWaveAny(m.Payload(), &s.wf); err != nil {
 			s.hub.Reject(topic, bed, err)
 			return
 		}
@@ -261,9 +261,20 @@ func (s *Subscriber) handle(_ paho.Client, m paho.Message) {
 			return
 		}
 		s.hub.Status(bed, st)
-	default:
-		// alarm and event streams are handled by the alarm system (a later
-		// part of the station); until then they are accepted and ignored.
+	case feed.StreamAlarm:
+		a, err := feed.DecodeAlarm(m.Payload())
+		if err != nil {
+			s.hub.Reject(topic, bed, err)
+			return
+		}
+		s.hub.Alarm(bed, a)
+	case feed.StreamEvent:
+		e, err := feed.DecodeEvent(m.Payload())
+		if err != nil {
+			s.hub.Reject(topic, bed, err)
+			return
+		}
+		s.hub.Event(bed, e)
 	}
 }
 
