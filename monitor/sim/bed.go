@@ -13,17 +13,6 @@ const Model = "Vigil SimMonitor 1"
 
 const statusEveryMs = 30_000
 
-// channels are the waveform channels of every frame, in frame order.
-var channels = [...]struct {
-	code    uint32
-	milliHz int64   // sample rate in mHz, so that frame boundaries are exact integers
-	gain    float32 // ADC units per physical unit
-}{
-	{feed.MDCECGLeadII, 250_000, 200},     // mV
-	{feed.MDCPleth, 125_000, 1000},        // normalised 0..1
-	{feed.MDCRespImpedance, 62_500, 1000}, // arbitrary units
-}
-
 // bed is one bedside monitor and its patient.
 type bed struct {
 	w        *Ward
@@ -33,6 +22,8 @@ type bed struct {
 	clientID string
 	battery  bool
 	p        patient
+	hemo     hemo     // pressures and CO2 (icu and heavy profiles)
+	ecg12    ecgModel // multi-lead ECG (icu and heavy profiles)
 	episodes []episode
 
 	waveTopic, numTopic, statusTopic string
@@ -46,6 +37,7 @@ type bed struct {
 	hrDrift, satDrift, tempDrift     float64
 
 	frame          feed.WaveFrame // reused; AppendWave copies it out
+	leadVals       [12]float64    // ECG leads at one instant (scratch)
 	nextFrame      int64          // next frame slot to generate
 	waveSeq        uint32
 	nextNum        int64 // next numerics tick, whole seconds since the origin
@@ -78,6 +70,15 @@ func newBed(w *Ward, i int, seed int64, name string, eps []episode) *bed {
 		nibpDue:   float64(1 + i*7%9), // first measurement within 10 s, staggered
 	}
 	b.p = newPatient(stream(0), i, name)
+	// The multi-lead heart and the haemodynamics have their own stream, so
+	// that the ward profile's patients are what they were before profiles.
+	extra := stream(5)
+	measured := 2 // I and II; III is derived
+	if w.profile.ecgLeads > 3 {
+		measured = maxMeasured
+	}
+	b.ecg12 = newECGModel(extra, &b.p, measured)
+	b.hemo = newHemo(extra, &b.p)
 	b.waveTopic = feed.Topic(w.ward, b.name, feed.StreamWave)
 	b.numTopic = feed.Topic(w.ward, b.name, feed.StreamNum)
 	b.statusTopic = feed.Topic(w.ward, b.name, feed.StreamStatus)
@@ -85,12 +86,16 @@ func newBed(w *Ward, i int, seed int64, name string, eps []episode) *bed {
 
 	// Start mid-cycle so that the beds are not in step.
 	rr := 60 / b.p.hr
-	b.beats.push(beat{r: -rr * b.rhythm.Float64(), interval: rr, sinusRR: rr, pulse: 1})
+	first := beat{r: -rr * b.rhythm.Float64(), interval: rr, sinusRR: rr, pulse: 1, stroke: fill(rr)}
+	for c := range b.hemo.art {
+		first.art[c] = b.hemo.art[c].steadyCharge(rr)
+	}
+	b.beats.push(first)
 	dur := 60 / b.p.rr
 	b.breaths.push(breath{start: -dur * b.breathing.Float64(), dur: dur, depth: 1})
 
-	b.frame.Channels = make([]feed.Channel, len(channels))
-	for c, spec := range channels {
+	b.frame.Channels = make([]feed.Channel, len(w.profile.channels))
+	for c, spec := range w.profile.channels {
 		b.frame.Channels[c] = feed.Channel{
 			Code:    spec.code,
 			RateHz:  float32(spec.milliHz) / 1000,
@@ -138,29 +143,20 @@ func (b *bed) publishWave(pub Publisher, k int64) error {
 	w, f := b.w, &b.frame
 	b.scheduleBeats(float64((k+1)*w.frameMs) / 1000)
 	size, n := 16, 0
-	for c, spec := range channels {
-		ch := &f.Channels[c]
-		ch.Samples = ch.Samples[:0]
+	for c := range w.profile.channels {
+		spec := &w.profile.channels[c]
 		i0, i1 := ceilDiv(spec.milliHz*k*w.frameMs, 1e6), ceilDiv(spec.milliHz*(k+1)*w.frameMs, 1e6)
 		if c == 0 {
 			f.StartMs = w.epochMs + i0*1e6/spec.milliHz
+			b.ecgSamples(i0, i1, spec.milliHz)
 		}
-		for i := i0; i < i1; i++ {
-			t := float64(i) * 1000 / float64(spec.milliHz)
-			var v float64
-			switch c {
-			case 0:
-				if b.leadsOff(t) {
-					ch.Samples = append(ch.Samples, feed.InvalidSample)
-					continue
-				}
-				v = b.ecg(t)
-			case 1:
-				v = b.pleth(t)
-			default:
-				v = b.resp(t)
+		ch := &f.Channels[c]
+		if spec.src != srcECG {
+			ch.Samples = ch.Samples[:0]
+			for i := i0; i < i1; i++ {
+				t := float64(i) * 1000 / float64(spec.milliHz)
+				ch.Samples = append(ch.Samples, adc(b.sample(spec.src, t), spec.gain))
 			}
-			ch.Samples = append(ch.Samples, adc(v, spec.gain))
 		}
 		size += 18 + 2*len(ch.Samples)
 		n += len(ch.Samples)
@@ -175,6 +171,61 @@ func (b *bed) publishWave(pub Publisher, k int64) error {
 	w.perBedFrames[b.index].Add(1)
 	w.perBedSamples[b.index].Add(uint64(n))
 	return nil
+}
+
+// ecgSamples fills the frame's ECG channels (the first ecgLeads) with samples
+// i0..i1-1 at milliHz: all invalid while the leads are off.
+func (b *bed) ecgSamples(i0, i1, milliHz int64) {
+	nl := b.w.profile.ecgLeads
+	chans := b.frame.Channels[:nl]
+	for c := range chans {
+		chans[c].Samples = chans[c].Samples[:0]
+	}
+	vals := b.leadVals[:nl]
+	for i := i0; i < i1; i++ {
+		t := float64(i) * 1000 / float64(milliHz)
+		if b.leadsOff(t) {
+			for c := range chans {
+				chans[c].Samples = append(chans[c].Samples, feed.InvalidSample)
+			}
+			continue
+		}
+		if nl == 1 {
+			vals[0] = b.ecg(t) // lead II alone: the single-lead model
+		} else {
+			b.ecgLeads(t, vals)
+		}
+		for c := range chans {
+			chans[c].Samples = append(chans[c].Samples, adc(vals[c], ecgGain))
+		}
+	}
+}
+
+// Noise of the pressure and CO2 waveforms, mmHg.
+const (
+	pressureNoise = 0.15
+	co2Noise      = 0.1
+)
+
+// sample is the physical value of a non-ECG channel at t.
+func (b *bed) sample(src source, t float64) float64 {
+	switch src {
+	case srcPleth:
+		return b.pleth(t)
+	case srcResp:
+		return b.resp(t)
+	case srcABP:
+		return b.arterialPressure(artABP, t) + pressureNoise*b.noise.NormFloat64()
+	case srcPAP:
+		return b.arterialPressure(artPAP, t) + pressureNoise*b.noise.NormFloat64()
+	case srcCVP:
+		return b.cvp(t) + pressureNoise*b.noise.NormFloat64()
+	case srcICP:
+		return b.icp(t) + pressureNoise*b.noise.NormFloat64()
+	case srcCO2:
+		return max(b.co2(t)+co2Noise*b.noise.NormFloat64(), 0)
+	}
+	panic("sim: no model for this channel")
 }
 
 // publishNumerics publishes the numerics of tick m (m s after the origin),
@@ -196,6 +247,7 @@ func (b *bed) publishNumerics(pub Publisher, m int64) error {
 		{Code: feed.MDCRespRate, Value: math.Round(b.respRate(t)), Valid: true, Unit: "/min"},
 		{Code: feed.MDCTemp, Value: math.Round(temp*10) / 10, Valid: true, Unit: "Cel"},
 	}
+	vals = b.profileNumerics(vals, t)
 	if t >= b.nibpDue {
 		rise := b.sinusRate(t) - b.p.hr // pressure follows a faster heart a little
 		sys := math.Round(b.p.sys + 0.3*rise + 3*b.vitals.NormFloat64())
@@ -224,7 +276,7 @@ func (b *bed) status(el int64, online bool) feed.Status {
 		s.Battery = &level
 	}
 	if online && b.leadsOff(float64(el)/1000) {
-		s.LeadsOff = []uint32{feed.MDCECGLeadII}
+		s.LeadsOff = b.w.profile.leadCodes()
 	}
 	return s
 }

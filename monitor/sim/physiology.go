@@ -83,7 +83,9 @@ type beat struct {
 	interval float64 // R-R from the previous beat, s
 	sinusRR  float64 // sinus cycle length when scheduled, s: scales the QT
 	pvc      bool
-	pulse    float64 // relative pleth pulse amplitude, 0 = none reaches the finger
+	pulse    float64    // relative pleth pulse amplitude, 0 = none reaches the finger
+	stroke   float64    // relative stroke volume (icu, heavy): pulse, filling and inotropy
+	art      [2]float64 // ABP and PAP Windkessel charge at this beat's pulse foot, from the earlier beats
 }
 
 // breath is one scheduled breath: inspiration then expiration.
@@ -146,6 +148,12 @@ func (b *bed) nextBeat() beat {
 		nb.interval = rr
 	}
 	nb.r = prev.r + nb.interval
+	if b.w.profile.pressure {
+		nb.stroke = nb.pulse * fill(rr) * (1 + inotropy*max(60/rr-b.p.hr, 0))
+		for c := range b.hemo.art {
+			nb.art[c] = b.hemo.art[c].chargeAfter(&prev, c, nb.interval)
+		}
+	}
 	return nb
 }
 

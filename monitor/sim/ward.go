@@ -31,6 +31,7 @@ type Config struct {
 	Seed        int64         // all per-bed randomness derives from it
 	Events      bool          // run the scripted clinical and technical events
 	EventsAfter time.Duration // simulated time before the script starts; 60 s when 0 and Events is set
+	Profile     Profile       // what each monitor sends; ProfileWard when empty
 }
 
 // ErrConfig is wrapped by New for a configuration it refuses.
@@ -47,6 +48,7 @@ const (
 // Ward is the simulated ward: one bedside monitor per bed.
 type Ward struct {
 	ward        string
+	profile     *profileSpec
 	frameMs     int64
 	events      bool
 	eventsAfter float64 // s
@@ -94,8 +96,16 @@ func New(cfg Config) (*Ward, error) {
 	if cfg.EventsAfter == 0 {
 		cfg.EventsAfter = defaultEventsAfter
 	}
+	if cfg.Profile == "" {
+		cfg.Profile = ProfileWard
+	}
+	spec, ok := profiles[cfg.Profile]
+	if !ok {
+		return nil, fmt.Errorf("%w: unknown profile %q, want %s", ErrConfig, cfg.Profile, profileList())
+	}
 	w := &Ward{
 		ward:          cfg.Ward,
+		profile:       spec,
 		frameMs:       int64(cfg.FrameMs),
 		events:        cfg.Events,
 		eventsAfter:   cfg.EventsAfter.Seconds(),
