@@ -138,3 +138,17 @@ func (w *Ward) disconnectAll(conns []Conn, now time.Time) {
 		}
 	}
 }
+
+// Reannounce makes the device with this client id publish its retained
+// status again at the next Step. Call it when its connection came back on
+// its own (the MQTT client reconnected): a restarted broker may have lost the
+// retained status, and a real device announces itself on every connection.
+func (w *Ward) Reannounce(clientID string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, b := range w.beds {
+		if b.clientID == clientID {
+			b.announced = false
+		}
+	}
+}

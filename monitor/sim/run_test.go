@@ -3,6 +3,7 @@ package sim
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -143,4 +144,31 @@ func TestRun(t *testing.T) {
 			}
 		}
 	}
+}
+
+func TestReannounceRepublishesStatus(t *testing.T) {
+	w, err := New(Config{Ward: "W", Beds: 2, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &statusCounter{}
+	pubs := []Publisher{rec, rec}
+	t0 := time.UnixMilli(1_732_400_000_000)
+	w.Step(t0, pubs)
+	w.Step(t0.Add(time.Second), pubs)
+	before := rec.n
+	w.Reannounce("vigil-sim-W-02")
+	w.Step(t0.Add(2*time.Second), pubs)
+	if rec.n != before+1 {
+		t.Fatalf("%d status messages after Reannounce, want %d", rec.n, before+1)
+	}
+}
+
+type statusCounter struct{ n int }
+
+func (s *statusCounter) Publish(topic string, _ byte, _ bool, _ []byte) error {
+	if strings.HasSuffix(topic, "/status") {
+		s.n++
+	}
+	return nil
 }
