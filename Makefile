@@ -44,12 +44,18 @@ test: deps ## run every test (race detector on), window tests under Xvfb
 	$(GO) vet ./...
 	xvfb-run -a -s "-screen 0 1920x1080x24" $(GO) test -race -count=1 $(TEST_FLAGS) ./...
 
-bench: deps ## run the benchmarks
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...
+bench: build ## run the benchmarks; the tracked figures are the BENCH <name> <value> <unit> lines
+	@mkdir -p bin
+	@set -o pipefail; { \
+	  $(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./monitor/... && \
+	  VIGIL_RING_STRESS=100000000 $(GO) test -race -count=1 -v -timeout 20m -run '^TestStressSequence$$' ./monitor/ring/ && \
+	  $(GO) test -run '^$$' -bench '^BenchmarkIngest$$' -benchtime 1x -timeout 20m -v ./app/ ; \
+	} 2>&1 | tee bin/bench.log
+	@echo; echo "== tracked figures =="; grep '^BENCH ' bin/bench.log
 
 fuzz: ## fuzz every decoder for FUZZTIME each (default 2m)
-	@for t in FuzzDecodeWave FuzzDecodeNum FuzzDecodeStatus; do \
-	  $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $${FUZZTIME:-2m} ./monitor/feed/ || exit 1; done
+	@for t in $$($(GO) test -list '^Fuzz' ./monitor/feed/ | grep '^Fuzz'); do \
+	  echo "== $$t"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $${FUZZTIME:-2m} ./monitor/feed/ || exit 1; done
 
 lint: deps ## go vet, gofmt, staticcheck
 	$(GO) vet ./...

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/vigil-station/vigil/monitor/feed"
+	"github.com/vigil-station/vigil/monitor/mqttfeed"
+	"github.com/vigil-station/vigil/monitor/sim"
 )
 
 // Version is the station's version (FyneApp.toml carries the same).
@@ -28,6 +30,8 @@ const (
 	CmdSim                    // simulated bedside devices only
 	CmdHelp
 	CmdVersion
+	CmdConfigExample // print a commented vigil.toml
+	CmdConfigCheck   // load the configuration and print what it resolves to
 )
 
 // Config is everything the command line sets.
@@ -48,7 +52,12 @@ type Config struct {
 	FPS        int
 	ClientID   string
 	Username   string
-	Password   string
+	Password   string // never logged, never a flag
+	TLS        mqttfeed.TLS
+	Profile    sim.Profile
+	WaveStale  time.Duration // 0: the hub's default
+	NumStale   time.Duration
+	ConfigFile string        // the file the settings came from, if any
 	Duration   time.Duration // stop after this long (0: run until interrupted)
 }
 
@@ -57,6 +66,9 @@ const usageText = `Vigil — central station for hospital wards (secondary displ
 Usage:
   vigil [flags]                 start the station
   vigil sim [flags]             run simulated bedside devices on a broker
+  vigil config example          print a commented configuration file (vigil.toml)
+  vigil config check [--config FILE]
+                                check a configuration file and print the settings
   vigil help                    this text
   vigil version                 print the version
   vigil <command> -h            the flags of a command
@@ -64,6 +76,7 @@ Usage:
 With no flags, vigil starts an embedded MQTT broker on ` + DefaultListen + `, a simulated
 ward of 16 beds publishing through it, and the station window subscribed to it.
 With --broker it uses that broker instead and simulates nothing unless --sim N.
+Settings can also come from a file: --config FILE or $VIGIL_CONFIG (flags win).
 `
 
 // Usage writes the overview.
@@ -85,6 +98,8 @@ func Parse(args []string, stderr io.Writer) (Config, error) {
 			return Config{Command: CmdVersion}, nil
 		case "sim":
 			return parseSim(cfg, args[1:], stderr)
+		case "config":
+			return parseConfigCmd(cfg, args[1:], stderr)
 		default:
 			Usage(stderr)
 			return cfg, fmt.Errorf("unknown command %q (see: vigil help)", args[0])
@@ -109,6 +124,9 @@ func Parse(args []string, stderr io.Writer) (Config, error) {
 	fs.IntVar(&cfg.FPS, "fps", cfg.FPS, "waveform frame rate of the window")
 	fs.StringVar(&cfg.ClientID, "client-id", "", "MQTT client id of this station (default: vigil-station-<host>-<ward>)")
 	fs.DurationVar(&cfg.Duration, "duration", 0, "stop after this long (0: until closed or interrupted)")
+	fs.DurationVar(&cfg.WaveStale, "wave-stale", 0, "NO DATA after this long without waveform (default 3s)")
+	fs.DurationVar(&cfg.NumStale, "num-stale", 0, "NO DATA after this long without numerics (default 10s)")
+	fs.Func("profile", "simulated ward's channels: ward, icu or heavy (default ward)", profileFlag(&cfg))
 	addAuth(fs, &cfg)
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
@@ -116,13 +134,16 @@ func Parse(args []string, stderr io.Writer) (Config, error) {
 	if fs.NArg() > 0 {
 		return cfg, fmt.Errorf("unexpected argument %q (see: vigil -h)", fs.Arg(0))
 	}
+	cfg.Command = CmdStation
+	if err := cfg.loadConfigFile(fs); err != nil {
+		return cfg, err
+	}
 	if cfg.Sim < 0 {
 		cfg.Sim = 0
 		if cfg.Broker == "" {
 			cfg.Sim = 16
 		}
 	}
-	cfg.Command = CmdStation
 	return cfg, cfg.validate()
 }
 
@@ -143,6 +164,7 @@ func parseSim(cfg Config, args []string, stderr io.Writer) (Config, error) {
 	fs.IntVar(&cfg.FrameMs, "frame-ms", cfg.FrameMs, "waveform frame period in ms")
 	fs.DurationVar(&cfg.Duration, "duration", 0, "stop after this long (0: until interrupted)")
 	fs.StringVar(&cfg.Stats, "stats", "", "write a JSON counters line every 5 s to this file, or - for stdout")
+	fs.Func("profile", "channels of each device: ward (ECG II, pleth, resp), icu (3 ECG leads, pleth, ABP, resp, CO2) or heavy (12 leads at 500 Hz, pleth, 4 pressures, resp, CO2)", profileFlag(&cfg))
 	addAuth(fs, &cfg)
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
@@ -150,21 +172,96 @@ func parseSim(cfg Config, args []string, stderr io.Writer) (Config, error) {
 	if fs.NArg() > 0 {
 		return cfg, fmt.Errorf("unexpected argument %q (see: vigil sim -h)", fs.Arg(0))
 	}
+	if err := cfg.loadConfigFile(fs); err != nil {
+		return cfg, err
+	}
 	return cfg, cfg.validate()
 }
 
+func parseConfigCmd(cfg Config, args []string, stderr io.Writer) (Config, error) {
+	if len(args) == 0 {
+		return cfg, errors.New("vigil config: say example or check")
+	}
+	fs := flag.NewFlagSet("vigil config "+args[0], flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	switch args[0] {
+	case "example":
+		cfg.Command = CmdConfigExample
+	case "check":
+		cfg.Command = CmdConfigCheck
+		addAuth(fs, &cfg)
+	default:
+		return cfg, fmt.Errorf("vigil config %s: say example or check", args[0])
+	}
+	if err := fs.Parse(args[1:]); err != nil {
+		return cfg, err
+	}
+	if fs.NArg() > 0 {
+		return cfg, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if cfg.Command == CmdConfigCheck {
+		if err := cfg.loadConfigFile(fs); err != nil {
+			return cfg, err
+		}
+		if cfg.ConfigFile == "" {
+			return cfg, errors.New("vigil config check: no file given (--config FILE or $VIGIL_CONFIG)")
+		}
+		return cfg, cfg.validate()
+	}
+	return cfg, nil
+}
+
+func profileFlag(cfg *Config) func(string) error {
+	return func(s string) error {
+		p, err := sim.ParseProfile(s)
+		cfg.Profile = p
+		return err
+	}
+}
+
+// loadConfigFile applies --config (or $VIGIL_CONFIG) under the flags given.
+func (c *Config) loadConfigFile(fs *flag.FlagSet) error {
+	path := c.ConfigFile
+	if path == "" {
+		path = os.Getenv("VIGIL_CONFIG")
+	}
+	if path == "" {
+		return nil
+	}
+	c.ConfigFile = path
+	return loadFile(path, c, givenFlags(fs))
+}
+
+// addAuth adds the flags that say how to reach and log in to the broker.
 func addAuth(fs *flag.FlagSet, cfg *Config) {
-	fs.StringVar(&cfg.Username, "user", os.Getenv("VIGIL_MQTT_USER"), "MQTT user name (or $VIGIL_MQTT_USER)")
+	fs.StringVar(&cfg.ConfigFile, "config", "", "configuration file (default $VIGIL_CONFIG; see: vigil config example)")
+	fs.StringVar(&cfg.Username, "user", os.Getenv("VIGIL_MQTT_USER"), "MQTT user name (or $VIGIL_MQTT_USER); the password comes from $VIGIL_MQTT_PASSWORD or the config file")
 	cfg.Password = os.Getenv("VIGIL_MQTT_PASSWORD") // never a flag: it would show in the process list
+	fs.StringVar(&cfg.TLS.CAFile, "tls-ca", "", "TLS: PEM file of the CA that signed the broker's certificate (default: system CAs)")
+	fs.StringVar(&cfg.TLS.CertFile, "tls-cert", "", "TLS: client certificate (PEM), if the broker requires one")
+	fs.StringVar(&cfg.TLS.KeyFile, "tls-key", "", "TLS: the client certificate's private key (PEM)")
+	fs.StringVar(&cfg.TLS.ServerName, "tls-server-name", "", "TLS: name expected in the broker's certificate (default: the URL's host)")
+}
+
+func validWard(w string) error {
+	if !feed.ValidName(w) {
+		return fmt.Errorf("%q: use 1-32 letters, digits, '-', '_' or '.'", w)
+	}
+	return nil
 }
 
 func (c Config) validate() error {
 	var errs []error
-	if !feed.ValidName(c.Ward) {
-		errs = append(errs, fmt.Errorf("--ward %q: use 1-32 letters, digits, '-', '_' or '.'", c.Ward))
+	if err := validWard(c.Ward); err != nil {
+		errs = append(errs, fmt.Errorf("--ward %v", err))
 	}
-	if c.Broker != "" && !strings.Contains(c.Broker, "://") {
-		errs = append(errs, fmt.Errorf("--broker %q: give a URL such as tcp://host:1883", c.Broker))
+	if c.Broker != "" {
+		if err := mqttfeed.ValidateURL(c.Broker); err != nil {
+			errs = append(errs, fmt.Errorf("--broker: %v", err))
+		}
+	}
+	if c.WaveStale < 0 || c.NumStale < 0 {
+		errs = append(errs, errors.New("--wave-stale/--num-stale: must not be negative"))
 	}
 	if c.Sim < 0 || c.Sim > 999 {
 		errs = append(errs, fmt.Errorf("bed count %d: use 0..999", c.Sim))
@@ -210,4 +307,43 @@ func (c Config) clientID() string {
 		host = "station"
 	}
 	return "vigil-station-" + host + "-" + c.Ward
+}
+
+func (c Config) simConfig() sim.Config {
+	return sim.Config{Ward: c.Ward, Beds: c.Sim, FrameMs: c.FrameMs, Seed: max(c.Seed, 1),
+		Events: c.Events, Profile: c.Profile}
+}
+
+// Summary lists the resolved settings, one per line, the password masked.
+func (c Config) Summary() string {
+	pw := "(none)"
+	if c.Password != "" {
+		pw = "(set, not shown)"
+	}
+	broker := c.Broker
+	if broker == "" {
+		broker = "(embedded demo broker on " + c.Listen + ")"
+	}
+	lines := []string{
+		"ward            " + c.Ward,
+		"broker          " + broker,
+		"client id       " + c.clientID(),
+		"user            " + c.Username,
+		"password        " + pw,
+		"tls ca          " + c.TLS.CAFile,
+		"tls cert/key    " + c.TLS.CertFile + " " + c.TLS.KeyFile,
+		"tls server name " + c.TLS.ServerName,
+		fmt.Sprintf("wave stale      %s", orDefault(c.WaveStale, "3s")),
+		fmt.Sprintf("num stale       %s", orDefault(c.NumStale, "10s")),
+		"data            " + c.DataDir,
+		fmt.Sprintf("fps             %d", c.FPS),
+	}
+	return strings.Join(lines, "\n") + "\n"
+}
+
+func orDefault(d time.Duration, def string) string {
+	if d == 0 {
+		return def + " (default)"
+	}
+	return d.String()
 }

@@ -6,14 +6,13 @@ import (
 	"io"
 	"net"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 
+	"github.com/vigil-station/vigil/monitor/benchout"
 	"github.com/vigil-station/vigil/monitor/feed"
 	"github.com/vigil-station/vigil/monitor/mqttfeed"
 	"github.com/vigil-station/vigil/monitor/sim"
@@ -23,62 +22,22 @@ var mosquittoURL string
 
 // TestMain starts one real mosquitto on a free loopback port for the run.
 func TestMain(m *testing.M) {
-	stop, url, err := startMosquitto()
+	if bareSubscriberMain() {
+		return
+	}
+	mq, err := newMosquitto(plainConf)
+	if err == nil {
+		err = mq.Start()
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "integration tests need mosquitto (make test installs it):", err)
 		os.Exit(1)
 	}
-	mosquittoURL = url
+	mosquittoURL = mq.URL()
 	code := m.Run()
-	stop()
+	mq.Close()
+	benchout.Print()
 	os.Exit(code)
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-func startMosquitto() (stop func(), url string, err error) {
-	bin, err := exec.LookPath("mosquitto")
-	if err != nil {
-		if _, e := os.Stat("/usr/sbin/mosquitto"); e != nil {
-			return nil, "", err
-		}
-		bin = "/usr/sbin/mosquitto"
-	}
-	port, err := freePort()
-	if err != nil {
-		return nil, "", err
-	}
-	dir, err := os.MkdirTemp("", "vigil-mosquitto")
-	if err != nil {
-		return nil, "", err
-	}
-	conf := filepath.Join(dir, "mosquitto.conf")
-	os.WriteFile(conf, []byte(fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\nmax_queued_messages 100000\npersistence false\n", port)), 0o644)
-	cmd := exec.Command(bin, "-c", conf)
-	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
-	if err := cmd.Start(); err != nil {
-		return nil, "", err
-	}
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	for i := 0; ; i++ {
-		if c, err := net.Dial("tcp", addr); err == nil {
-			c.Close()
-			break
-		}
-		if i > 50 {
-			cmd.Process.Kill()
-			return nil, "", fmt.Errorf("mosquitto did not listen on %s", addr)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	return func() { cmd.Process.Kill(); cmd.Wait(); os.RemoveAll(dir) }, "tcp://" + addr, nil
 }
 
 func testConfig(t *testing.T, broker string) Config {

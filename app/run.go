@@ -10,6 +10,7 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -17,6 +18,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/vigil-station/vigil/app/broker"
@@ -38,6 +40,9 @@ type Core struct {
 	wg      sync.WaitGroup
 	logFile *os.File
 	frames  func() uint64
+
+	lastDialLog atomic.Int64
+	closeOnce   sync.Once
 }
 
 // ErrPortInUse means the embedded broker's port is taken.
@@ -79,17 +84,22 @@ func Start(ctx context.Context, cfg Config, stdout, stderr io.Writer) (*Core, er
 
 	var beds []string
 	if cfg.Sim > 0 {
-		w, err := sim.New(sim.Config{Ward: cfg.Ward, Beds: cfg.Sim, FrameMs: cfg.FrameMs, Seed: max(cfg.Seed, 1), Events: cfg.Events})
+		w, err := sim.New(cfg.simConfig())
 		if err != nil {
 			return fail(err)
 		}
 		c.Ward = w
 		beds = w.BedNames()
 	}
-	c.Hub = monitor.NewHub(monitor.Config{Ward: cfg.Ward, Beds: beds, Log: log})
+	c.Hub = monitor.NewHub(monitor.Config{Ward: cfg.Ward, Beds: beds, Log: log,
+		WaveStale: cfg.WaveStale, NumStale: cfg.NumStale})
+	tlsOpts := cfg.TLS
+	if c.Broker != nil {
+		tlsOpts = mqttfeed.TLS{} // the embedded broker is plain TCP on loopback
+	}
 	c.Sub, err = mqttfeed.Subscribe(mqttfeed.Options{
 		Broker: c.URL, ClientID: cfg.clientID(), Ward: cfg.Ward,
-		Username: cfg.Username, Password: cfg.Password, Log: log,
+		Username: cfg.Username, Password: cfg.Password, TLS: tlsOpts, Log: log,
 	}, c.Hub)
 	if err != nil {
 		return fail(err)
@@ -102,7 +112,7 @@ func Start(ctx context.Context, cfg Config, stdout, stderr io.Writer) (*Core, er
 		if err != nil {
 			return fail(err)
 		}
-		src := statsSource{hub: c.Hub, connected: c.Sub.Connected, frames: func() uint64 {
+		src := statsSource{hub: c.Hub, link: c.Sub.State, frames: func() uint64 {
 			if c.frames != nil {
 				return c.frames()
 			}
@@ -126,11 +136,21 @@ func Start(ctx context.Context, cfg Config, stdout, stderr io.Writer) (*Core, er
 
 func (c *Core) runSim(ctx context.Context, cfg Config) {
 	url := c.URL
+	tlsOpts := cfg.TLS
+	if c.Broker != nil {
+		tlsOpts = mqttfeed.TLS{}
+	}
 	dial := func(ctx context.Context, clientID, willTopic string, will []byte) (sim.Conn, error) {
-		return mqttfeed.DialDevice(ctx, mqttfeed.DeviceOptions{
+		d, err := mqttfeed.DialDevice(ctx, mqttfeed.DeviceOptions{
 			Broker: url, ClientID: clientID, WillTopic: willTopic, WillPayload: will,
-			Username: cfg.Username, Password: cfg.Password,
+			Username: cfg.Username, Password: cfg.Password, TLS: tlsOpts,
+			OnReconnect: func(*mqttfeed.Device) { c.Ward.Reannounce(clientID) },
 		})
+		if err != nil {
+			c.dialErr(err)
+			return nil, err
+		}
+		return d, nil
 	}
 	c.wg.Add(1)
 	go func() {
@@ -141,11 +161,23 @@ func (c *Core) runSim(ctx context.Context, cfg Config) {
 	}()
 }
 
+// dialErr logs a device connection failure, at most once a minute (the
+// simulator retries every second and counts every failure).
+func (c *Core) dialErr(err error) {
+	now := time.Now().UnixNano()
+	if last := c.lastDialLog.Load(); now-last >= int64(time.Minute) && c.lastDialLog.CompareAndSwap(last, now) {
+		c.Log.Warn("simulated device cannot connect; retrying", "err", err)
+	}
+}
+
 // SetFrameCounter lets the window report its frame count in the diagnostics.
 func (c *Core) SetFrameCounter(f func() uint64) { c.frames = f }
 
-// Close stops everything in reverse start order and waits for it.
-func (c *Core) Close() {
+// Close stops everything in reverse start order and waits for it. It may
+// be called more than once.
+func (c *Core) Close() { c.closeOnce.Do(c.close) }
+
+func (c *Core) close() {
 	c.cancel()
 	c.wg.Wait() // simulator (publishes offline status) and stats
 	if c.Sub != nil {
@@ -188,6 +220,12 @@ func Run(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 		return nil
 	case CmdSim:
 		return runSimOnly(ctx, cfg, stdout, stderr)
+	case CmdConfigExample:
+		fmt.Fprint(stdout, ExampleConfig)
+		return nil
+	case CmdConfigCheck:
+		fmt.Fprintf(stdout, "%s: OK\n%s", cfg.ConfigFile, cfg.Summary())
+		return nil
 	}
 	core, err := Start(ctx, cfg, stdout, stderr)
 	if err != nil {
@@ -204,14 +242,21 @@ func Run(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 // runSimOnly runs simulated devices against a broker (vigil sim).
 func runSimOnly(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	log := slog.New(slog.NewTextHandler(stderr, nil))
-	w, err := sim.New(sim.Config{Ward: cfg.Ward, Beds: cfg.Sim, FrameMs: cfg.FrameMs, Seed: max(cfg.Seed, 1), Events: cfg.Events})
+	w, err := sim.New(cfg.simConfig())
 	if err != nil {
 		return err
 	}
 	c := &Core{Ward: w, URL: cfg.Broker, Log: log}
 	ctx, c.cancel = context.WithCancel(ctx)
-	log.Info("simulating", "beds", cfg.Sim, "ward", cfg.Ward, "broker", cfg.Broker)
+	log.Info("simulating", "beds", cfg.Sim, "ward", cfg.Ward, "profile", w.Profile(), "broker", cfg.Broker)
 	c.runSim(ctx, cfg)
+	simLine := func(final bool) SimStatsLine {
+		s := w.Stats()
+		return SimStatsLine{TS: time.Now().UTC().Format(time.RFC3339), Profile: string(w.Profile()), Beds: cfg.Sim,
+			WaveFrames: s.WaveFrames, Samples: s.Samples, NumFrames: s.NumFrames,
+			PublishErrors: s.PublishErrors, DialErrors: s.DialErrors, Final: final}
+	}
+	var enc *json.Encoder
 	if cfg.Stats != "" {
 		out, closeW, err := openStats(cfg.Stats, stdout)
 		if err != nil {
@@ -220,23 +265,27 @@ func runSimOnly(ctx context.Context, cfg Config, stdout, stderr io.Writer) error
 			return err
 		}
 		defer closeW()
+		enc = json.NewEncoder(out)
+		c.wg.Add(1)
 		go func() {
-			tk := time.NewTicker(5 * time.Second)
+			defer c.wg.Done()
+			tk := time.NewTicker(cfg.StatsEvery)
 			defer tk.Stop()
 			for {
 				select {
 				case <-ctx.Done():
 					return
 				case <-tk.C:
-					s := w.Stats()
-					fmt.Fprintf(out, `{"ts":%q,"wave_frames":%d,"samples":%d,"num_frames":%d,"publish_errors":%d}`+"\n",
-						time.Now().UTC().Format(time.RFC3339), s.WaveFrames, s.Samples, s.NumFrames, s.PublishErrors)
+					_ = enc.Encode(simLine(false))
 				}
 			}
 		}()
 	}
 	<-ctx.Done()
-	c.wg.Wait()
+	c.wg.Wait() // the devices have published their offline status and closed
+	if enc != nil {
+		_ = enc.Encode(simLine(true))
+	}
 	log.Info("simulator stopped", "samples", w.Stats().Samples)
 	return nil
 }

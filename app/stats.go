@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/vigil-station/vigil/monitor"
+	"github.com/vigil-station/vigil/monitor/mqttfeed"
 )
 
 // StatsLine is one diagnostics record (documented in docs/diagnostics.md).
@@ -29,15 +30,37 @@ type StatsLine struct {
 	RSSMB          float64 `json:"rss_mb"`
 	Goroutines     int     `json:"goroutines"`
 	Connected      bool    `json:"broker_connected"`
+	BrokerProblem  string  `json:"broker_problem,omitempty"`
+	LatencyP50Ms   float64 `json:"latency_p50_ms"`
+	LatencyP99Ms   float64 `json:"latency_p99_ms"`
+	LateFrames     uint64  `json:"late_frames"`
 	BrokerDropped  int64   `json:"broker_dropped"`
 	SimSamplesPerS float64 `json:"sim_samples_per_s,omitempty"`
+	MsgsTotal      uint64  `json:"msgs_total"`
+	SamplesTotal   uint64  `json:"samples_total"`
+	// Final marks the line written as the station stops: its rates and
+	// latencies cover the whole run.
+	Final bool `json:"final,omitempty"`
+}
+
+// SimStatsLine is one line of `vigil sim --stats`.
+type SimStatsLine struct {
+	TS            string `json:"ts"`
+	Profile       string `json:"profile"`
+	Beds          int    `json:"beds"`
+	WaveFrames    uint64 `json:"wave_frames"`
+	Samples       uint64 `json:"samples"`
+	NumFrames     uint64 `json:"num_frames"`
+	PublishErrors uint64 `json:"publish_errors"`
+	DialErrors    uint64 `json:"dial_errors"`
+	Final         bool   `json:"final,omitempty"`
 }
 
 // statsSource is what the reporter reads; each may be nil.
 type statsSource struct {
 	hub           *monitor.Hub
 	frames        func() uint64
-	connected     func() bool
+	link          func() mqttfeed.LinkState
 	brokerDropped func() int64
 	simSamples    func() uint64
 }
@@ -65,19 +88,22 @@ func rssMB() float64 {
 	return pages * float64(os.Getpagesize()) / (1 << 20)
 }
 
-// reportStats writes a StatsLine to w every interval until ctx ends.
+// reportStats writes a StatsLine to w every interval until ctx ends, then a
+// final line covering the whole run.
 func reportStats(ctx context.Context, w io.Writer, every time.Duration, src statsSource) {
 	type snap struct {
 		at                    time.Time
 		cpu                   time.Duration
 		msgs, samples, frames uint64
 		sim                   uint64
+		lat                   monitor.LatencySnapshot
 	}
 	take := func() snap {
 		s := snap{at: time.Now(), cpu: cpuTime()}
 		if src.hub != nil {
 			c := src.hub.Counters()
 			s.msgs, s.samples = c.Messages, c.Samples
+			s.lat = src.hub.LatencySnapshot()
 		}
 		if src.frames != nil {
 			s.frames = src.frames()
@@ -87,19 +113,19 @@ func reportStats(ctx context.Context, w io.Writer, every time.Duration, src stat
 		}
 		return s
 	}
+	first := take()
+	first.cpu, first.msgs, first.samples, first.frames, first.sim = 0, 0, 0, 0, 0
+	first.lat = monitor.LatencySnapshot{}
+	if st := startTime(); !st.IsZero() {
+		first.at = st
+	}
 	prev := take()
 	tk := time.NewTicker(every)
 	defer tk.Stop()
 	enc := json.NewEncoder(w)
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tk.C:
-		}
-		cur := take()
+	line := func(prev, cur snap) StatsLine {
 		dt := cur.at.Sub(prev.at).Seconds()
-		line := StatsLine{
+		l := StatsLine{
 			TS:         cur.at.UTC().Format(time.RFC3339),
 			CPUPct:     round1(100 * (cur.cpu - prev.cpu).Seconds() / dt),
 			RSSMB:      round1(rssMB()),
@@ -108,26 +134,50 @@ func reportStats(ctx context.Context, w io.Writer, every time.Duration, src stat
 		}
 		if src.hub != nil {
 			c := src.hub.Counters()
-			line.BedsOnline = src.hub.Online()
-			line.MsgsPerS = round1(float64(cur.msgs-prev.msgs) / dt)
-			line.SamplesPerS = round1(float64(cur.samples-prev.samples) / dt)
-			line.DecodeErrors = c.DecodeErrors
-			line.DroppedSamples = c.Dropped
-			line.Gaps = c.Gaps
-			line.DupFrames = c.DupFrames
+			l.BedsOnline = src.hub.Online()
+			l.MsgsPerS = round1(float64(cur.msgs-prev.msgs) / dt)
+			l.SamplesPerS = round1(float64(cur.samples-prev.samples) / dt)
+			l.MsgsTotal, l.SamplesTotal = cur.msgs, cur.samples
+			l.DecodeErrors = c.DecodeErrors
+			l.DroppedSamples = c.Dropped
+			l.Gaps = c.Gaps
+			l.DupFrames = c.DupFrames
+			l.LateFrames = c.LateFrames
+			lat := cur.lat.Sub(prev.lat)
+			l.LatencyP50Ms = float64(lat.Quantile(0.5).Microseconds()) / 1000
+			l.LatencyP99Ms = float64(lat.Quantile(0.99).Microseconds()) / 1000
 		}
-		if src.connected != nil {
-			line.Connected = src.connected()
+		if src.link != nil {
+			st := src.link()
+			l.Connected, l.BrokerProblem = st.Connected, st.Problem
 		}
 		if src.brokerDropped != nil {
-			line.BrokerDropped = src.brokerDropped()
+			l.BrokerDropped = src.brokerDropped()
 		}
 		if src.simSamples != nil {
-			line.SimSamplesPerS = round1(float64(cur.sim-prev.sim) / dt)
+			l.SimSamplesPerS = round1(float64(cur.sim-prev.sim) / dt)
 		}
-		_ = enc.Encode(line)
+		return l
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			l := line(first, take())
+			l.Final = true
+			_ = enc.Encode(l)
+			return
+		case <-tk.C:
+		}
+		cur := take()
+		_ = enc.Encode(line(prev, cur))
 		prev = cur
 	}
 }
+
+// startTime is when the process started (zero if unknown), so the final
+// line's CPU share covers the whole run.
+func startTime() time.Time { return processStart }
+
+var processStart = time.Now()
 
 func round1(v float64) float64 { return float64(int64(v*10+0.5)) / 10 }

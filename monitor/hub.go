@@ -347,7 +347,7 @@ func (h *Hub) LatencySnapshot() LatencySnapshot { return h.latency.Snapshot() }
 
 // Counters are the hub's running totals.
 type Counters struct {
-	Messages     uint64 // messages applied
+	Messages     uint64 // messages decoded and handed to the hub (duplicates and late frames included)
 	Samples      uint64 // waveform samples accepted
 	DecodeErrors uint64 // messages rejected
 	Gaps         uint64 // breaks in a bed's waveform (missing frames or time)

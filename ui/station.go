@@ -27,6 +27,9 @@ import (
 // Link reports the station's connection to the broker.
 type Link interface {
 	Connected() bool
+	// LastError is the current problem in one line (wrong password,
+	// untrusted certificate, broker unreachable ...), empty when connected.
+	LastError() string
 }
 
 // SecondaryDisplay is the safety statement shown on the station bar.
@@ -164,6 +167,12 @@ func (s *Station) update(now time.Time) {
 	msg, col := "● Broker connected", color.Color(ColorECG)
 	if s.link != nil && !s.link.Connected() {
 		msg, col = "⚠ NO BROKER CONNECTION — retrying", ColorAlarmMedium
+		if p := s.link.LastError(); p != "" {
+			if r := []rune(p); len(r) > 110 {
+				p = string(r[:109]) + "…"
+			}
+			msg = "⚠ NO BROKER CONNECTION: " + p + " — retrying"
+		}
 	}
 	if s.linkText.Text != msg {
 		s.linkText.Text = msg

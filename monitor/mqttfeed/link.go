@@ -39,15 +39,16 @@ func Describe(err error, broker, user string) (msg string, refused bool) {
 		alert     tls.AlertError
 		netOp     *net.OpError
 	)
+	who := "no user name"
+	if user != "" {
+		who = fmt.Sprintf("user %q", user)
+	}
 	switch {
 	case errors.Is(err, packets.ErrorRefusedBadUsernameOrPassword):
-		who := "no user name"
-		if user != "" {
-			who = fmt.Sprintf("user %q", user)
-		}
 		return fmt.Sprintf("broker %s refused the login (%s): wrong user name or password", broker, who), true
 	case errors.Is(err, packets.ErrorRefusedNotAuthorised):
-		return fmt.Sprintf("broker %s refused the station: not authorised (check the user and the broker's access list)", broker), true
+		// MQTT 3.1.1 brokers (mosquitto among them) answer a wrong password with this code too.
+		return fmt.Sprintf("broker %s refused the login (%s): not authorised — wrong user name or password, or no access for this user", broker, who), true
 	case errors.Is(err, packets.ErrorRefusedIDRejected):
 		return fmt.Sprintf("broker %s rejected the station's client id", broker), true
 	case errors.Is(err, packets.ErrorRefusedBadProtocolVersion):
@@ -62,6 +63,8 @@ func Describe(err error, broker, user string) (msg string, refused bool) {
 		return fmt.Sprintf("broker %s does not speak TLS on this port: use tcp:// or the TLS port", broker), true
 	case errors.As(err, &alert) || strings.Contains(err.Error(), "remote error: tls"):
 		return fmt.Sprintf("TLS: broker %s refused the handshake (%v): check the client certificate", broker, err), true
+	case (errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET)) && IsTLSURL(broker):
+		return fmt.Sprintf("broker %s closed the TLS connection during the handshake: it requires a client certificate, or refused the one given", broker), true
 	case errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET):
 		return fmt.Sprintf("broker %s closed the connection during the MQTT handshake: is it a TLS-only port? use ssl://", broker), true
 	case errors.Is(err, syscall.ECONNREFUSED):

@@ -20,7 +20,7 @@ func TestDescribe(t *testing.T) {
 		refused bool
 	}{
 		{packets.ErrorRefusedBadUsernameOrPassword, `refused the login (user "st"): wrong user name or password`, true},
-		{packets.ErrorRefusedNotAuthorised, "not authorised", true},
+		{packets.ErrorRefusedNotAuthorised, `refused the login (user "st"): not authorised`, true},
 		{fmt.Errorf("%w : %w", packets.ErrorNetworkError, x509.UnknownAuthorityError{}), "not signed by a trusted CA", true},
 		{fmt.Errorf("%w : %w", packets.ErrorNetworkError, io.EOF), "TLS-only port", true},
 		{fmt.Errorf("%w : %w", packets.ErrorNetworkError, &net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}), "connection refused (is it running?)", false},

@@ -63,8 +63,9 @@ type Subscriber struct {
 	lastLog  time.Time
 	loggedAs string
 
-	stop chan struct{}
-	done chan struct{}
+	stop      chan struct{}
+	done      chan struct{}
+	closeOnce sync.Once
 }
 
 // subscriptions: waveforms and numerics at QoS 0 (a stale sample is useless
@@ -280,6 +281,10 @@ func (s *Subscriber) handle(_ paho.Client, m paho.Message) {
 
 // Close disconnects; the subscriber must not be used afterwards.
 func (s *Subscriber) Close() {
+	s.closeOnce.Do(s.close)
+}
+
+func (s *Subscriber) close() {
 	close(s.stop)
 	<-s.done
 	s.client.Disconnect(250)

@@ -1,0 +1,147 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vigil-station/vigil/monitor/sim"
+)
+
+func writeConfig(t *testing.T, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "vigil.toml")
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// The printed example is a valid file that changes nothing from the defaults.
+func TestConfigExampleIsValidAndDefault(t *testing.T) {
+	var out bytes.Buffer
+	cfg, err := Parse([]string{"config", "example"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Run(context.Background(), cfg, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if out.String() != ExampleConfig || !strings.Contains(out.String(), "[broker]") {
+		t.Fatal("vigil config example does not print the example")
+	}
+	p := writeConfig(t, ExampleConfig)
+	def, err := Parse(nil, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := Parse([]string{"--config", p}, io.Discard)
+	if err != nil {
+		t.Fatalf("the example does not load: %v", err)
+	}
+	got.ConfigFile = ""
+	if got.Profile == sim.ProfileWard {
+		got.Profile = def.Profile // "ward" spelled out equals the default
+	}
+	if got.Ward != def.Ward || got.Broker != def.Broker || got.Sim != def.Sim || got.FPS != def.FPS ||
+		got.FrameMs != def.FrameMs || got.Events != def.Events || got.StatsEvery != def.StatsEvery ||
+		(got.WaveStale != 3*time.Second) || (got.NumStale != 10*time.Second) {
+		t.Fatalf("example differs from the defaults:\n%+v\n%+v", got, def)
+	}
+}
+
+func TestConfigFileAppliesAndFlagsWin(t *testing.T) {
+	pw := filepath.Join(t.TempDir(), "pw")
+	os.WriteFile(pw, []byte("from-file\n"), 0o600)
+	p := writeConfig(t, `ward = "CCU2"
+[broker]
+url = "ssl://mqtt.example:8883"
+username = "st1"
+password_file = "`+pw+`"
+server_name = "mqtt.example"
+[feed]
+wave_stale = "5s"
+num_stale = "20s"
+[station]
+fps = 30
+`)
+	t.Setenv("VIGIL_MQTT_PASSWORD", "")
+	cfg, err := Parse([]string{"--config", p, "--fps", "20"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Ward != "CCU2" || cfg.Broker != "ssl://mqtt.example:8883" || cfg.Username != "st1" ||
+		cfg.Password != "from-file" || cfg.TLS.ServerName != "mqtt.example" ||
+		cfg.WaveStale != 5*time.Second || cfg.NumStale != 20*time.Second || cfg.FPS != 20 || cfg.Sim != 0 {
+		t.Fatalf("%+v", cfg)
+	}
+	// The environment wins over the file for the password; nothing prints it.
+	t.Setenv("VIGIL_MQTT_PASSWORD", "from-env")
+	t.Setenv("VIGIL_CONFIG", p)
+	cfg, err = Parse(nil, io.Discard)
+	if err != nil || cfg.Password != "from-env" || cfg.ConfigFile != p {
+		t.Fatalf("%v %q %q", err, cfg.Password, cfg.ConfigFile)
+	}
+	if s := cfg.Summary(); strings.Contains(s, "from-env") || !strings.Contains(s, "(set, not shown)") {
+		t.Fatalf("summary shows the password:\n%s", s)
+	}
+}
+
+// A bad file stops vigil with the file, the line and what is wrong.
+func TestConfigErrorsNameFileAndLine(t *testing.T) {
+	cases := []struct{ body, want string }{
+		{"ward = \"ICU1\"\n[broker]\nurl = \"mqtt.example:1883\"\n", "vigil.toml:3: broker.url"},
+		{"ward = \"ICU1\"\n\n[feed]\nwave_stale = \"soon\"\n", "vigil.toml:4:"},
+		{"[feed]\nnum_stale = \"1h\"\n", "vigil.toml:2: feed.num_stale"},
+		{"[station]\nfps = 0\n", "vigil.toml:2: station.fps"},
+		{"[station]\nfsp = 25\n", `vigil.toml:2: unknown key "station.fsp"`},
+		{"ward = \"a/b\"\n", "vigil.toml:1: ward"},
+		{"ward = \n", "vigil.toml:1:"},
+		{"[sim]\nprofile = \"opera\"\n", "vigil.toml:2: sim.profile"},
+		{"[broker]\nca_file = \"/nonexistent/ca.pem\"\n", "vigil.toml:2: broker.ca_file"},
+		{"[broker]\npassword = \"x\"\npassword_file = \"/tmp/p\"\n", "vigil.toml:3: broker.password_file"},
+	}
+	for _, tc := range cases {
+		p := writeConfig(t, tc.body)
+		_, err := Parse([]string{"--config", p}, io.Discard)
+		if err == nil {
+			t.Errorf("%q: accepted", tc.body)
+			continue
+		}
+		var ce *ConfigError
+		if !errors.As(err, &ce) || ce.File != p {
+			t.Errorf("%q: %v is not a ConfigError naming the file", tc.body, err)
+			continue
+		}
+		if msg := strings.ReplaceAll(err.Error(), filepath.Dir(p)+"/", ""); !strings.Contains(msg, tc.want) {
+			t.Errorf("%q: got %q, want %q", tc.body, msg, tc.want)
+		}
+	}
+	if _, err := Parse([]string{"--config", "/nonexistent/vigil.toml"}, io.Discard); err == nil ||
+		!strings.Contains(err.Error(), "/nonexistent/vigil.toml") {
+		t.Errorf("missing file: %v", err)
+	}
+}
+
+func TestConfigCheckCommand(t *testing.T) {
+	p := writeConfig(t, "ward = \"W3\"\n[broker]\nurl = \"tcp://10.0.0.5:1883\"\npassword = \"hunter2\"\n")
+	t.Setenv("VIGIL_MQTT_PASSWORD", "")
+	cfg, err := Parse([]string{"config", "check", "--config", p}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := Run(context.Background(), cfg, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	s := out.String()
+	if !strings.Contains(s, "OK") || !strings.Contains(s, "tcp://10.0.0.5:1883") || strings.Contains(s, "hunter2") {
+		t.Fatalf("check output:\n%s", s)
+	}
+}

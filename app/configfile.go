@@ -1,0 +1,329 @@
+package app
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+
+	"github.com/vigil-station/vigil/monitor/mqttfeed"
+	"github.com/vigil-station/vigil/monitor/sim"
+)
+
+// fileConfig is vigil.toml. Every key is optional; a flag given on the
+// command line wins over the file, the file over the built-in default.
+type fileConfig struct {
+	Ward    *string        `toml:"ward"`
+	Broker  brokerSection  `toml:"broker"`
+	Feed    feedSection    `toml:"feed"`
+	Station stationSection `toml:"station"`
+	Sim     simSection     `toml:"sim"`
+}
+
+type brokerSection struct {
+	URL          *string `toml:"url"`
+	ClientID     *string `toml:"client_id"`
+	Username     *string `toml:"username"`
+	Password     *string `toml:"password"`
+	PasswordFile *string `toml:"password_file"`
+	CAFile       *string `toml:"ca_file"`
+	CertFile     *string `toml:"cert_file"`
+	KeyFile      *string `toml:"key_file"`
+	ServerName   *string `toml:"server_name"`
+}
+
+type feedSection struct {
+	WaveStale *duration `toml:"wave_stale"`
+	NumStale  *duration `toml:"num_stale"`
+}
+
+type stationSection struct {
+	Data       *string   `toml:"data"`
+	Listen     *string   `toml:"listen"`
+	FPS        *int      `toml:"fps"`
+	Stats      *string   `toml:"stats"`
+	StatsEvery *duration `toml:"stats_every"`
+}
+
+type simSection struct {
+	Beds    *int    `toml:"beds"`
+	Profile *string `toml:"profile"`
+	FrameMs *int    `toml:"frame_ms"`
+	Events  *bool   `toml:"events"`
+	Seed    *int64  `toml:"seed"`
+}
+
+// duration reads "3s", "1m30s" and the like.
+type duration struct{ time.Duration }
+
+func (d *duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("%q is not a duration (write it like \"3s\" or \"1m\")", b)
+	}
+	d.Duration = v
+	return nil
+}
+
+// ConfigError is a problem in the configuration file, with its place.
+type ConfigError struct {
+	File string
+	Line int // 0 when the problem is not on one line
+	Msg  string
+}
+
+func (e *ConfigError) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
+	}
+	return fmt.Sprintf("%s: %s", e.File, e.Msg)
+}
+
+// loadFile reads a configuration file and applies it to cfg for every
+// setting whose flag was not given (set holds the names of the given flags).
+func loadFile(path string, cfg *Config, set map[string]bool) error {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return &ConfigError{File: path, Msg: "cannot read: " + errors.Unwrap(err).Error()}
+	}
+	var fc fileConfig
+	md, err := toml.NewDecoder(bytes.NewReader(src)).Decode(&fc)
+	if err != nil {
+		var pe toml.ParseError
+		if errors.As(err, &pe) {
+			msg := pe.Message
+			if pe.Usage != "" {
+				msg += " (" + strings.TrimSpace(pe.Usage) + ")"
+			}
+			return &ConfigError{File: path, Line: pe.Position.Line, Msg: msg}
+		}
+		return &ConfigError{File: path, Msg: err.Error()}
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		k := und[0]
+		return &ConfigError{File: path, Line: keyLine(src, k), Msg: fmt.Sprintf("unknown key %q (see: vigil config example)", k.String())}
+	}
+	e := &applier{path: path, src: src, cfg: cfg, set: set}
+	e.apply(&fc)
+	return errors.Join(e.errs...)
+}
+
+// applier copies file values into Config and checks them, collecting every
+// problem with its line.
+type applier struct {
+	path string
+	src  []byte
+	cfg  *Config
+	set  map[string]bool
+	errs []error
+}
+
+func (a *applier) fail(key, format string, args ...any) {
+	a.errs = append(a.errs, &ConfigError{File: a.path, Line: keyLine(a.src, toml.Key(strings.Split(key, "."))), Msg: key + ": " + fmt.Sprintf(format, args...)})
+}
+
+func str(dst *string, v *string, flagName string, set map[string]bool) bool {
+	if v == nil || set[flagName] {
+		return false
+	}
+	*dst = *v
+	return true
+}
+
+func (a *applier) apply(fc *fileConfig) {
+	c, set := a.cfg, a.set
+	if str(&c.Ward, fc.Ward, "ward", set) {
+		if err := validWard(c.Ward); err != nil {
+			a.fail("ward", "%v", err)
+		}
+	}
+	b := fc.Broker
+	if str(&c.Broker, b.URL, "broker", set) {
+		if err := mqttfeed.ValidateURL(c.Broker); err != nil {
+			a.fail("broker.url", "%v", err)
+		}
+	}
+	str(&c.ClientID, b.ClientID, "client-id", set)
+	str(&c.Username, b.Username, "user", set)
+	if b.Password != nil && b.PasswordFile != nil {
+		a.fail("broker.password_file", "give either password or password_file, not both")
+	}
+	if b.Password != nil && os.Getenv("VIGIL_MQTT_PASSWORD") == "" {
+		c.Password = *b.Password
+	}
+	if b.PasswordFile != nil && os.Getenv("VIGIL_MQTT_PASSWORD") == "" {
+		pw, err := os.ReadFile(*b.PasswordFile)
+		if err != nil {
+			a.fail("broker.password_file", "cannot read %s: %v", *b.PasswordFile, errors.Unwrap(err))
+		} else {
+			c.Password = strings.TrimRight(string(pw), "\r\n")
+		}
+	}
+	str(&c.TLS.CAFile, b.CAFile, "tls-ca", set)
+	str(&c.TLS.CertFile, b.CertFile, "tls-cert", set)
+	str(&c.TLS.KeyFile, b.KeyFile, "tls-key", set)
+	str(&c.TLS.ServerName, b.ServerName, "tls-server-name", set)
+	for _, f := range []struct{ key, path string }{
+		{"broker.ca_file", c.TLS.CAFile}, {"broker.cert_file", c.TLS.CertFile}, {"broker.key_file", c.TLS.KeyFile},
+	} {
+		if f.path == "" {
+			continue
+		}
+		if _, err := os.Stat(f.path); err != nil {
+			a.fail(f.key, "%s: %v", f.path, errors.Unwrap(err))
+		}
+	}
+
+	stale := func(key string, v *duration, dst *time.Duration, flagName string) {
+		if v == nil || set[flagName] {
+			return
+		}
+		if v.Duration < 500*time.Millisecond || v.Duration > 10*time.Minute {
+			a.fail(key, "%s: use 500ms..10m", v.Duration)
+			return
+		}
+		*dst = v.Duration
+	}
+	stale("feed.wave_stale", fc.Feed.WaveStale, &c.WaveStale, "wave-stale")
+	stale("feed.num_stale", fc.Feed.NumStale, &c.NumStale, "num-stale")
+
+	s := fc.Station
+	str(&c.DataDir, s.Data, "data", set)
+	str(&c.Listen, s.Listen, "listen", set)
+	str(&c.Stats, s.Stats, "stats", set)
+	if s.FPS != nil && !set["fps"] {
+		c.FPS = *s.FPS
+		if c.FPS < 1 || c.FPS > 120 {
+			a.fail("station.fps", "%d: use 1..120", c.FPS)
+		}
+	}
+	if s.StatsEvery != nil && !set["stats-every"] {
+		c.StatsEvery = s.StatsEvery.Duration
+		if c.StatsEvery < 100*time.Millisecond {
+			a.fail("station.stats_every", "%s: use at least 100ms", c.StatsEvery)
+		}
+	}
+
+	m := fc.Sim
+	bedsFlag := "sim"
+	if c.Command == CmdSim {
+		bedsFlag = "beds"
+	}
+	if m.Beds != nil && !set[bedsFlag] {
+		c.Sim = *m.Beds
+		if c.Sim < 0 || c.Sim > 999 {
+			a.fail("sim.beds", "%d: use 0..999", c.Sim)
+		}
+	}
+	if m.Profile != nil && !set["profile"] {
+		p, err := sim.ParseProfile(*m.Profile)
+		if err != nil {
+			a.fail("sim.profile", "%v", err)
+		}
+		c.Profile = p
+	}
+	if m.FrameMs != nil && !set["frame-ms"] {
+		c.FrameMs = *m.FrameMs
+		if c.FrameMs < 20 || c.FrameMs > 2000 {
+			a.fail("sim.frame_ms", "%d: use 20..2000", c.FrameMs)
+		}
+	}
+	if m.Events != nil && !set["events"] {
+		c.Events = *m.Events
+	}
+	if m.Seed != nil && !set["seed"] {
+		c.Seed = *m.Seed
+	}
+}
+
+// keyLine finds the line where a (possibly dotted) key is set: its table
+// header line for the table part, then "key =" inside that table. 0 if not found.
+func keyLine(src []byte, k toml.Key) int {
+	if len(k) == 0 {
+		return 0
+	}
+	table, name := strings.Join(k[:len(k)-1], "."), k[len(k)-1]
+	cur := ""
+	sc := bufio.NewScanner(bytes.NewReader(src))
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if strings.HasPrefix(line, "[") {
+			cur = strings.TrimSpace(strings.Trim(line, "[]"))
+			if cur == strings.Join(k, ".") {
+				return n // the key is itself a table
+			}
+			continue
+		}
+		lhs, _, ok := strings.Cut(line, "=")
+		if !ok {
+			continue
+		}
+		lhs = strings.Trim(strings.TrimSpace(lhs), `"'`)
+		if (cur == table && lhs == name) || (cur == "" && lhs == strings.Join(k, ".")) {
+			return n
+		}
+	}
+	return 0
+}
+
+// givenFlags lists the flags set on the command line.
+func givenFlags(fs *flag.FlagSet) map[string]bool {
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	return set
+}
+
+// ExampleConfig is what `vigil config example` prints: every key, commented,
+// with its default. It must stay a valid file (a test loads it).
+const ExampleConfig = `# vigil.toml — configuration of a Vigil station (every key is optional).
+# Use it with: vigil --config /etc/vigil/vigil.toml   (or VIGIL_CONFIG=...)
+# A flag on the command line wins over this file; this file over the defaults.
+
+# The ward this station serves: it subscribes to vigil/v1/<ward>/+/+.
+ward = "ICU1"
+
+[broker]
+# The hospital's MQTT broker. Without it, vigil starts its embedded demo broker
+# and a simulated ward. ssl:// (or mqtts://) connects with TLS.
+# url = "ssl://mqtt.hospital.example:8883"
+# Stable per station: the broker keeps the station's session across restarts.
+# client_id = "vigil-station-icu1-a"
+# username = "station-icu1"
+# The password: here, in a file readable by the station only, or in the
+# environment variable VIGIL_MQTT_PASSWORD (which wins). It is never logged.
+# password = ""
+# password_file = "/etc/vigil/mqtt-password"
+# TLS: the CA that signed the broker's certificate (default: the system's CAs),
+# and a client certificate for brokers that require one.
+# ca_file = "/etc/vigil/ca.pem"
+# cert_file = "/etc/vigil/station.pem"
+# key_file = "/etc/vigil/station.key"
+# server_name = "mqtt.hospital.example"
+
+[feed]
+# A bed reads NO DATA when no waveform came for wave_stale or no numerics for
+# num_stale (500ms..10m).
+wave_stale = "3s"
+num_stale = "10s"
+
+[station]
+# data = "/var/lib/vigil"          # default: the user data directory
+# listen = "127.0.0.1:1883"        # the embedded demo broker's address
+fps = 25                           # waveform frame rate of the window
+# stats = "/var/log/vigil/stats.jsonl"   # diagnostics, one JSON line per interval
+stats_every = "5s"
+
+[sim]
+# The simulated ward (demo mode and vigil sim).
+# beds = 16
+profile = "ward"                   # ward | icu | heavy
+frame_ms = 200
+events = true
+seed = 1
+`
