@@ -184,7 +184,7 @@ func dialRawDevice(t *testing.T, broker, ward, bed string) *rawConnDevice {
 	t.Helper()
 	d := &rawConnDevice{}
 	will := feed.EncodeStatus(feed.Status{Device: "RAW-" + bed, Online: false})
-	o := paho.NewClientOptions().AddBroker(broker).SetClientID("raw-" + ward + "-" + bed).
+	o := paho.NewClientOptions().AddBroker(broker).SetClientID("raw-"+ward+"-"+bed).
 		SetAutoReconnect(false).SetKeepAlive(5*time.Second).
 		SetBinaryWill(feed.Topic(ward, bed, feed.StreamStatus), will, 1, true).
 		SetCustomOpenConnectionFn(func(u *url.URL, _ paho.ClientOptions) (net.Conn, error) {
@@ -298,12 +298,16 @@ func TestMalformedBurst(t *testing.T) {
 			}
 			return "01", feed.StreamWave, b
 		},
-		func(r *rand.Rand) (string, feed.Stream, []byte) { return "02", feed.StreamWave, good[:r.IntN(len(good))] },
+		func(r *rand.Rand) (string, feed.Stream, []byte) {
+			return "02", feed.StreamWave, good[:r.IntN(len(good))]
+		},
 		func(r *rand.Rand) (string, feed.Stream, []byte) { return "03", feed.StreamWave, badVersion },
 		func(r *rand.Rand) (string, feed.Stream, []byte) {
 			return "04", feed.StreamNum, []byte(`{"ts":1732400000000,"values":{"HR":{"v":1e400}}}`)
 		},
-		func(r *rand.Rand) (string, feed.Stream, []byte) { return "01", feed.StreamStatus, []byte(`{"online":true}`) },
+		func(r *rand.Rand) (string, feed.Stream, []byte) {
+			return "01", feed.StreamStatus, []byte(`{"online":true}`)
+		},
 		func(r *rand.Rand) (string, feed.Stream, []byte) {
 			return "x" + strconv.Itoa(r.IntN(5000)), feed.StreamNum, []byte(`{`)
 		},
@@ -459,4 +463,3 @@ func TestBrokerOutage(t *testing.T) {
 		}
 	}
 }
-

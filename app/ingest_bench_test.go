@@ -82,11 +82,11 @@ func procCPU(pid int) (time.Duration, error) {
 
 type ingestResult struct {
 	stationCPU, bareCPU, simCPU, brokerCPU float64 // % of one core
-	published, received                  uint64  // samples
-	simErrors                            uint64
-	bareMsgs, stationMsgs                uint64
-	p50, p99                             float64 // ms
-	lateOrGap                            uint64
+	published, received                    uint64  // samples
+	simErrors                              uint64
+	bareMsgs, stationMsgs                  uint64
+	p50, p99                               float64 // ms
+	lateOrGap                              uint64
 }
 
 // buildVigil builds the station binary once per benchmark run.
