@@ -345,12 +345,16 @@ func validText(s string, lo, hi int) bool {
 	}) < 0
 }
 
+// mustMarshal encodes v as compact JSON, leaving <, > and & as they are (an
+// alarm text reads "HR 134 > 120", not "HR 134 \u003e 120").
 func mustMarshal(v any) []byte {
-	b, err := json.Marshal(v)
-	if err != nil {
+	var buf bytes.Buffer
+	e := json.NewEncoder(&buf)
+	e.SetEscapeHTML(false)
+	if err := e.Encode(v); err != nil {
 		panic(err) // plain types only; cannot fail
 	}
-	return b
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 }
 
 // strictObject decodes a JSON object into v (unknown members rejected, see

@@ -38,6 +38,20 @@ func TestAlarmDecode(t *testing.T) {
 	}
 }
 
+func TestAlarmEncoding(t *testing.T) {
+	a, err := DecodeAlarm([]byte(goodAlarm))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := string(EncodeAlarm(a)); got != goodAlarm {
+		t.Errorf("EncodeAlarm =\n%s\nwant\n%s", got, goodAlarm)
+	}
+	e := Event{ID: "CALL-1", Seq: 2, TsMs: 1732400000000, Kind: EventNurseCall}
+	if got, want := string(EncodeEvent(e)), `{"id":"CALL-1","seq":2,"ts":1732400000000,"kind":"nurse_call"}`; got != want {
+		t.Errorf("EncodeEvent = %s, want %s", got, want)
+	}
+}
+
 func TestAlarmRoundTrip(t *testing.T) {
 	for _, a := range []Alarm{
 		{ID: "a", Seq: math.MaxUint32, TsMs: maxStartMs, Priority: AlarmLow, Source: SourceTechnical,
