@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -207,6 +208,18 @@ func openStats(path string, stdout io.Writer) (io.Writer, func(), error) {
 
 // Run does what cfg asks and returns when it is done or ctx ends.
 func Run(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
+	if path := os.Getenv("VIGIL_CPUPROFILE"); path != "" && cfg.Command == CmdStation {
+		// For diagnosing load on site: a Go CPU profile of the whole run.
+		f, err := os.Create(path)
+		if err != nil {
+			return fmt.Errorf("VIGIL_CPUPROFILE: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("VIGIL_CPUPROFILE: %w", err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	if cfg.Duration > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, cfg.Duration)

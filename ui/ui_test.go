@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -270,5 +271,38 @@ func writePNG(t *testing.T, path string, img image.Image) {
 	defer f.Close()
 	if err := png.Encode(f, img); err != nil {
 		t.Fatal(err)
+	}
+}
+
+type fakeLink struct {
+	up      bool
+	problem string
+}
+
+func (l *fakeLink) Connected() bool   { return l.up }
+func (l *fakeLink) LastError() string { return l.problem }
+
+// A refused or lost broker connection is on the station bar in one line,
+// with its reason, and goes away when the link is back.
+func TestStationBarShowsBrokerProblem(t *testing.T) {
+	test.NewTempApp(t)
+	test.ApplyTheme(t, Theme{})
+	clk := &clock{time.UnixMilli(t0)}
+	link := &fakeLink{problem: `broker ssl://mqtt:8883 refused the login (user "st1"): wrong user name or password`}
+	st := NewStation(newHub(clk, "01"), link, clk.now)
+	w := test.NewTempWindow(t, st.Content())
+	w.Resize(fyne.NewSize(1920, 1080))
+	st.Tick()
+	if got := st.linkText.Text; !strings.Contains(got, "NO BROKER CONNECTION") || !strings.Contains(got, "wrong user name or password") {
+		t.Fatalf("bar says %q", got)
+	}
+	if st.linkText.Color != ColorAlarmMedium {
+		t.Fatalf("problem shown in %v", st.linkText.Color)
+	}
+	link.up, link.problem = true, ""
+	clk.t = clk.t.Add(time.Second)
+	st.Tick()
+	if got := st.linkText.Text; strings.Contains(got, "NO BROKER") {
+		t.Fatalf("bar still says %q when connected", got)
 	}
 }

@@ -343,3 +343,18 @@ func TestDocumentedExample(t *testing.T) {
 		t.Fatalf("the documented JSON frame is not the binary one (-binary +json):\n%s", diff)
 	}
 }
+
+// A typical bedside numerics message: seven parameters, one without a value.
+var numBench = []byte(`{"ts":1732400000000,"seq":17,"values":{"147842":{"v":72,"unit":"bpm"},"150456":{"v":97,"unit":"%"},` +
+	`"149530":{"v":71,"unit":"bpm"},"151562":{"v":16,"unit":"/min"},"150344":{"v":36.9,"unit":"Cel"},` +
+	`"150033":{"v":121,"unit":"mmHg"},"151712":{"v":null,"valid":false}}}`)
+
+func BenchmarkDecodeNum(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := DecodeNum(numBench); err != nil {
+			b.Fatal(err)
+		}
+	}
+	benchout.Record("decode_num_ns", float64(b.Elapsed().Nanoseconds())/float64(b.N), "ns")
+}

@@ -33,7 +33,7 @@ type Numeric struct {
 type numWire struct {
 	Ts     *int64                     `json:"ts"`
 	Seq    uint32                     `json:"seq"`
-	Values map[string]json.RawMessage `json:"values"`
+	Values map[string]numValueWire `json:"values"`
 }
 
 type numValueWire struct {
@@ -58,14 +58,12 @@ func DecodeNum(b []byte) (NumFrame, error) {
 		return NumFrame{}, fmt.Errorf("%w: numerics: %d values", ErrInvalid, len(w.Values))
 	}
 	f := NumFrame{TsMs: *w.Ts, Seq: w.Seq, Values: make([]Numeric, 0, len(w.Values))}
-	for key, raw := range w.Values {
+	// One strict decoder for the whole message: unknown fields inside the
+	// value objects are refused too.
+	for key, vw := range w.Values {
 		code, ok := ParseCode(key)
 		if !ok {
 			return NumFrame{}, fmt.Errorf("%w: numerics: unknown parameter %q", ErrInvalid, key)
-		}
-		var vw numValueWire
-		if err := strictUnmarshal(raw, &vw); err != nil {
-			return NumFrame{}, fmt.Errorf("%w: numerics: %s: %v", ErrInvalid, key, err)
 		}
 		v, valid, err := parseValue(vw.V)
 		if err != nil {
