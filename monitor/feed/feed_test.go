@@ -358,3 +358,32 @@ func BenchmarkDecodeNum(b *testing.B) {
 	}
 	benchout.Record("decode_num_ns", float64(b.Elapsed().Nanoseconds())/float64(b.N), "ns")
 }
+
+// FuzzDecodeNumFast holds the hand-written numerics scanner to encoding/json:
+// for any input, DecodeNum (scanner first) and the encoding/json path accept
+// and reject the same messages and produce the same frames.
+func FuzzDecodeNumFast(f *testing.F) {
+	f.Add(numBench)
+	f.Add([]byte(`{"ts":1732400000000,"seq":3,"values":{"HR":{"v":72,"unit":"bpm"},"SpO2":{"v":null}}}`))
+	f.Add([]byte(`{"ts":1732400000000,"values":{"hr":{"v":"NaN"},"147842":{"v":0}}}`))
+	f.Add([]byte(` {"values":{"TEMP":{"valid":false,"v":36.9}} , "ts":1732400000000} `))
+	addCorpus(f, "num")
+	f.Fuzz(func(t *testing.T, b []byte) {
+		got, gerr := DecodeNum(b)
+		want, werr := decodeNumSlow(b)
+		if (gerr == nil) != (werr == nil) {
+			t.Fatalf("DecodeNum err %v, encoding/json err %v", gerr, werr)
+		}
+		if gerr == nil {
+			if diff := cmp.Diff(want, got, cmpopts.EquateNaNs()); diff != "" {
+				t.Fatalf("scanner and encoding/json differ (-json +scanner):\n%s", diff)
+			}
+		}
+	})
+}
+
+func TestDecodeNumTakesTheFastPath(t *testing.T) {
+	if _, _, _, ok := decodeNumFast(numBench, nil); !ok {
+		t.Fatal("the typical message fell back to encoding/json")
+	}
+}

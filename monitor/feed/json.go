@@ -31,8 +31,8 @@ type Numeric struct {
 }
 
 type numWire struct {
-	Ts     *int64                     `json:"ts"`
-	Seq    uint32                     `json:"seq"`
+	Ts     *int64                  `json:"ts"`
+	Seq    uint32                  `json:"seq"`
 	Values map[string]numValueWire `json:"values"`
 }
 
@@ -42,8 +42,20 @@ type numValueWire struct {
 	Valid *bool           `json:"valid,omitempty"`
 }
 
-// DecodeNum decodes and validates a numerics message.
+// DecodeNum decodes and validates a numerics message. The plain shape that
+// devices send is read by a small hand-written scanner; anything unusual is
+// left to encoding/json, which has the last word on what is valid.
 func DecodeNum(b []byte) (NumFrame, error) {
+	var buf [16]numEntry
+	if ts, seq, entries, ok := decodeNumFast(b, buf[:0]); ok {
+		return buildNum(ts, seq, entries)
+	}
+	return decodeNumSlow(b)
+}
+
+// decodeNumSlow decodes with encoding/json: one strict decoder for the whole
+// message, so unknown fields inside the value objects are refused too.
+func decodeNumSlow(b []byte) (NumFrame, error) {
 	var w numWire
 	if err := strictUnmarshal(b, &w); err != nil {
 		return NumFrame{}, fmt.Errorf("%w: numerics: %v", ErrInvalid, err)
@@ -51,16 +63,24 @@ func DecodeNum(b []byte) (NumFrame, error) {
 	if w.Ts == nil {
 		return NumFrame{}, fmt.Errorf("%w: numerics: missing ts", ErrInvalid)
 	}
-	if *w.Ts < minStartMs || *w.Ts > maxStartMs {
-		return NumFrame{}, fmt.Errorf("%w: numerics: ts %d out of range", ErrInvalid, *w.Ts)
+	entries := make([]numEntry, 0, len(w.Values))
+	for k, v := range w.Values {
+		entries = append(entries, numEntry{k, v})
 	}
-	if len(w.Values) == 0 || len(w.Values) > 256 {
-		return NumFrame{}, fmt.Errorf("%w: numerics: %d values", ErrInvalid, len(w.Values))
+	return buildNum(*w.Ts, w.Seq, entries)
+}
+
+// buildNum validates the members of a numerics message and builds the frame.
+func buildNum(ts int64, seq uint32, entries []numEntry) (NumFrame, error) {
+	if ts < minStartMs || ts > maxStartMs {
+		return NumFrame{}, fmt.Errorf("%w: numerics: ts %d out of range", ErrInvalid, ts)
 	}
-	f := NumFrame{TsMs: *w.Ts, Seq: w.Seq, Values: make([]Numeric, 0, len(w.Values))}
-	// One strict decoder for the whole message: unknown fields inside the
-	// value objects are refused too.
-	for key, vw := range w.Values {
+	if len(entries) == 0 || len(entries) > 256 {
+		return NumFrame{}, fmt.Errorf("%w: numerics: %d values", ErrInvalid, len(entries))
+	}
+	f := NumFrame{TsMs: ts, Seq: seq, Values: make([]Numeric, 0, len(entries))}
+	for _, e := range entries {
+		key, vw := e.key, e.w
 		code, ok := ParseCode(key)
 		if !ok {
 			return NumFrame{}, fmt.Errorf("%w: numerics: unknown parameter %q", ErrInvalid, key)
