@@ -55,7 +55,7 @@ bench: build ## run the benchmarks; the tracked figures are the BENCH <name> <va
 
 fuzz: ## fuzz every decoder for FUZZTIME each (default 2m)
 	@for t in $$($(GO) test -list '^Fuzz' ./monitor/feed/ | grep '^Fuzz'); do \
-	  echo "== $$t"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $${FUZZTIME:-2m} ./monitor/feed/ || exit 1; done
+	  echo "== $$t"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $${FUZZTIME:-2m} -fuzzminimizetime 5s ./monitor/feed/ || exit 1; done
 
 lint: deps ## go vet, gofmt, staticcheck
 	$(GO) vet ./...
