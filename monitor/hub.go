@@ -233,7 +233,7 @@ func (h *Hub) Wave(bedName string, f *feed.WaveFrame) {
 	b.samples.Add(n)
 	b.lastWave.Store(now.UnixNano())
 	endMs := float64(f.StartMs) + frameMs
-	h.latency.Add(time.Duration((float64(h.cfg.Now().UnixNano())/1e6 - endMs) * 1e6))
+	h.latency.Add(time.Duration((float64(now.UnixNano())/1e6 - endMs) * 1e6))
 }
 
 // Numerics applies a decoded numerics message. Writer only.

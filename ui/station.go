@@ -50,6 +50,8 @@ type Station struct {
 
 	title, clock, safety, linkText *canvas.Text
 	barBG                          *canvas.Rectangle
+	problem                        *canvas.Text      // the broker problem, in full
+	problemRow                     fyne.CanvasObject // shown under the bar while the link is down
 	grid                           *fyne.Container
 	content                        fyne.CanvasObject
 
@@ -96,7 +98,12 @@ func NewStation(hub *monitor.Hub, link Link, now func() time.Time) *Station {
 	bar := container.NewStack(s.barBG, container.NewBorder(nil, nil,
 		container.NewHBox(s.title, gap(40), s.clock),
 		container.NewHBox(s.linkText, about), s.safety))
-	s.content = container.NewBorder(bar, nil, nil, nil, s.grid)
+	s.problem = text("", ColorAlarmMedium, true)
+	s.problem.TextSize = 16
+	s.problem.Alignment = fyne.TextAlignCenter
+	s.problemRow = container.NewStack(canvas.NewRectangle(colorBar), s.problem)
+	s.problemRow.Hide()
+	s.content = container.NewBorder(container.NewVBox(bar, s.problemRow), nil, nil, nil, s.grid)
 	s.bindBeds()
 	s.update(now())
 	return s
@@ -164,20 +171,30 @@ func (s *Station) update(now time.Time) {
 		s.title.Text = title
 		s.title.Refresh()
 	}
-	msg, col := "● Broker connected", color.Color(ColorECG)
+	msg, col, problem := "● Broker connected", color.Color(ColorECG), ""
 	if s.link != nil && !s.link.Connected() {
 		msg, col = "⚠ NO BROKER CONNECTION — retrying", ColorAlarmMedium
-		if p := s.link.LastError(); p != "" {
-			if r := []rune(p); len(r) > 110 {
-				p = string(r[:109]) + "…"
+		// The reason goes on its own row under the bar, where a long line
+		// (URL, user, certificate) has the full width.
+		if problem = s.link.LastError(); problem != "" {
+			if r := []rune(problem); len(r) > 180 {
+				problem = string(r[:179]) + "…"
 			}
-			msg = "⚠ NO BROKER CONNECTION: " + p + " — retrying"
 		}
 	}
 	if s.linkText.Text != msg {
 		s.linkText.Text = msg
 		s.linkText.Color = col
 		s.linkText.Refresh()
+	}
+	if s.problem.Text != problem {
+		s.problem.Text = problem
+		s.problem.Refresh()
+		if problem == "" {
+			s.problemRow.Hide()
+		} else {
+			s.problemRow.Show()
+		}
 	}
 }
 

@@ -288,13 +288,20 @@ func TestStationBarShowsBrokerProblem(t *testing.T) {
 	test.NewTempApp(t)
 	test.ApplyTheme(t, Theme{})
 	clk := &clock{time.UnixMilli(t0)}
-	link := &fakeLink{problem: `broker ssl://mqtt:8883 refused the login (user "st1"): wrong user name or password`}
+	link := &fakeLink{problem: `broker ssl://mqtt-main.icu.hospital.example:8883 refused the login (user "station-icu1"): not authorised — wrong user name or password, or no access for this user`}
 	st := NewStation(newHub(clk, "01"), link, clk.now)
 	w := test.NewTempWindow(t, st.Content())
 	w.Resize(fyne.NewSize(1920, 1080))
 	st.Tick()
-	if got := st.linkText.Text; !strings.Contains(got, "NO BROKER CONNECTION") || !strings.Contains(got, "wrong user name or password") {
+	if got := st.linkText.Text; !strings.Contains(got, "NO BROKER CONNECTION") {
 		t.Fatalf("bar says %q", got)
+	}
+	if got := st.problem.Text; got != link.problem || !st.problemRow.Visible() {
+		t.Fatalf("problem row says %q (visible %v), want the whole line", got, st.problemRow.Visible())
+	}
+	// The row has the width for the whole line and does not cover the bar.
+	if w, row := st.problem.MinSize().Width, st.problemRow.Size().Width; w > row {
+		t.Fatalf("problem line %v px wide in a row of %v px", w, row)
 	}
 	if st.linkText.Color != ColorAlarmMedium {
 		t.Fatalf("problem shown in %v", st.linkText.Color)
@@ -302,7 +309,7 @@ func TestStationBarShowsBrokerProblem(t *testing.T) {
 	link.up, link.problem = true, ""
 	clk.t = clk.t.Add(time.Second)
 	st.Tick()
-	if got := st.linkText.Text; strings.Contains(got, "NO BROKER") {
-		t.Fatalf("bar still says %q when connected", got)
+	if got := st.linkText.Text; strings.Contains(got, "NO BROKER") || st.problemRow.Visible() {
+		t.Fatalf("bar still says %q when connected (problem row visible %v)", got, st.problemRow.Visible())
 	}
 }
