@@ -217,12 +217,7 @@ func waveAt(seq uint32, start time.Time) []byte {
 // Will marks it offline.
 func TestDeviceStopsThenVanishes(t *testing.T) {
 	cfg := testConfig(t, mosquittoURL)
-	core, err := Start(context.Background(), cfg, io.Discard, io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer core.Close()
-	waitFor(t, 10*time.Second, "station subscribed", core.Sub.Connected)
+	core := startStation(t, cfg)
 	d := dialRawDevice(t, mosquittoURL, cfg.Ward, "07")
 	d.publish(t, feed.Topic(cfg.Ward, "07", feed.StreamStatus), 1, true, feed.EncodeStatus(feed.Status{Device: "RAW-07", Online: true}))
 	start := time.Now()
@@ -267,12 +262,7 @@ func TestDeviceStopsThenVanishes(t *testing.T) {
 // none applied, no bed created, and every good sample still arrives.
 func TestMalformedBurst(t *testing.T) {
 	cfg := testConfig(t, mosquittoURL)
-	core, err := Start(context.Background(), cfg, io.Discard, io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer core.Close()
-	waitFor(t, 10*time.Second, "station subscribed", core.Sub.Connected)
+	core := startStation(t, cfg)
 	w, err := sim.New(sim.Config{Ward: cfg.Ward, Beds: 4, Seed: 11})
 	if err != nil {
 		t.Fatal(err)
@@ -365,12 +355,7 @@ func TestMalformedBurst(t *testing.T) {
 // over a real broker are placed or dropped by sequence and counted.
 func TestOutOfOrderOverBroker(t *testing.T) {
 	cfg := testConfig(t, mosquittoURL)
-	core, err := Start(context.Background(), cfg, io.Discard, io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer core.Close()
-	waitFor(t, 10*time.Second, "station subscribed", core.Sub.Connected)
+	core := startStation(t, cfg)
 	d := dialRawDevice(t, mosquittoURL, cfg.Ward, "05")
 	t0 := time.Now().Add(-2 * time.Second)
 	order := []uint32{0, 1, 3, 2, 2, 1, 4, 5}

@@ -64,6 +64,19 @@ func waitFor(t *testing.T, d time.Duration, what string, ok func() bool) {
 	}
 }
 
+// startStation starts a headless station core for cfg, closed at the end of
+// the test, and waits until it is subscribed.
+func startStation(t *testing.T, cfg Config) *Core {
+	t.Helper()
+	core, err := Start(context.Background(), cfg, io.Discard, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(core.Close)
+	waitFor(t, 10*time.Second, "station subscribed", core.Sub.Connected)
+	return core
+}
+
 // runFourBeds publishes 4 simulated beds through url for a few seconds to a
 // headless station and checks that every waveform sample arrived, in order.
 func runFourBeds(t *testing.T, core *Core, url, ward string) {
@@ -145,12 +158,7 @@ func TestEverySampleOverEmbeddedBroker(t *testing.T) {
 // topics: each is counted as a decode error and nothing else changes.
 func TestGarbageIsCountedAndChangesNothing(t *testing.T) {
 	cfg := testConfig(t, mosquittoURL)
-	core, err := Start(context.Background(), cfg, io.Discard, io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer core.Close()
-	waitFor(t, 10*time.Second, "station subscribed", core.Sub.Connected)
+	core := startStation(t, cfg)
 
 	pub := paho.NewClient(paho.NewClientOptions().AddBroker(mosquittoURL).SetClientID("garbage-" + cfg.Ward))
 	if tok := pub.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
