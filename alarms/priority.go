@@ -2,8 +2,9 @@
 // physiological and technical conditions, states (acknowledged, audio paused,
 // latched) and escalation. It never imports fyne, paho or database/sql.
 //
-// This first part fixes the priority vocabulary the rest of the station
-// (tile colours, message prefixes) already speaks.
+// Priority is the vocabulary the rest of the station (tile colours, message
+// prefixes) speaks; Engine is the state machine of one station's alarms, its
+// transition table in Engine's documentation.
 package alarms
 
 import "fmt"

@@ -1,0 +1,203 @@
+package alarms
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+type clock struct{ t time.Time }
+
+func (c *clock) now() time.Time          { return c.t }
+func (c *clock) advance(d time.Duration) { c.t = c.t.Add(d) }
+func newTestEngine() (*Engine, *clock) {
+	c := &clock{time.Unix(1_732_400_000, 0)}
+	return NewEngine(Policy{}, c.now), c
+}
+func events(e *Engine) (out []string) {
+	for _, r := range e.Records() {
+		out = append(out, r.Event)
+	}
+	return out
+}
+
+var nurse = Actor{Who: "nurse.anna", Where: "station-1"}
+
+func spo2Low(v string) Condition {
+	return Condition{Key: "05/spo2-low", Bed: "05", Priority: High, Source: Physiological,
+		Message: "SpO2 " + v + " < 90", Delay: 10 * time.Second}
+}
+
+// Every transition of the table in Engine's documentation, as steps.
+func TestTransitions(t *testing.T) {
+	type step struct {
+		do      func(e *Engine, c *clock)
+		shown   int      // alarms listed
+		sound   Priority // what the speaker plays
+		trail   string   // last record's event, "" = not checked
+		quiet   bool     // no new record at all
+		message string   // first alarm's text, if checked
+	}
+	cases := []struct {
+		name  string
+		steps []step
+	}{
+		{"condition delay, then raised", []step{
+			{do: func(e *Engine, c *clock) { e.Report(spo2Low("88")) }, shown: 0, sound: None},
+			{do: func(e *Engine, c *clock) { c.advance(9 * time.Second); e.Report(spo2Low("87")); e.Tick() }, shown: 0},
+			{do: func(e *Engine, c *clock) { c.advance(time.Second); e.Report(spo2Low("86")) }, shown: 1, sound: High, trail: "raised", message: "*** SpO2 86 < 90"},
+		}},
+		{"pending condition that goes away raises nothing", []step{
+			{do: func(e *Engine, c *clock) { e.Report(spo2Low("88")) }},
+			{do: func(e *Engine, c *clock) { c.advance(5 * time.Second); e.Clear("05/spo2-low") }},
+			{do: func(e *Engine, c *clock) { c.advance(10 * time.Second); e.Tick() }, shown: 0, sound: None},
+		}},
+		{"no delay: at once; acknowledged: shown, silent; condition gone: resolved", []step{
+			{do: func(e *Engine, c *clock) {
+				e.Report(Condition{Key: "03/hr-high", Bed: "03", Priority: Medium, Message: "HR 134 > 120"})
+			}, shown: 1, sound: Medium, trail: "raised", message: "** HR 134 > 120"},
+			{do: func(e *Engine, c *clock) { e.Acknowledge(e.Alarms()[0].ID, nurse) }, shown: 1, sound: None, trail: "acknowledged"},
+			{do: func(e *Engine, c *clock) { e.Clear("03/hr-high") }, shown: 0, sound: None, trail: "resolved"},
+		}},
+		{"latched: stays after its condition until acknowledged", []step{
+			{do: func(e *Engine, c *clock) {
+				e.Report(Condition{Key: "07/asystole", Bed: "07", Priority: High, Message: "Asystole", Latching: true})
+			}, shown: 1, sound: High},
+			{do: func(e *Engine, c *clock) { e.Clear("07/asystole") }, shown: 1, sound: High, trail: "ended"},
+			{do: func(e *Engine, c *clock) { e.Acknowledge(e.Alarms()[0].ID, nurse) }, shown: 0, sound: None, trail: "resolved"},
+		}},
+		{"not latched: gone with its condition, unacknowledged", []step{
+			{do: func(e *Engine, c *clock) { e.Report(Condition{Key: "k", Priority: Low, Message: "RR 7 < 8"}) }, shown: 1, sound: Low},
+			{do: func(e *Engine, c *clock) { e.Clear("k") }, shown: 0, sound: None, trail: "resolved"},
+		}},
+		{"audio pause: silent, a higher priority breaks through, expires by itself", []step{
+			{do: func(e *Engine, c *clock) { e.Report(Condition{Key: "a", Priority: Medium, Message: "HR 130 > 120"}) }, shown: 1, sound: Medium},
+			{do: func(e *Engine, c *clock) { e.PauseAudio(nurse) }, shown: 1, sound: None, trail: "audio-paused"},
+			{do: func(e *Engine, c *clock) { e.Report(Condition{Key: "b", Priority: Medium, Message: "RR 31 > 30"}) }, shown: 2, sound: None, trail: "raised"},
+			{do: func(e *Engine, c *clock) { e.Report(Condition{Key: "c", Priority: High, Message: "SpO2 80 < 85"}) }, shown: 3, sound: High, trail: "raised"},
+			{do: func(e *Engine, c *clock) { e.Clear("c") }, shown: 2, sound: None, trail: "resolved"},
+			{do: func(e *Engine, c *clock) { c.advance(120 * time.Second); e.Tick() }, shown: 2, sound: Medium, trail: "audio-resumed"},
+		}},
+		{"alarm paused bed: nothing physiological is raised, technical still is", []step{
+			{do: func(e *Engine, c *clock) { e.Report(spo2Low("85")); c.advance(10 * time.Second); e.Tick() }, shown: 1, sound: High},
+			{do: func(e *Engine, c *clock) { e.PauseBed("05", time.Hour, nurse) }, shown: 0, sound: None, trail: "resolved"},
+			{do: func(e *Engine, c *clock) {
+				e.Report(spo2Low("84"))
+				c.advance(20 * time.Second)
+				e.Report(spo2Low("84"))
+			}, shown: 0},
+			{do: func(e *Engine, c *clock) {
+				e.Report(Condition{Key: "05/nodata", Bed: "05", Priority: Medium, Source: Technical, Message: "NO DATA"})
+			}, shown: 1, sound: Medium},
+			{do: func(e *Engine, c *clock) { c.advance(5 * time.Minute); e.Tick() }, shown: 1, trail: "alarm-resumed", sound: Medium},
+		}},
+		{"escalation: HIGH to the charge nurse at 30 s, to every station 60 s later; accepted stops it", []step{
+			{do: func(e *Engine, c *clock) { e.Report(Condition{Key: "x", Priority: High, Message: "VT"}) }, shown: 1, sound: High},
+			{do: func(e *Engine, c *clock) { c.advance(29 * time.Second); e.Tick() }, shown: 1, sound: High, quiet: true},
+			{do: func(e *Engine, c *clock) { c.advance(time.Second); e.Tick() }, shown: 1, sound: High, trail: "escalated"},
+			{do: func(e *Engine, c *clock) { e.Respond(e.Alarms()[0].ID, false, Actor{"charge.ben", "station-2"}) }, shown: 1, sound: High, trail: "rejected"},
+			{do: func(e *Engine, c *clock) { c.advance(60 * time.Second); e.Tick() }, shown: 1, sound: High, trail: "escalated"},
+			{do: func(e *Engine, c *clock) { e.Respond(e.Alarms()[0].ID, true, Actor{"charge.ben", "station-2"}) }, shown: 1, sound: High, trail: "accepted"},
+		}},
+		{"a new condition after resolution is a new alarm that sounds again", []step{
+			{do: func(e *Engine, c *clock) { e.Report(Condition{Key: "k", Priority: Medium, Message: "m"}) }, shown: 1, sound: Medium},
+			{do: func(e *Engine, c *clock) { e.Acknowledge(e.Alarms()[0].ID, nurse); e.Clear("k") }, shown: 0, sound: None},
+			{do: func(e *Engine, c *clock) { e.Report(Condition{Key: "k", Priority: Medium, Message: "m"}) }, shown: 1, sound: Medium, trail: "raised"},
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			e, c := newTestEngine()
+			for i, s := range tc.steps {
+				before := len(e.Records())
+				s.do(e, c)
+				if got := len(e.Alarms()); got != s.shown {
+					t.Fatalf("step %d: %d alarms shown, want %d: %+v", i, got, s.shown, e.Alarms())
+				}
+				if got := e.Sounding(); got != s.sound {
+					t.Fatalf("step %d: sounding %v, want %v", i, got, s.sound)
+				}
+				if s.trail != "" {
+					r := e.Records()
+					if len(r) == before || r[len(r)-1].Event != s.trail {
+						t.Fatalf("step %d: trail %v, want a new %q", i, events(e), s.trail)
+					}
+				}
+				if s.quiet && len(e.Records()) != before {
+					t.Fatalf("step %d: unexpected records %v", i, events(e)[before:])
+				}
+				if s.message != "" && e.Alarms()[0].Text() != s.message {
+					t.Fatalf("step %d: message %q, want %q", i, e.Alarms()[0].Text(), s.message)
+				}
+			}
+		})
+	}
+}
+
+func TestMediumEscalatesAfterTwoMinutesAndAckStopsIt(t *testing.T) {
+	e, c := newTestEngine()
+	e.Report(Condition{Key: "m", Priority: Medium, Message: "HR 125 > 120"})
+	c.advance(119 * time.Second)
+	e.Tick()
+	if e.Alarms()[0].Escalation != 0 {
+		t.Fatal("escalated before 120 s")
+	}
+	c.advance(time.Second)
+	e.Tick()
+	if e.Alarms()[0].Escalation != 1 {
+		t.Fatal("not escalated at 120 s")
+	}
+	c.advance(10 * time.Minute)
+	e.Tick()
+	if e.Alarms()[0].Escalation != 1 {
+		t.Fatal("MEDIUM went past the charge nurse")
+	}
+	e2, c2 := newTestEngine()
+	e2.Report(Condition{Key: "h", Priority: High, Message: "VF"})
+	e2.Acknowledge(e2.Alarms()[0].ID, nurse)
+	c2.advance(5 * time.Minute)
+	e2.Tick()
+	if e2.Alarms()[0].Escalation != 0 {
+		t.Fatal("an acknowledged alarm escalated")
+	}
+}
+
+// The trail says who, where and when for every action.
+func TestTrailRecordsWhoWhereWhen(t *testing.T) {
+	e, c := newTestEngine()
+	e.Report(Condition{Key: "h", Bed: "02", Priority: High, Message: "SpO2 82 < 85"})
+	c.advance(3 * time.Second)
+	e.Acknowledge(e.Alarms()[0].ID, nurse)
+	r := e.Records()
+	last := r[len(r)-1]
+	if last.Event != "acknowledged" || last.Who != "nurse.anna" || last.Where != "station-1" || last.Bed != "02" ||
+		!last.At.Equal(c.t) || !strings.HasPrefix(last.AlarmID, "h#") {
+		t.Fatalf("record %+v", last)
+	}
+	if e.Acknowledge("nonexistent#9", nurse) || e.Respond(e.Alarms()[0].ID, true, nurse) {
+		t.Fatal("acted on an alarm that does not exist or was never escalated")
+	}
+}
+
+func TestAlarmsOrderedByPriorityThenAge(t *testing.T) {
+	e, c := newTestEngine()
+	e.Report(Condition{Key: "low", Priority: Low, Message: "l"})
+	c.advance(time.Second)
+	e.Report(Condition{Key: "med1", Priority: Medium, Message: "m1"})
+	c.advance(time.Second)
+	e.Report(Condition{Key: "high", Priority: High, Message: "h"})
+	c.advance(time.Second)
+	e.Report(Condition{Key: "med2", Priority: Medium, Message: "m2"})
+	var keys []string
+	for _, a := range e.Alarms() {
+		keys = append(keys, a.Key)
+	}
+	if strings.Join(keys, ",") != "high,med1,med2,low" {
+		t.Fatalf("order %v", keys)
+	}
+	// A pause longer than the policy allows is cut to it.
+	e.PauseBed("05", 24*time.Hour, nurse)
+	if r := e.Records(); r[len(r)-1].Detail != "for 5m0s" {
+		t.Fatalf("bed pause %q", r[len(r)-1].Detail)
+	}
+}
