@@ -113,12 +113,7 @@ func reportStats(ctx context.Context, w io.Writer, every time.Duration, src stat
 		}
 		return s
 	}
-	first := take()
-	first.cpu, first.msgs, first.samples, first.frames, first.sim = 0, 0, 0, 0, 0
-	first.lat = monitor.LatencySnapshot{}
-	if st := startTime(); !st.IsZero() {
-		first.at = st
-	}
+	first := snap{at: processStart} // the final line covers the whole run
 	prev := take()
 	tk := time.NewTicker(every)
 	defer tk.Stop()
@@ -174,10 +169,8 @@ func reportStats(ctx context.Context, w io.Writer, every time.Duration, src stat
 	}
 }
 
-// startTime is when the process started (zero if unknown), so the final
-// line's CPU share covers the whole run.
-func startTime() time.Time { return processStart }
-
+// processStart is when the process started: the final line's CPU share and
+// rates cover the whole run.
 var processStart = time.Now()
 
 func round1(v float64) float64 { return float64(int64(v*10+0.5)) / 10 }

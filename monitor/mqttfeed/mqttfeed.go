@@ -165,17 +165,17 @@ func (s *Subscriber) notify(_ paho.Client, n paho.ConnectionNotification) {
 	switch n := n.(type) {
 	case paho.ConnectionNotificationFailed:
 		msg, refused := Describe(n.Reason, s.opts.Broker, s.opts.Username)
-		s.setProblem(msg, refused, n.Reason)
+		s.setProblem(msg, refused)
 	case paho.ConnectionNotificationLost:
 		msg := "connection to broker " + s.opts.Broker + " lost"
 		if n.Reason != nil {
 			msg += ": " + n.Reason.Error()
 		}
-		s.setProblem(msg, false, n.Reason)
+		s.setProblem(msg, false)
 	}
 }
 
-func (s *Subscriber) setProblem(msg string, refused bool, err error) {
+func (s *Subscriber) setProblem(msg string, refused bool) {
 	now := time.Now()
 	s.mu.Lock()
 	if s.state.Connected || s.state.Problem != msg {
@@ -192,7 +192,6 @@ func (s *Subscriber) setProblem(msg string, refused bool, err error) {
 	if logIt {
 		s.log.Warn(msg, "refused", refused, "attempts", attempts, "retry_within", StationMaxBackoff)
 	}
-	_ = err
 }
 
 func (s *Subscriber) onConnect(c paho.Client) {
@@ -202,7 +201,7 @@ func (s *Subscriber) onConnect(c paho.Client) {
 		if err == nil {
 			err = errors.New("no answer")
 		}
-		s.setProblem("broker "+s.opts.Broker+" refused the subscriptions: "+err.Error(), true, err)
+		s.setProblem("broker "+s.opts.Broker+" refused the subscriptions: "+err.Error(), true)
 		return
 	}
 	s.mu.Lock()

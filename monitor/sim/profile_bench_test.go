@@ -7,8 +7,11 @@ import (
 
 // benchStep64 measures one Step of a 64-bed ward of profile p with 200 ms
 // frames, and reports the share of one core the simulator needs in real time.
-func benchStep64(b *testing.B, p Profile) {
-	const beds = 64
+func benchStep64(b *testing.B, p Profile) { benchStep(b, 64, p) }
+
+// benchStep times one Step of a ward of beds devices of profile p, with every
+// publication discarded, and reports the share of one core it needs at 200 ms frames.
+func benchStep(b *testing.B, beds int, p Profile) {
 	w := newWard(b, Config{Ward: "ICU1", Beds: beds, Seed: 1, Events: true, Profile: p})
 	pubs := make([]Publisher, beds)
 	for i := range pubs {

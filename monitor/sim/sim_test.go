@@ -422,23 +422,4 @@ type discard struct{}
 
 func (discard) Publish(string, byte, bool, []byte) error { return nil }
 
-func BenchmarkStep16Beds(b *testing.B) {
-	w := newWard(b, Config{Ward: "ICU1", Beds: 16, Seed: 1, Events: true})
-	pubs := make([]Publisher, 16)
-	for i := range pubs {
-		pubs[i] = discard{}
-	}
-	now := t0
-	for range 50 { // past the first status and NIBP
-		now = now.Add(200 * time.Millisecond)
-		_ = w.Step(now, pubs)
-	}
-	b.ReportAllocs()
-	b.ResetTimer()
-	for b.Loop() {
-		now = now.Add(200 * time.Millisecond)
-		if err := w.Step(now, pubs); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
+func BenchmarkStep16Beds(b *testing.B) { benchStep(b, 16, ProfileWard) }
