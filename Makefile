@@ -9,9 +9,11 @@ export XDG_RUNTIME_DIR ?= /tmp/vigil-runtime-$(shell id -u)
 GO        ?= go
 BIN       := bin/vigil
 # Debian packages: build headers for Fyne (GL, X11, Wayland), a headless X
-# server and screenshot tools, and mosquitto for the integration tests.
+# server and screenshot tools, mosquitto for the integration tests, ALSA headers
+# for the alarm sound (oto) and a D-Bus daemon for the notification test.
 DEB_PACKAGES := gcc pkg-config libgl1-mesa-dev xorg-dev libxkbcommon-dev libwayland-dev \
-                wayland-protocols xvfb xauth x11-apps imagemagick mosquitto mosquitto-clients dbus-x11
+                wayland-protocols xvfb xauth x11-apps imagemagick mosquitto mosquitto-clients dbus-x11 \
+                dbus libasound2-dev
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 RUN_FLAGS ?=
 TEST_FLAGS ?=

@@ -2,8 +2,11 @@ package alarms
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
+	"math"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -14,7 +17,8 @@ type Source int
 const (
 	Physiological Source = iota // a limit Vigil evaluates on a bed's numerics
 	Technical                   // NO DATA, offline, leads off, broker lost ...
-	Device                      // the bedside device's own alarm, mirrored
+	Device                      // the bedside device's own physiological alarm, mirrored
+	DeviceTechnical             // the bedside device's own technical alarm, mirrored
 )
 
 func (s Source) String() string {
@@ -25,35 +29,89 @@ func (s Source) String() string {
 		return "technical"
 	case Device:
 		return "device"
+	case DeviceTechnical:
+		return "device-technical"
 	}
 	return fmt.Sprintf("Source(%d)", int(s))
 }
 
+// Role is what a person at a station may do (issue: users and roles).
+type Role int
+
+// Roles, in increasing privilege.
+const (
+	Nurse Role = iota
+	ChargeNurse
+	Admin
+)
+
+func (r Role) String() string {
+	switch r {
+	case Nurse:
+		return "nurse"
+	case ChargeNurse:
+		return "charge"
+	case Admin:
+		return "admin"
+	}
+	return fmt.Sprintf("Role(%d)", int(r))
+}
+
+// ParseRole reads "nurse", "charge" or "admin".
+func ParseRole(s string) (Role, error) {
+	for _, r := range []Role{Nurse, ChargeNurse, Admin} {
+		if s == r.String() {
+			return r, nil
+		}
+	}
+	return Nurse, fmt.Errorf("role %q: use nurse, charge or admin", s)
+}
+
+// ErrNotAllowed is returned when an actor's role may not do what was asked.
+var ErrNotAllowed = errors.New("not allowed for this role")
+
+// ErrNoAlarm is returned for an alarm id the station does not know.
+var ErrNoAlarm = errors.New("no such alarm")
+
 // Condition describes an alarm condition as its source reports it. Key
-// identifies the condition (e.g. "05/spo2-low"): reports with the same key are
+// identifies the condition (bed + "/" + code): reports with the same key are
 // the same condition, continuing.
 type Condition struct {
 	Key      string
 	Bed      string // "" for station-wide conditions (broker lost)
+	Code     string // what it is: "spo2-low", "no-data", "dev:ASY-1" ...
 	Priority Priority
 	Source   Source
 	Message  string        // without the priority prefix, e.g. "SpO2 84 < 90"
+	Value    float64       // measured value, NaN when none
+	Limit    float64       // limit crossed, NaN when none
 	Delay    time.Duration // condition delay: how long it must persist first (0 = none)
 	Latching bool          // policy: stays until acknowledged after the condition ends
+	Audible  bool          // always audible: AUDIO OFF does not silence it (loss of communication)
+	Local    bool          // this station's own condition (broker lost, UI watchdog): never published
+	Since    time.Time     // when the condition began by its source's clock; zero = now
 }
 
 // Alarm is one alarm instance: from the moment its condition has persisted
 // for its delay until it is resolved.
 type Alarm struct {
-	ID string // Key + "#" + sequence: a new condition is a new alarm
+	ID string // bed.code.onset-ms: the same at every station that sees the same message
 	Condition
 	Onset, Updated time.Time
 	Ended          bool      // the condition is gone (a latched alarm waits for acknowledgement)
 	Acked          bool      // acknowledged: it no longer sounds
 	AckedBy        string    // who acknowledged
+	AckedAt        string    // at which station
+	AudioPaused    time.Time // this alarm's own audio pause runs until then
 	Escalation     int       // 0 primary nurse, 1 charge nurse, 2 every station
 	EscalatedAt    time.Time // last escalation
 	AcceptedBy     string    // responsibility accepted after escalation
+	RejectedBy     []string  // who declined it
+	Resolved       bool      // gone (only in changes handed to publishers)
+	Station        string    // the station that last changed it
+	By             string    // who last changed it ("" = the system)
+	Remote         bool      // learnt from another station, no local condition seen yet
+	ReceivedAt     time.Time // when the message behind the alarm was received (for latency)
 }
 
 // Text is the message with its priority prefix, e.g. "*** SpO2 84 < 90".
@@ -66,6 +124,7 @@ type Policy struct {
 	EscalateHighAll  time.Duration // then to every station; default 60 s after the first hop
 	EscalateMedium   time.Duration // unacknowledged MEDIUM to the charge nurse; default 120 s
 	MaxBedAlarmPause time.Duration // longest ALARM PAUSED per bed; default 5 min
+	Latch            []string      // codes that latch besides the ones that always do
 }
 
 // DefaultPolicy has the market defaults of clinical-reference.md §1.
@@ -77,11 +136,20 @@ var DefaultPolicy = Policy{
 	MaxBedAlarmPause: 5 * time.Minute,
 }
 
+// AlwaysLatch are the codes that latch whatever the policy says: lethal
+// arrhythmias, nurse call and loss of communication.
+var AlwaysLatch = []string{CodeAsystole, CodeVFib, CodeVTach, CodeNurseCall, CodeOffline, CodeBrokerLost}
+
+// Latches reports whether alarms of code latch under the policy.
+func (p Policy) Latches(code string) bool {
+	return slices.Contains(AlwaysLatch, code) || slices.Contains(p.Latch, code)
+}
+
 // Record is one line of the alarm trail: every raise, end, acknowledgement,
 // pause, escalation hop and response, with who, where and when.
 type Record struct {
 	At      time.Time
-	Event   string // raised, ended, resolved, acknowledged, audio-paused, audio-resumed, escalated, accepted, rejected, alarm-paused, alarm-resumed
+	Event   string // raised, ended, resolved, acknowledged, audio-paused, audio-resumed, escalated, accepted, rejected, alarm-paused, alarm-resumed, audio-off, alarm-off ...
 	AlarmID string
 	Bed     string
 	Who     string // "" for the system
@@ -89,45 +157,74 @@ type Record struct {
 	Detail  string
 }
 
-// Actor is who does something, and at which station.
-type Actor struct{ Who, Where string }
+// Actor is who does something, in which role, at which station.
+type Actor struct {
+	Who, Where string
+	Role       Role
+}
 
 // Engine is the alarm state of one station. It is a plain state machine: its
-// methods must be called from one goroutine, with time from the injected
-// clock, so tests drive it in virtual time. Transitions:
+// methods must be called from one goroutine (Service runs it), with time from
+// the injected clock, so tests drive it in virtual time. Transitions:
 //
-//	condition reported        -> pending (its delay runs)       no delay: raised at once
-//	pending, delay elapsed    -> raised: active, sounding
-//	pending, condition gone   -> forgotten (no alarm)
-//	active, acknowledged      -> acknowledged: shown, silent
-//	active, condition gone    -> resolved; if latching and unacknowledged: ended, shown, sounding
-//	ended (latched), ack      -> resolved
-//	unacknowledged HIGH       -> escalated to the charge nurse after EscalateHigh, to every station EscalateHighAll later
-//	unacknowledged MEDIUM     -> escalated to the charge nurse after EscalateMedium
-//	escalated, accepted       -> escalation stops; rejected: it continues
-//	AUDIO PAUSED              -> nothing sounds until it expires, except a higher priority than was sounding
-//	ALARM PAUSED (bed)        -> the bed's physiological conditions raise nothing until it expires
+//	state                  input                          next state, effect
+//	---------------------  -----------------------------  ----------------------------------------------
+//	(none)                 condition reported, delay > 0  pending: the delay runs
+//	(none)                 condition reported, no delay   active: raised, sounding
+//	pending                delay elapsed (Tick)           active: raised, sounding
+//	pending                condition gone                 (none): forgotten, no alarm
+//	active                 acknowledged                   acknowledged: shown, silent
+//	active                 audio paused (this alarm)      active, silent until the pause ends
+//	active | acknowledged  condition gone, not latching   resolved: removed
+//	active                 condition gone, latching       ended: shown, still sounding until acknowledged
+//	acknowledged           condition gone, latching       resolved (it was seen)
+//	ended                  acknowledged                   resolved
+//	ended                  condition back                 active again, same alarm
+//	active, HIGH           unacked EscalateHigh           escalated 1: charge nurse banner Accept / Reject
+//	escalated 1, HIGH      unanswered EscalateHighAll     escalated 2: every station, louder
+//	active, MEDIUM         unacked EscalateMedium         escalated 1
+//	escalated              accepted                       escalation stops (AcceptedBy)
+//	escalated              rejected                       escalation goes on (RejectedBy)
+//	station                AUDIO PAUSED                   nothing sounds until it ends, except a priority
+//	                                                      higher than was sounding (break-through)
+//	station                AUDIO OFF (admin)              nothing sounds but always-audible alarms, until on
+//	bed                    ALARM PAUSED (charge nurse)    its physiological conditions raise nothing, for
+//	                                                      at most MaxBedAlarmPause
+//	bed                    ALARM OFF (admin)              as ALARM PAUSED, until switched on
+//	any                    another station's state        merged: acknowledged, escalation, acceptance
+//	                                                      only move forward; resolved is final (tombstone)
 type Engine struct {
-	policy Policy
-	clock  func() time.Time
-	seq    int
+	policy  Policy
+	clock   func() time.Time
+	station string
 
 	pending map[string]pendingCond // by key, condition seen but its delay not yet passed
 	alarms  map[string]*Alarm      // by key, raised and not yet resolved
+	gone    map[string]time.Time   // resolved ids (tombstones), so a late message cannot revive them
 	records []Record
+	changed map[string]Alarm // local changes not yet handed to publishers, by id
+	raised  uint64
 
 	audioPausedUntil time.Time
 	pausedPriority   Priority // what was sounding when the pause began
+	audioOff         bool
 	bedPausedUntil   map[string]time.Time
+	bedOff           map[string]bool
 }
 
 type pendingCond struct {
 	cond  Condition
-	since time.Time
+	since time.Time // local clock at the first report
+	first time.Time // the source's time of the first report
+	recv  time.Time
 }
 
-// NewEngine makes an engine with policy p (zero fields take the defaults).
-func NewEngine(p Policy, clock func() time.Time) *Engine {
+// tombstoneAge is how long a resolved id is remembered against late messages.
+const tombstoneAge = 10 * time.Minute
+
+// NewEngine makes an engine for the station named station with policy p
+// (zero fields take the defaults).
+func NewEngine(p Policy, clock func() time.Time, station string) *Engine {
 	d := DefaultPolicy
 	p.AudioPause = cmp.Or(p.AudioPause, d.AudioPause)
 	p.EscalateHigh = cmp.Or(p.EscalateHigh, d.EscalateHigh)
@@ -137,37 +234,81 @@ func NewEngine(p Policy, clock func() time.Time) *Engine {
 	if clock == nil {
 		clock = time.Now
 	}
-	return &Engine{policy: p, clock: clock, pending: map[string]pendingCond{},
-		alarms: map[string]*Alarm{}, bedPausedUntil: map[string]time.Time{}}
+	return &Engine{policy: p, clock: clock, station: station, pending: map[string]pendingCond{},
+		alarms: map[string]*Alarm{}, gone: map[string]time.Time{}, changed: map[string]Alarm{},
+		bedPausedUntil: map[string]time.Time{}, bedOff: map[string]bool{}}
 }
+
+// Policy is the engine's policy with defaults filled in.
+func (e *Engine) Policy() Policy { return e.policy }
 
 func (e *Engine) record(r Record) {
 	r.At = e.clock()
+	if r.Where == "" {
+		r.Where = e.station
+	}
 	e.records = append(e.records, r)
+}
+
+// touch marks a local change of a, to be published.
+func (e *Engine) touch(a *Alarm, by string) {
+	a.Updated, a.Station, a.By = e.clock(), e.station, by
+	if !a.Local {
+		e.changed[a.ID] = *a
+	}
+}
+
+func (e *Engine) suppressed(c Condition, now time.Time) bool {
+	if c.Source != Physiological && c.Source != Device {
+		return false // technical alarms are not paused with the bed's physiology
+	}
+	return e.bedOff[c.Bed] || now.Before(e.bedPausedUntil[c.Bed])
 }
 
 // Report says that a condition is present now (and what it looks like: a
 // message with the current value). Call it on every evaluation while the
-// condition lasts.
-func (e *Engine) Report(c Condition) {
+// condition lasts. received is when the message behind it arrived.
+func (e *Engine) Report(c Condition) { e.ReportAt(c, time.Time{}) }
+
+// ReportAt is Report with the receipt time of the message that showed the
+// condition, for the alarm latency figures.
+func (e *Engine) ReportAt(c Condition, received time.Time) {
 	now := e.clock()
-	if a, ok := e.alarms[c.Key]; ok && !a.Ended {
-		a.Message, a.Updated = c.Message, now
+	if c.Key == "" {
+		c.Key = c.Bed + "/" + c.Code
+	}
+	c.Latching = c.Latching || e.policy.Latches(c.Code)
+	if a, ok := e.alarms[c.Key]; ok {
+		changed := a.Message != c.Message || a.Ended
+		a.Message, a.Value, a.Limit = c.Message, c.Value, c.Limit
+		a.Remote = false
+		if a.Ended { // the condition is back before anyone acknowledged: the same alarm goes on
+			a.Ended = false
+			e.record(Record{Event: "continued", AlarmID: a.ID, Bed: a.Bed, Detail: "condition back: " + a.Text()})
+		}
 		if c.Priority > a.Priority { // a worse condition under the same key
-			a.Priority, a.Acked = c.Priority, false
+			a.Priority, a.Acked, changed = c.Priority, false, true
+			e.record(Record{Event: "escalated-priority", AlarmID: a.ID, Bed: a.Bed, Detail: a.Text()})
+		}
+		if changed {
+			e.touch(a, "")
+		} else {
+			a.Updated = now
 		}
 		return
 	}
-	if c.Source == Physiological && now.Before(e.bedPausedUntil[c.Bed]) {
-		return // ALARM PAUSED: not annunciated at all
+	if e.suppressed(c, now) {
+		return // ALARM PAUSED / ALARM OFF: not annunciated at all
 	}
 	p, ok := e.pending[c.Key]
 	if !ok {
-		p = pendingCond{cond: c, since: now}
+		p = pendingCond{since: now, first: c.Since, recv: received}
 	}
 	p.cond = c
 	e.pending[c.Key] = p
-	e.Tick()
+	if c.Delay <= 0 || now.Sub(p.since) >= c.Delay {
+		e.raise(c.Key, p, now)
+	}
 }
 
 // Clear says that a condition is absent now.
@@ -177,36 +318,79 @@ func (e *Engine) Clear(key string) {
 	if !ok || a.Ended {
 		return
 	}
-	a.Updated = e.clock()
 	if a.Latching && !a.Acked {
 		a.Ended = true
+		e.touch(a, "")
 		e.record(Record{Event: "ended", AlarmID: a.ID, Bed: a.Bed, Detail: "condition ended; latched until acknowledged"})
 		return
 	}
-	e.resolve(a, "condition ended")
+	e.resolve(a, "condition ended", "")
 }
 
-func (e *Engine) resolve(a *Alarm, why string) {
-	delete(e.alarms, a.Key)
-	e.record(Record{Event: "resolved", AlarmID: a.ID, Bed: a.Bed, Detail: why})
+// Present reports whether a condition with key is pending or raised.
+func (e *Engine) Present(key string) bool {
+	_, p := e.pending[key]
+	_, a := e.alarms[key]
+	return p || a
 }
+
+func (e *Engine) resolve(a *Alarm, why, by string) {
+	delete(e.alarms, a.Key)
+	e.gone[a.ID] = e.clock()
+	a.Resolved = true
+	e.touch(a, by)
+	e.record(Record{Event: "resolved", AlarmID: a.ID, Bed: a.Bed, Who: by, Detail: why})
+}
+
+// alarmID is the id of an alarm of condition c: bed, code and the start of
+// the condition, so that stations seeing the same message agree on it.
+func alarmID(c Condition, since time.Time) string {
+	var b strings.Builder
+	for _, part := range []string{c.Bed, c.Code} {
+		for _, r := range part {
+			switch {
+			case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_':
+				b.WriteRune(r)
+			default:
+				b.WriteByte('_')
+			}
+		}
+		b.WriteByte('.')
+	}
+	b.WriteString(fmt.Sprint(since.UnixMilli()))
+	return b.String()
+}
+
+func (e *Engine) raise(key string, p pendingCond, now time.Time) {
+	delete(e.pending, key)
+	since := p.first
+	if since.IsZero() {
+		since = p.since
+	}
+	a := &Alarm{ID: alarmID(p.cond, since), Condition: p.cond, Onset: now, ReceivedAt: p.recv}
+	if _, dead := e.gone[a.ID]; dead {
+		a.ID = alarmID(p.cond, now) // the same source time resolved before: a new instance
+	}
+	e.alarms[key] = a
+	e.raised++
+	e.touch(a, "")
+	e.record(Record{Event: "raised", AlarmID: a.ID, Bed: a.Bed, Detail: a.Text()})
+}
+
+// Raised counts the alarms raised at this station since it started.
+func (e *Engine) Raised() uint64 { return e.raised }
 
 // Tick raises conditions whose delay has passed, escalates, and ends expired
 // pauses. Call it at least once a second.
 func (e *Engine) Tick() {
 	now := e.clock()
 	for key, p := range e.pending {
-		if now.Sub(p.since) < p.cond.Delay {
-			continue
+		if now.Sub(p.since) >= p.cond.Delay {
+			e.raise(key, p, now)
 		}
-		delete(e.pending, key)
-		e.seq++
-		a := &Alarm{ID: fmt.Sprintf("%s#%d", key, e.seq), Condition: p.cond, Onset: now, Updated: now}
-		e.alarms[key] = a
-		e.record(Record{Event: "raised", AlarmID: a.ID, Bed: a.Bed, Detail: a.Text()})
 	}
 	for _, a := range e.alarms {
-		if a.Acked || a.AcceptedBy != "" {
+		if a.Acked || a.AcceptedBy != "" || a.Local {
 			continue
 		}
 		switch {
@@ -227,53 +411,102 @@ func (e *Engine) Tick() {
 			e.record(Record{Event: "alarm-resumed", Bed: bed, Detail: "alarm pause expired"})
 		}
 	}
+	for id, at := range e.gone {
+		if now.Sub(at) > tombstoneAge {
+			delete(e.gone, id)
+		}
+	}
 }
 
 func (e *Engine) escalate(a *Alarm, now time.Time, to string) {
 	a.Escalation++
 	a.EscalatedAt = now
+	e.touch(a, "")
 	e.record(Record{Event: "escalated", AlarmID: a.ID, Bed: a.Bed, Detail: "to " + to})
 }
 
 // Acknowledge marks an alarm seen: it stops sounding (a latched alarm whose
-// condition ended is resolved). It reports whether the alarm existed.
-func (e *Engine) Acknowledge(id string, by Actor) bool {
+// condition ended is resolved).
+func (e *Engine) Acknowledge(id string, by Actor) error {
 	a := e.byID(id)
 	if a == nil {
-		return false
+		return ErrNoAlarm
 	}
-	a.Acked, a.AckedBy = true, by.Who
+	if a.Acked && !a.Ended {
+		return nil
+	}
+	a.Acked, a.AckedBy, a.AckedAt = true, by.Who, cmp.Or(by.Where, e.station)
 	e.record(Record{Event: "acknowledged", AlarmID: a.ID, Bed: a.Bed, Who: by.Who, Where: by.Where})
 	if a.Ended {
-		e.resolve(a, "acknowledged after its condition ended")
+		e.resolve(a, "acknowledged after its condition ended", by.Who)
+		return nil
 	}
-	return true
+	e.touch(a, by.Who)
+	return nil
+}
+
+// AcknowledgeAll acknowledges every unacknowledged alarm (of bed, or of the
+// whole station when bed is "").
+func (e *Engine) AcknowledgeAll(bed string, by Actor) int {
+	n := 0
+	for _, a := range e.Alarms() {
+		if !a.Acked && (bed == "" || a.Bed == bed) && e.Acknowledge(a.ID, by) == nil {
+			n++
+		}
+	}
+	return n
 }
 
 // Respond answers an escalated alarm: responsibility accepted (escalation
-// stops) or rejected (it goes on). It reports whether there was an escalated
-// alarm with this id.
-func (e *Engine) Respond(id string, accept bool, by Actor) bool {
+// stops) or rejected (it goes on). Charge nurses and admins may respond.
+func (e *Engine) Respond(id string, accept bool, by Actor) error {
+	if by.Role < ChargeNurse && !e.escalatedToAll(id) {
+		return ErrNotAllowed
+	}
 	a := e.byID(id)
 	if a == nil || a.Escalation == 0 {
-		return false
+		return ErrNoAlarm
 	}
 	ev := "rejected"
 	if accept {
 		ev, a.AcceptedBy = "accepted", by.Who
+	} else if !slices.Contains(a.RejectedBy, by.Who) {
+		a.RejectedBy = append(a.RejectedBy, by.Who)
 	}
+	e.touch(a, by.Who)
 	e.record(Record{Event: ev, AlarmID: a.ID, Bed: a.Bed, Who: by.Who, Where: by.Where})
-	return true
+	return nil
+}
+
+// escalatedToAll: once an alarm has reached every station, anyone there may
+// take responsibility for it.
+func (e *Engine) escalatedToAll(id string) bool {
+	a := e.byID(id)
+	return a != nil && a.Escalation >= 2
 }
 
 // PauseAudio silences the station for the policy's audio pause. An alarm of
 // higher priority than any sounding now breaks through.
 func (e *Engine) PauseAudio(by Actor) {
 	now := e.clock()
-	e.pausedPriority = e.loudest()
+	e.pausedPriority = e.loudest(now)
 	e.audioPausedUntil = now.Add(e.policy.AudioPause)
 	e.record(Record{Event: "audio-paused", Who: by.Who, Where: by.Where,
 		Detail: fmt.Sprintf("for %s", e.policy.AudioPause)})
+}
+
+// PauseAlarmAudio silences one alarm for the policy's audio pause; the
+// others go on sounding.
+func (e *Engine) PauseAlarmAudio(id string, by Actor) error {
+	a := e.byID(id)
+	if a == nil {
+		return ErrNoAlarm
+	}
+	a.AudioPaused = e.clock().Add(e.policy.AudioPause)
+	e.touch(a, by.Who)
+	e.record(Record{Event: "audio-paused", AlarmID: a.ID, Bed: a.Bed, Who: by.Who, Where: by.Where,
+		Detail: fmt.Sprintf("this alarm for %s", e.policy.AudioPause)})
+	return nil
 }
 
 // AudioPausedFor is the time left of the audio pause (0 when not paused).
@@ -284,51 +517,128 @@ func (e *Engine) AudioPausedFor() time.Duration {
 	return max(0, e.audioPausedUntil.Sub(e.clock()))
 }
 
+// SetAudioOff switches the station's sound off or on indefinitely (AUDIO
+// OFF). Admins only; always-audible alarms still sound.
+func (e *Engine) SetAudioOff(off bool, by Actor) error {
+	if by.Role < Admin {
+		return ErrNotAllowed
+	}
+	e.audioOff = off
+	ev := "audio-on"
+	if off {
+		ev = "audio-off"
+	}
+	e.record(Record{Event: ev, Who: by.Who, Where: by.Where})
+	return nil
+}
+
+// AudioOff reports whether AUDIO OFF is set.
+func (e *Engine) AudioOff() bool { return e.audioOff }
+
 // PauseBed stops a bed's physiological alarms for d (at most the policy's
 // limit): ALARM PAUSED. Its raised physiological alarms are resolved.
-func (e *Engine) PauseBed(bed string, d time.Duration, by Actor) {
+// Charge nurses and admins may do it.
+func (e *Engine) PauseBed(bed string, d time.Duration, by Actor) error {
+	if by.Role < ChargeNurse {
+		return ErrNotAllowed
+	}
 	d = min(d, e.policy.MaxBedAlarmPause)
 	e.bedPausedUntil[bed] = e.clock().Add(d)
 	e.record(Record{Event: "alarm-paused", Bed: bed, Who: by.Who, Where: by.Where, Detail: fmt.Sprintf("for %s", d)})
+	e.silenceBed(bed, "alarm paused", by.Who)
+	return nil
+}
+
+// SetBedAlarmOff switches a bed's physiological alarms off or on
+// indefinitely (ALARM OFF). Admins only.
+func (e *Engine) SetBedAlarmOff(bed string, off bool, by Actor) error {
+	if by.Role < Admin {
+		return ErrNotAllowed
+	}
+	if off {
+		e.bedOff[bed] = true
+		e.record(Record{Event: "alarm-off", Bed: bed, Who: by.Who, Where: by.Where})
+		e.silenceBed(bed, "alarm off", by.Who)
+		return nil
+	}
+	delete(e.bedOff, bed)
+	e.record(Record{Event: "alarm-on", Bed: bed, Who: by.Who, Where: by.Where})
+	return nil
+}
+
+func (e *Engine) silenceBed(bed, why, by string) {
+	now := e.clock()
 	for key, p := range e.pending {
-		if p.cond.Bed == bed && p.cond.Source == Physiological {
+		if p.cond.Bed == bed && e.suppressed(p.cond, now) {
 			delete(e.pending, key)
 		}
 	}
 	for _, a := range e.alarms {
-		if a.Bed == bed && a.Source == Physiological {
-			e.resolve(a, "alarm paused")
+		if a.Bed == bed && e.suppressed(a.Condition, now) {
+			e.resolve(a, why, by)
 		}
 	}
 }
 
-// loudest is the priority of the highest unacknowledged alarm, pause aside.
-func (e *Engine) loudest() Priority {
-	p := None
+// BedPausedFor is the time left of a bed's ALARM PAUSED (0 when none).
+func (e *Engine) BedPausedFor(bed string) time.Duration {
+	return max(0, e.bedPausedUntil[bed].Sub(e.clock()))
+}
+
+// BedAlarmOff reports whether ALARM OFF is set for bed.
+func (e *Engine) BedAlarmOff(bed string) bool { return e.bedOff[bed] }
+
+// loudest is the priority of the highest unacknowledged alarm that is not
+// individually paused, station pause aside; loud when it is escalated to
+// every station.
+func (e *Engine) loudestAlarm(now time.Time, audibleOnly bool) (Priority, bool) {
+	p, loud := None, false
 	for _, a := range e.alarms {
-		if !a.Acked && a.Priority > p {
-			p = a.Priority
+		if a.Acked || now.Before(a.AudioPaused) || (audibleOnly && !a.Audible) {
+			continue
+		}
+		if a.Priority > p {
+			p, loud = a.Priority, false
+		}
+		if a.Priority == p && a.Escalation >= 2 {
+			loud = true
 		}
 	}
+	return p, loud
+}
+
+func (e *Engine) loudest(now time.Time) Priority {
+	p, _ := e.loudestAlarm(now, false)
 	return p
 }
 
-// Sounding is the priority the station's speaker plays now: the highest
+// Sounding is the priority the station's speaker plays now, and whether in
+// the louder pattern of an alarm escalated to every station: the highest
 // unacknowledged alarm, unless audio is paused (a higher priority than was
-// sounding at the pause breaks through). Only one alarm sounds at a station.
-func (e *Engine) Sounding() Priority {
-	p := e.loudest()
-	if e.AudioPausedFor() > 0 && p <= e.pausedPriority {
-		return None
+// sounding at the pause breaks through) or off (only always-audible alarms
+// sound). Only one alarm sounds at a station.
+func (e *Engine) Sounding() (Priority, bool) {
+	now := e.clock()
+	if e.audioOff {
+		return e.loudestAlarm(now, true)
 	}
-	return p
+	p, loud := e.loudestAlarm(now, false)
+	if e.AudioPausedFor() > 0 && p <= e.pausedPriority {
+		if a, l := e.loudestAlarm(now, true); a > None {
+			return a, l // loss of communication sounds through a pause
+		}
+		return None, false
+	}
+	return p, loud
 }
 
 // Alarms lists the alarms to show: highest priority first, then oldest.
 func (e *Engine) Alarms() []Alarm {
 	out := make([]Alarm, 0, len(e.alarms))
 	for _, a := range e.alarms {
-		out = append(out, *a)
+		c := *a
+		c.RejectedBy = slices.Clone(a.RejectedBy)
+		out = append(out, c)
 	}
 	slices.SortFunc(out, func(x, y Alarm) int {
 		if c := cmp.Compare(y.Priority, x.Priority); c != 0 {
@@ -342,8 +652,112 @@ func (e *Engine) Alarms() []Alarm {
 	return out
 }
 
+// Active is the number of alarms shown.
+func (e *Engine) Active() int { return len(e.alarms) }
+
 // Records returns the trail so far.
 func (e *Engine) Records() []Record { return slices.Clone(e.records) }
+
+// TakeRecords returns the trail since the last call and forgets it.
+func (e *Engine) TakeRecords() []Record {
+	r := e.records
+	e.records = nil
+	return r
+}
+
+// TakeChanges returns the alarms changed here since the last call (resolved
+// ones with Resolved set), for publishing to the other stations, oldest
+// change first.
+func (e *Engine) TakeChanges() []Alarm {
+	if len(e.changed) == 0 {
+		return nil
+	}
+	out := make([]Alarm, 0, len(e.changed))
+	for _, a := range e.changed {
+		out = append(out, a)
+	}
+	clear(e.changed)
+	slices.SortFunc(out, func(x, y Alarm) int {
+		if c := x.Updated.Compare(y.Updated); c != 0 {
+			return c
+		}
+		return cmp.Compare(x.ID, y.ID)
+	})
+	return out
+}
+
+// Merge applies another station's view of an alarm (or this station's own,
+// recovered from the broker after a restart). Everything moves forward only:
+// acknowledged, escalation and acceptance are never undone by an older
+// message, and a resolved alarm is final. It reports whether anything changed.
+func (e *Engine) Merge(r Alarm) bool {
+	if _, dead := e.gone[r.ID]; dead {
+		return false
+	}
+	a := e.byID(r.ID)
+	if a == nil {
+		if r.Resolved {
+			e.gone[r.ID] = e.clock()
+			return false
+		}
+		if cur, ok := e.alarms[r.Key]; ok {
+			if cur.ID <= r.ID {
+				return false // two stations raised it at once: the smaller id wins everywhere
+			}
+			e.changed[cur.ID] = Alarm{ID: cur.ID, Condition: cur.Condition, Resolved: true, Updated: e.clock(), Station: e.station}
+			cur.ID = r.ID
+			a = cur
+		} else {
+			delete(e.pending, r.Key)
+			c := r
+			c.Remote, c.Resolved = true, false
+			c.Latching = c.Latching || e.policy.Latches(c.Code)
+			e.alarms[r.Key] = &c
+			e.record(Record{Event: "raised", AlarmID: c.ID, Bed: c.Bed, Where: r.Station, Detail: c.Text() + " (from station " + r.Station + ")"})
+			return true
+		}
+	}
+	if r.Resolved {
+		delete(e.alarms, a.Key)
+		e.gone[a.ID] = e.clock()
+		e.record(Record{Event: "resolved", AlarmID: a.ID, Bed: a.Bed, Who: r.By, Where: r.Station, Detail: "at station " + r.Station})
+		return true
+	}
+	changed := false
+	if r.Acked && !a.Acked {
+		a.Acked, a.AckedBy, a.AckedAt, changed = true, r.AckedBy, r.AckedAt, true
+		e.record(Record{Event: "acknowledged", AlarmID: a.ID, Bed: a.Bed, Who: r.AckedBy, Where: r.AckedAt})
+		if a.Ended {
+			e.resolve(a, "acknowledged at station "+r.AckedAt+" after its condition ended", r.AckedBy)
+			delete(e.changed, a.ID) // the other station published that already
+			return true
+		}
+	}
+	if r.Escalation > a.Escalation {
+		a.Escalation, a.EscalatedAt, changed = r.Escalation, r.EscalatedAt, true
+		e.record(Record{Event: "escalated", AlarmID: a.ID, Bed: a.Bed, Where: r.Station, Detail: fmt.Sprintf("to level %d at station %s", r.Escalation, r.Station)})
+	}
+	if r.AcceptedBy != "" && a.AcceptedBy == "" {
+		a.AcceptedBy, changed = r.AcceptedBy, true
+		e.record(Record{Event: "accepted", AlarmID: a.ID, Bed: a.Bed, Who: r.AcceptedBy, Where: r.Station})
+	}
+	for _, who := range r.RejectedBy {
+		if !slices.Contains(a.RejectedBy, who) {
+			a.RejectedBy, changed = append(a.RejectedBy, who), true
+			e.record(Record{Event: "rejected", AlarmID: a.ID, Bed: a.Bed, Who: who, Where: r.Station})
+		}
+	}
+	if r.Priority > a.Priority {
+		a.Priority, changed = r.Priority, true
+	}
+	if r.Onset.Before(a.Onset) && !r.Onset.IsZero() {
+		a.Onset = r.Onset // escalation timers run from the first station's onset
+	}
+	if changed {
+		a.Updated, a.Station, a.By = r.Updated, r.Station, r.By
+	}
+	return changed
+}
 
 func (e *Engine) byID(id string) *Alarm {
 	for _, a := range e.alarms {
@@ -353,3 +767,9 @@ func (e *Engine) byID(id string) *Alarm {
 	}
 	return nil
 }
+
+// Has reports whether an alarm with id is shown.
+func (e *Engine) Has(id string) bool { return e.byID(id) != nil }
+
+// nan is the "no value" of Condition.Value and Limit.
+var nan = math.NaN()

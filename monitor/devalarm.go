@@ -60,23 +60,31 @@ func (h *Hub) Alarm(bedName string, a feed.Alarm) {
 	d.Ended = a.Phase == feed.PhaseEnd
 	d.Messages++
 	h.alarmMsgs.Add(1)
+	if h.cfg.Observer != nil {
+		h.cfg.Observer.Alarm(bedName, a, now)
+	}
 }
 
 // Event applies a point event; a repeated id is a duplicate. Writer only.
 func (h *Hub) Event(bedName string, e feed.Event) {
 	h.msgs.Add(1)
 	b := h.bed(bedName, false)
+	now := h.cfg.Now()
 	b.mu.Lock()
-	defer b.mu.Unlock()
 	if slices.ContainsFunc(b.events, func(d DeviceEvent) bool { return d.ID == e.ID && d.Seq == e.Seq }) {
+		b.mu.Unlock()
 		h.dupAlarms.Add(1)
 		return
 	}
 	if len(b.events) >= maxBedEvents {
 		b.events = slices.Delete(b.events, 0, 1)
 	}
-	b.events = append(b.events, DeviceEvent{Event: e, At: h.cfg.Now()})
+	b.events = append(b.events, DeviceEvent{Event: e, At: now})
+	b.mu.Unlock()
 	h.eventMsgs.Add(1)
+	if h.cfg.Observer != nil {
+		h.cfg.Observer.Event(bedName, e, now)
+	}
 }
 
 // DeviceAlarms returns the bed's device alarms, active first, then ended,

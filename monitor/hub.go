@@ -32,6 +32,17 @@ type Config struct {
 	RingSeconds int
 	Now         func() time.Time
 	Log         *slog.Logger
+	Observer    Observer // told of every applied numerics, status, alarm and event message; may be nil
+}
+
+// Observer is told of the clinically relevant messages after the hub has
+// applied them (the alarm engine's input). Its methods run on the feed's
+// message goroutine and must not block; at is the station's receipt time.
+type Observer interface {
+	Numerics(bed string, f feed.NumFrame, at time.Time)
+	Status(bed string, s feed.Status, at time.Time)
+	Alarm(bed string, a feed.Alarm, at time.Time)
+	Event(bed string, e feed.Event, at time.Time)
 }
 
 // Hub routes decoded feed messages into per-bed, per-channel rings and keeps
@@ -250,6 +261,9 @@ func (h *Hub) Numerics(bedName string, f feed.NumFrame) {
 	}
 	b.mu.Unlock()
 	b.lastNum.Store(now.UnixNano())
+	if h.cfg.Observer != nil {
+		h.cfg.Observer.Numerics(bedName, f, now)
+	}
 }
 
 // Status applies a device status message. Writer only.
@@ -260,6 +274,9 @@ func (h *Hub) Status(bedName string, s feed.Status) {
 	b.status = s
 	b.haveStatus = true
 	b.mu.Unlock()
+	if h.cfg.Observer != nil {
+		h.cfg.Observer.Status(bedName, s, h.cfg.Now())
+	}
 }
 
 // Reject counts a message that failed to decode. It changes nothing else:

@@ -1,0 +1,732 @@
+package alarms
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"maps"
+	"slices"
+	"math"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/vigil-station/vigil/monitor"
+	"github.com/vigil-station/vigil/monitor/feed"
+)
+
+// Condition codes of the alarms Vigil raises itself (besides the limit
+// codes "<param>-low", "<param>-high" and "spo2-desat").
+const (
+	CodeAsystole   = "asystole"
+	CodeVFib       = "vfib"
+	CodeVTach      = "vtach"
+	CodeNurseCall  = "nurse-call"
+	CodeOffline    = "offline"
+	CodeNoData     = "no-data"
+	CodeLeadsOff   = "leads-off"
+	CodeProbeOff   = "probe-off"
+	CodeBrokerLost = "broker-lost"
+	CodeJournal    = "journal"
+	CodeWatchdog   = "ui-watchdog"
+)
+
+// Publisher hands alarm states to the other stations. It must not block.
+type Publisher interface{ PublishAlarm(Alarm) }
+
+// Annunciator plays what should sound now. It must not block.
+type Annunciator interface{ Set(p Priority, loud bool) }
+
+// Notice is a desktop notification of a new or escalated alarm.
+type Notice struct {
+	Bed       string
+	Priority  Priority
+	Text      string // with the priority prefix
+	Escalated bool
+	At        time.Time
+}
+
+// Notifier shows notices on the desktop. It must not block.
+type Notifier interface{ Notify(Notice) }
+
+// Recorder keeps the alarm trail (the journal). It must not block.
+type Recorder interface{ Record(Record) }
+
+// Config configures a Service.
+type Config struct {
+	Station   string // this station's id
+	Operator  Actor  // who acts at this station (until users and logins exist)
+	Policy    Policy
+	Profile   string // default limit profile of every bed
+	Hub       *monitor.Hub
+	Link      func() bool // connected to the broker; nil = always
+	Clock     func() time.Time
+	Log       *slog.Logger
+	Publisher Publisher
+	Sound     Annunciator
+	Notifier  Notifier
+	Recorder  Recorder
+	Display   bool          // a window shows the alarms: latency runs until it calls Shown
+	Tick      time.Duration // housekeeping period; 250 ms when 0
+	Watchdog  time.Duration // UI heartbeat timeout; 5 s when 0
+	LinkGrace time.Duration // how long the first connection may take before broker lost; 5 s when 0
+}
+
+// BedView is what a tile needs to know of its bed's alarms.
+type BedView struct {
+	Priority  Priority // highest alarm shown, None when none
+	Unacked   bool     // the highest is unacknowledged: flash
+	Text      string   // the highest alarm's text
+	Count     int
+	PausedFor time.Duration // ALARM PAUSED time left
+	AlarmOff  bool
+}
+
+// View is a snapshot of the station's alarm state for the screen.
+type View struct {
+	Seq         uint64 // changes whenever anything shown changes
+	At          time.Time
+	Station     string
+	Operator    Actor
+	Alarms      []Alarm // priority, then age
+	Sounding    Priority
+	Loud        bool
+	AudioPaused time.Duration // station AUDIO PAUSED time left
+	AudioOff    bool
+	Beds        map[string]BedView
+	Banner      []Alarm // escalated to this station and unanswered: Accept / Reject
+}
+
+// Stats are the service's counters.
+type Stats struct {
+	Active       int
+	Raised       uint64
+	Latency      monitor.LatencySnapshot
+	InputDropped uint64
+}
+
+type inputKind int8
+
+const (
+	inNum inputKind = iota
+	inStatus
+	inDevAlarm
+	inEvent
+	inRemote
+	inCmd
+	inFault
+)
+
+type input struct {
+	kind   inputKind
+	bed    string
+	at     time.Time
+	num    feed.NumFrame
+	alarm  feed.Alarm
+	event  feed.Event
+	remote Alarm
+	cmd    func(e *Engine) error
+	reply  chan error
+	fault  faultReport
+}
+
+type faultReport struct {
+	code, message string
+	present       bool
+}
+
+// maxInbox bounds the queue between the feed and the engine. It is far
+// above any real load (64 beds send ~130 messages a second); beyond it an
+// input is dropped and counted, never blocking the feed.
+const maxInbox = 1 << 16
+
+// Service runs an Engine on its own goroutine: it evaluates the limits on
+// numerics, mirrors device alarms, raises technical alarms (NO DATA,
+// offline, leads/probe off, broker lost, journal, UI watchdog), executes
+// the operator's commands, merges other stations' states, and fans out to
+// the speaker, notifications, publishers and the trail.
+type Service struct {
+	cfg Config
+	e   *Engine
+	log *slog.Logger
+
+	mu      sync.Mutex
+	inbox   []input
+	wake    chan struct{}
+	dropped atomic.Uint64
+
+	view     atomic.Pointer[View]
+	seq      uint64
+	lastSig  uint64
+	limitsMu sync.Mutex
+	limits   map[string]BedLimits
+
+	heartbeat atomic.Int64 // unix ns of the UI's last frame
+	started   time.Time
+	linkSeen  bool
+
+	latency   monitor.LatencyHist
+	shownMu   sync.Mutex
+	awaiting  map[string]time.Time // zero-delay alarm id -> receipt, until shown and published
+	active    atomic.Int64
+	raised    atomic.Uint64
+	lastSound [2]int
+}
+
+// NewService makes a service; Run starts it.
+func NewService(cfg Config) *Service {
+	if cfg.Clock == nil {
+		cfg.Clock = time.Now
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if cfg.Tick <= 0 {
+		cfg.Tick = 250 * time.Millisecond
+	}
+	if cfg.Watchdog <= 0 {
+		cfg.Watchdog = 5 * time.Second
+	}
+	if cfg.LinkGrace <= 0 {
+		cfg.LinkGrace = 5 * time.Second
+	}
+	if _, ok := Profiles[cfg.Profile]; !ok {
+		cfg.Profile = "adult"
+	}
+	if cfg.Operator.Where == "" {
+		cfg.Operator.Where = cfg.Station
+	}
+	s := &Service{cfg: cfg, e: NewEngine(cfg.Policy, cfg.Clock, cfg.Station), log: cfg.Log.With("component", "alarms"),
+		wake: make(chan struct{}, 1), limits: map[string]BedLimits{}, awaiting: map[string]time.Time{},
+		lastSound: [2]int{-1, -1}}
+	s.started = cfg.Clock()
+	s.snapshot()
+	return s
+}
+
+// Policy is the service's policy with its defaults.
+func (s *Service) Policy() Policy { return s.e.Policy() }
+
+func (s *Service) push(in input) bool {
+	s.mu.Lock()
+	if len(s.inbox) >= maxInbox {
+		s.mu.Unlock()
+		if s.dropped.Add(1) == 1 {
+			s.log.Error("alarm input queue full: inputs dropped (counted as input_dropped)")
+		}
+		return false
+	}
+	s.inbox = append(s.inbox, in)
+	s.mu.Unlock()
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+	return true
+}
+
+// Numerics, Status, Alarm and Event receive the feed after the hub applied
+// it (monitor.Observer). They never block.
+func (s *Service) Numerics(bed string, f feed.NumFrame, at time.Time) {
+	s.push(input{kind: inNum, bed: bed, num: f, at: at})
+}
+
+// Status: see Numerics.
+func (s *Service) Status(bed string, _ feed.Status, at time.Time) {
+	s.push(input{kind: inStatus, bed: bed, at: at})
+}
+
+// Alarm: see Numerics.
+func (s *Service) Alarm(bed string, a feed.Alarm, at time.Time) {
+	s.push(input{kind: inDevAlarm, bed: bed, alarm: a, at: at})
+}
+
+// Event: see Numerics.
+func (s *Service) Event(bed string, ev feed.Event, at time.Time) {
+	s.push(input{kind: inEvent, bed: bed, event: ev, at: at})
+}
+
+// Remote receives another station's alarm state (or this station's own,
+// retained from before a restart). It never blocks.
+func (s *Service) Remote(a Alarm) { s.push(input{kind: inRemote, remote: a}) }
+
+// Fault raises (present) or clears a station fault: code CodeJournal for a
+// journal or disk failure.
+func (s *Service) Fault(code, message string, present bool) {
+	s.push(input{kind: inFault, fault: faultReport{code, message, present}})
+}
+
+// Heartbeat is called by the window on every frame; when it stops for the
+// watchdog time, the station raises "UI not responding".
+func (s *Service) Heartbeat() { s.heartbeat.Store(s.cfg.Clock().UnixNano()) }
+
+// Shown is called by the window once it has drawn the alarms of view seq.
+func (s *Service) Shown(ids []string) {
+	now := s.cfg.Clock()
+	s.shownMu.Lock()
+	defer s.shownMu.Unlock()
+	for _, id := range ids {
+		if rx, ok := s.awaiting[id]; ok {
+			delete(s.awaiting, id)
+			s.latency.Add(now.Sub(rx))
+		}
+	}
+}
+
+// View is the latest snapshot (never nil).
+func (s *Service) View() *View { return s.view.Load() }
+
+// Stats returns the counters.
+func (s *Service) Stats() Stats {
+	return Stats{Active: int(s.active.Load()), Raised: s.raised.Load(), Latency: s.latency.Snapshot(),
+		InputDropped: s.dropped.Load()}
+}
+
+// do runs cmd on the engine goroutine and waits for it (at most 2 s).
+func (s *Service) do(cmd func(e *Engine) error) error {
+	reply := make(chan error, 1)
+	if !s.push(input{kind: inCmd, cmd: cmd, reply: reply}) {
+		return errors.New("the alarm system is overloaded; try again")
+	}
+	select {
+	case err := <-reply:
+		return err
+	case <-time.After(2 * time.Second):
+		return errors.New("the alarm system did not answer")
+	}
+}
+
+// Acknowledge acknowledges one alarm as the station's operator.
+func (s *Service) Acknowledge(id string) error {
+	return s.do(func(e *Engine) error { return e.Acknowledge(id, s.cfg.Operator) })
+}
+
+// AcknowledgeAll acknowledges every alarm (of bed, or all when "").
+func (s *Service) AcknowledgeAll(bed string) error {
+	return s.do(func(e *Engine) error { e.AcknowledgeAll(bed, s.cfg.Operator); return nil })
+}
+
+// PauseAudio pauses the station's sound (AUDIO PAUSED).
+func (s *Service) PauseAudio() error {
+	return s.do(func(e *Engine) error { e.PauseAudio(s.cfg.Operator); return nil })
+}
+
+// PauseAlarmAudio pauses the sound of one alarm.
+func (s *Service) PauseAlarmAudio(id string) error {
+	return s.do(func(e *Engine) error { return e.PauseAlarmAudio(id, s.cfg.Operator) })
+}
+
+// Respond accepts or rejects responsibility for an escalated alarm.
+func (s *Service) Respond(id string, accept bool) error {
+	return s.do(func(e *Engine) error { return e.Respond(id, accept, s.cfg.Operator) })
+}
+
+// PauseBed sets ALARM PAUSED on a bed for d.
+func (s *Service) PauseBed(bed string, d time.Duration) error {
+	return s.do(func(e *Engine) error { return e.PauseBed(bed, d, s.cfg.Operator) })
+}
+
+// SetAudioOff sets or clears AUDIO OFF (admin).
+func (s *Service) SetAudioOff(off bool) error {
+	return s.do(func(e *Engine) error { return e.SetAudioOff(off, s.cfg.Operator) })
+}
+
+// SetBedAlarmOff sets or clears ALARM OFF on a bed (admin).
+func (s *Service) SetBedAlarmOff(bed string, off bool) error {
+	return s.do(func(e *Engine) error { return e.SetBedAlarmOff(bed, off, s.cfg.Operator) })
+}
+
+// Limits returns a bed's limits.
+func (s *Service) Limits(bed string) BedLimits {
+	s.limitsMu.Lock()
+	defer s.limitsMu.Unlock()
+	if l, ok := s.limits[bed]; ok {
+		return l
+	}
+	return BedLimits{Profile: s.cfg.Profile}
+}
+
+// SetLimit sets one limit of a bed within its profile's bounds.
+func (s *Service) SetLimit(bed, param string, lo, hi float64) error {
+	s.limitsMu.Lock()
+	cur, ok := s.limits[bed]
+	if !ok {
+		cur = BedLimits{Profile: s.cfg.Profile}
+	}
+	next, err := cur.WithLimit(param, lo, hi)
+	if err == nil {
+		s.limits[bed] = next
+	}
+	s.limitsMu.Unlock()
+	if err == nil {
+		s.Record(Record{At: s.cfg.Clock(), Event: "limit-changed", Bed: bed, Who: s.cfg.Operator.Who, Where: s.cfg.Station,
+			Detail: fmt.Sprintf("%s %g..%g", param, lo, hi)})
+	}
+	return err
+}
+
+// SetProfile sets a bed's limit profile (admin).
+func (s *Service) SetProfile(bed, profile string) error {
+	if s.cfg.Operator.Role < Admin {
+		return ErrNotAllowed
+	}
+	if _, ok := Profiles[profile]; !ok {
+		return fmt.Errorf("profile %q: use one of %s", profile, strings.Join(ProfileNames(), ", "))
+	}
+	s.limitsMu.Lock()
+	s.limits[bed] = BedLimits{Profile: profile}
+	s.limitsMu.Unlock()
+	return nil
+}
+
+// Record hands one trail line to the recorder and the log.
+func (s *Service) Record(r Record) {
+	if s.cfg.Recorder != nil {
+		s.cfg.Recorder.Record(r)
+	}
+	s.log.Info("alarm "+r.Event, "alarm", r.AlarmID, "bed", r.Bed, "who", r.Who, "where", r.Where, "detail", r.Detail)
+}
+
+// Run is the engine goroutine; it returns when ctx is done.
+func (s *Service) Run(ctx context.Context) {
+	t := time.NewTicker(s.cfg.Tick)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.wake:
+			s.drain()
+		case <-t.C:
+			s.drain()
+			s.housekeeping()
+		}
+		s.fanOut()
+	}
+}
+
+// Step processes what is queued and does one round of housekeeping (tests
+// that drive the service without its goroutine).
+func (s *Service) Step() {
+	s.drain()
+	s.housekeeping()
+	s.fanOut()
+}
+
+func (s *Service) drain() {
+	for {
+		s.mu.Lock()
+		batch := s.inbox
+		s.inbox = nil
+		s.mu.Unlock()
+		if len(batch) == 0 {
+			return
+		}
+		for i := range batch {
+			s.apply(&batch[i])
+			batch[i] = input{}
+		}
+	}
+}
+
+func (s *Service) apply(in *input) {
+	switch in.kind {
+	case inNum:
+		since := time.UnixMilli(in.num.TsMs)
+		if in.num.TsMs == 0 {
+			since = time.Time{}
+		}
+		Evaluate(s.e, in.bed, s.Limits(in.bed), in.num.Values, since, in.at)
+	case inStatus:
+		s.technical(in.bed)
+	case inDevAlarm:
+		s.deviceAlarm(in.bed, in.alarm, in.at)
+	case inEvent:
+		s.deviceEvent(in.bed, in.event, in.at)
+	case inRemote:
+		s.e.Merge(in.remote)
+	case inCmd:
+		in.reply <- in.cmd(s.e)
+	case inFault:
+		key := "/" + in.fault.code
+		if in.fault.present {
+			s.e.Report(Condition{Key: key, Code: in.fault.code, Priority: Medium, Source: Technical,
+				Message: in.fault.message, Local: true, Audible: true, Value: math.NaN(), Limit: math.NaN()})
+		} else {
+			s.e.Clear(key)
+		}
+	}
+}
+
+// lethal recognises a lethal arrhythmia in a device alarm's text; those
+// always latch.
+func lethal(text string) string {
+	t := strings.ToUpper(strings.NewReplacer("-", "", " ", "", "_", "").Replace(text))
+	switch {
+	case strings.Contains(t, "ASYSTOLE"):
+		return CodeAsystole
+	case strings.Contains(t, "VFIB"), strings.Contains(t, "VENTFIB"), strings.Contains(t, "VFLUT"), t == "VF":
+		return CodeVFib
+	case strings.Contains(t, "VTACH"), strings.Contains(t, "VENTTACH"), t == "VT":
+		return CodeVTach
+	}
+	return ""
+}
+
+func devPriority(p feed.AlarmPriority) Priority {
+	switch p {
+	case feed.AlarmHigh:
+		return High
+	case feed.AlarmMedium:
+		return Medium
+	case feed.AlarmLow:
+		return Low
+	}
+	return None
+}
+
+func (s *Service) deviceAlarm(bed string, a feed.Alarm, at time.Time) {
+	key := bed + "/dev/" + a.ID
+	if a.Phase == feed.PhaseEnd || a.State == feed.StateInactive {
+		s.e.Clear(key)
+		return
+	}
+	p := devPriority(a.Priority)
+	if p == None {
+		return // an information signal: shown by the tile from the hub, never an alarm
+	}
+	src, code := Device, lethal(a.Text)
+	if a.Source == feed.SourceTechnical {
+		src = DeviceTechnical
+	}
+	if code == "" {
+		code = "dev-" + a.ID
+	}
+	c := Condition{Key: key, Bed: bed, Code: code, Priority: p, Source: src, Message: a.Text,
+		Value: math.NaN(), Limit: math.NaN(), Since: time.UnixMilli(a.TsMs), Latching: a.State == feed.StateLatched}
+	if a.Value != nil {
+		c.Value = *a.Value
+	}
+	if a.Limit != nil {
+		c.Limit = *a.Limit
+	}
+	if a.Phase == feed.PhaseDeEscalate { // the device lowered it: mirror, never second-guess
+		if cur := s.findKey(key); cur != nil && p < cur.Priority {
+			s.e.Clear(key)
+		}
+	}
+	s.e.ReportAt(c, at)
+}
+
+func (s *Service) findKey(key string) *Alarm { return s.e.alarms[key] }
+
+func (s *Service) deviceEvent(bed string, ev feed.Event, at time.Time) {
+	key := bed + "/" + CodeNurseCall
+	switch ev.Kind {
+	case feed.EventNurseCall:
+		msg := "Nurse call"
+		if ev.Text != "" {
+			msg += ": " + ev.Text
+		}
+		s.e.ReportAt(Condition{Key: key, Bed: bed, Code: CodeNurseCall, Priority: Medium, Source: Technical,
+			Message: msg, Value: math.NaN(), Limit: math.NaN(), Since: time.UnixMilli(ev.TsMs)}, at)
+	case feed.EventNurseCallCancel, feed.EventStaffPresent:
+		s.e.Clear(key)
+	}
+}
+
+func techCond(bed, code, msg string) Condition {
+	return Condition{Key: bed + "/" + code, Bed: bed, Code: code, Priority: Medium, Source: Technical,
+		Message: msg, Value: math.NaN(), Limit: math.NaN()}
+}
+
+// technical evaluates a bed's device state: offline, NO DATA, leads off,
+// probe off. Offline (its Last Will) says more than NO DATA and replaces it.
+func (s *Service) technical(bed string) {
+	if s.cfg.Hub == nil {
+		return
+	}
+	b := s.cfg.Hub.Bed(bed)
+	if b == nil {
+		return
+	}
+	st := b.State(s.cfg.Clock())
+	if !st.Seen {
+		return
+	}
+	set := func(code string, on bool, msg string) {
+		if on {
+			s.e.Report(techCond(bed, code, msg))
+		} else {
+			s.e.Clear(bed + "/" + code)
+		}
+	}
+	set(CodeOffline, st.Offline, "Device offline")
+	set(CodeNoData, !st.Offline && (st.WaveStale || st.NumStale), "NO DATA")
+	live := !st.Offline && !st.WaveStale
+	set(CodeLeadsOff, live && st.LeadsOff, "ECG leads off")
+	set(CodeProbeOff, live && st.ProbeOff, "SpO2 probe off")
+}
+
+func (s *Service) housekeeping() {
+	now := s.cfg.Clock()
+	if s.cfg.Hub != nil {
+		for _, b := range s.cfg.Hub.Beds() {
+			s.technical(b.Name)
+		}
+	}
+	if s.cfg.Link != nil {
+		up := s.cfg.Link()
+		s.linkSeen = s.linkSeen || up
+		lost := !up && (s.linkSeen || now.Sub(s.started) >= s.cfg.LinkGrace)
+		if lost {
+			s.e.Report(Condition{Key: "/" + CodeBrokerLost, Code: CodeBrokerLost, Priority: High, Source: Technical,
+				Message: "Station lost the broker: no bed is monitored here", Local: true, Audible: true,
+				Value: math.NaN(), Limit: math.NaN()})
+		} else {
+			s.e.Clear("/" + CodeBrokerLost)
+		}
+	}
+	if hb := s.heartbeat.Load(); hb != 0 {
+		if now.Sub(time.Unix(0, hb)) > s.cfg.Watchdog {
+			s.e.Report(Condition{Key: "/" + CodeWatchdog, Code: CodeWatchdog, Priority: High, Source: Technical,
+				Message: "Station display not responding", Local: true, Audible: true, Value: math.NaN(), Limit: math.NaN()})
+		} else {
+			s.e.Clear("/" + CodeWatchdog)
+		}
+	}
+	s.e.Tick()
+}
+
+func (s *Service) fanOut() {
+	now := s.cfg.Clock()
+	changes := s.e.TakeChanges()
+	for _, a := range changes {
+		if s.cfg.Publisher != nil {
+			s.cfg.Publisher.PublishAlarm(a)
+		}
+	}
+	for _, r := range s.e.TakeRecords() {
+		s.Record(r)
+		if s.cfg.Notifier == nil || r.AlarmID == "" || (r.Event != "raised" && r.Event != "escalated") {
+			continue
+		}
+		if a := s.e.byID(r.AlarmID); a != nil && a.Priority >= Medium {
+			s.cfg.Notifier.Notify(Notice{Bed: a.Bed, Priority: a.Priority, Text: a.Text(), Escalated: r.Event == "escalated", At: now})
+		}
+	}
+	p, loud := s.e.Sounding()
+	if s.cfg.Sound != nil && (int(p) != s.lastSound[0] || boolInt(loud) != s.lastSound[1]) {
+		s.cfg.Sound.Set(p, loud)
+		s.lastSound = [2]int{int(p), boolInt(loud)}
+	}
+	for _, a := range changes {
+		if a.Delay == 0 && !a.ReceivedAt.IsZero() && a.Station == s.cfg.Station && a.Onset.Equal(a.Updated) {
+			s.shownMu.Lock()
+			if _, seen := s.awaiting[a.ID]; !seen {
+				s.awaiting[a.ID] = a.ReceivedAt
+			}
+			s.shownMu.Unlock()
+		}
+	}
+	s.snapshot()
+	if !s.cfg.Display {
+		var ids []string
+		for _, a := range changes {
+			ids = append(ids, a.ID)
+		}
+		s.Shown(ids)
+	}
+	s.pruneAwaiting(now)
+}
+
+// pruneAwaiting forgets alarms that were never shown (resolved first).
+func (s *Service) pruneAwaiting(now time.Time) {
+	s.shownMu.Lock()
+	defer s.shownMu.Unlock()
+	for id, rx := range s.awaiting {
+		if now.Sub(rx) > time.Minute {
+			delete(s.awaiting, id)
+		}
+	}
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func (s *Service) snapshot() {
+	now := s.cfg.Clock()
+	alarms := s.e.Alarms()
+	p, loud := s.e.Sounding()
+	v := &View{At: now, Station: s.cfg.Station, Operator: s.cfg.Operator, Alarms: alarms, Sounding: p, Loud: loud,
+		AudioPaused: s.e.AudioPausedFor(), AudioOff: s.e.AudioOff(), Beds: map[string]BedView{}}
+	for _, a := range alarms {
+		if a.Bed == "" {
+			continue
+		}
+		b := v.Beds[a.Bed]
+		b.Count++
+		if a.Priority > b.Priority || (a.Priority == b.Priority && !a.Acked && !b.Unacked) {
+			b.Priority, b.Unacked, b.Text = a.Priority, !a.Acked, a.Text()
+		}
+		v.Beds[a.Bed] = b
+		if a.Escalation > 0 && a.AcceptedBy == "" && !a.Acked && !containsStr(a.RejectedBy, s.cfg.Operator.Who) &&
+			(s.cfg.Operator.Role >= ChargeNurse || a.Escalation >= 2) {
+			v.Banner = append(v.Banner, a)
+		}
+	}
+	for bed := range s.e.bedPausedUntil {
+		b := v.Beds[bed]
+		b.PausedFor = s.e.BedPausedFor(bed)
+		v.Beds[bed] = b
+	}
+	for bed := range s.e.bedOff {
+		b := v.Beds[bed]
+		b.AlarmOff = true
+		v.Beds[bed] = b
+	}
+	s.active.Store(int64(len(alarms)))
+	s.raised.Store(s.e.Raised())
+	sig := v.signature()
+	if prev := s.view.Load(); prev != nil && sig == s.lastSig {
+		return // nothing shown has changed
+	}
+	s.lastSig = sig
+	s.seq++
+	v.Seq = s.seq
+	s.view.Store(v)
+}
+
+// signature hashes what the screen shows of a view (countdowns to the
+// second), so that the window redraws the alarm bar only when it changes.
+func (v *View) signature() uint64 {
+	h := fnv.New64a()
+	w := func(parts ...any) { fmt.Fprintln(h, parts...) }
+	w(v.Sounding, v.Loud, v.AudioPaused.Round(time.Second), v.AudioOff, len(v.Alarms), len(v.Banner))
+	for _, a := range v.Alarms {
+		w(a.ID, a.Priority, a.Message, a.Acked, a.Ended, a.Escalation, a.AcceptedBy, len(a.RejectedBy),
+			!v.At.Before(a.AudioPaused), a.AudioPaused.Sub(v.At).Round(time.Second))
+	}
+	for _, bed := range slices.Sorted(maps.Keys(v.Beds)) {
+		if b := v.Beds[bed]; b.PausedFor > 0 || b.AlarmOff {
+			w(bed, b.PausedFor.Round(time.Second), b.AlarmOff)
+		}
+	}
+	return h.Sum64()
+}
+
+func containsStr(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
