@@ -15,10 +15,10 @@ type Source int
 
 // Sources.
 const (
-	Physiological Source = iota // a limit Vigil evaluates on a bed's numerics
-	Technical                   // NO DATA, offline, leads off, broker lost ...
-	Device                      // the bedside device's own physiological alarm, mirrored
-	DeviceTechnical             // the bedside device's own technical alarm, mirrored
+	Physiological   Source = iota // a limit Vigil evaluates on a bed's numerics
+	Technical                     // NO DATA, offline, leads off, broker lost ...
+	Device                        // the bedside device's own physiological alarm, mirrored
+	DeviceTechnical               // the bedside device's own technical alarm, mirrored
 )
 
 func (s Source) String() string {
