@@ -373,7 +373,10 @@ func (e *Engine) raise(key string, p pendingCond, now time.Time) {
 	}
 	e.alarms[key] = a
 	e.raised++
-	e.touch(a, "")
+	a.Updated, a.Station = now, e.station // Onset == Updated marks a new alarm
+	if !a.Local {
+		e.changed[a.ID] = *a
+	}
 	e.record(Record{Event: "raised", AlarmID: a.ID, Bed: a.Bed, Detail: a.Text()})
 }
 
@@ -684,6 +687,16 @@ func (e *Engine) TakeChanges() []Alarm {
 		return cmp.Compare(x.ID, y.ID)
 	})
 	return out
+}
+
+// Resync hands every alarm shown (but this station's own local ones) to
+// the publishers again, unchanged: after a reconnect.
+func (e *Engine) Resync() {
+	for _, a := range e.alarms {
+		if !a.Local {
+			e.changed[a.ID] = *a
+		}
+	}
 }
 
 // Merge applies another station's view of an alarm (or this station's own,

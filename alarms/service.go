@@ -253,6 +253,11 @@ func (s *Service) Event(bed string, ev feed.Event, at time.Time) {
 // retained from before a restart). It never blocks.
 func (s *Service) Remote(a Alarm) { s.push(input{kind: inRemote, remote: a}) }
 
+// Resync republishes every alarm (after the link to the broker is back).
+func (s *Service) Resync() {
+	s.push(input{kind: inCmd, cmd: func(e *Engine) error { e.Resync(); return nil }})
+}
+
 // Fault raises (present) or clears a station fault: code CodeJournal for a
 // journal or disk failure.
 func (s *Service) Fault(code, message string, present bool) {
@@ -449,7 +454,10 @@ func (s *Service) apply(in *input) {
 	case inRemote:
 		s.e.Merge(in.remote)
 	case inCmd:
-		in.reply <- in.cmd(s.e)
+		err := in.cmd(s.e)
+		if in.reply != nil {
+			in.reply <- err
+		}
 	case inFault:
 		key := "/" + in.fault.code
 		if in.fault.present {

@@ -107,6 +107,10 @@ func NewHub(cfg Config) *Hub {
 	return h
 }
 
+// SetObserver sets the observer of applied messages. Call it before the
+// feed starts (before any writer call).
+func (h *Hub) SetObserver(o Observer) { h.cfg.Observer = o }
+
 // Ward is the ward this hub serves.
 func (h *Hub) Ward() string { return h.cfg.Ward }
 

@@ -58,3 +58,20 @@ func TestTLSConfigFileErrors(t *testing.T) {
 		t.Error("IsTLSURL")
 	}
 }
+
+func TestTopicMatch(t *testing.T) {
+	for _, c := range []struct {
+		f, t string
+		want bool
+	}{
+		{"vigil/v1/W/alarms/+/+", "vigil/v1/W/alarms/05/05.hr-high.1", true},
+		{"vigil/v1/W/alarms/+/+", "vigil/v1/W/alarms/05", false},
+		{"vigil/v1/W/alarms/+/+", "vigil/v1/W/05/num", false},
+		{"vigil/v1/W/stations/#", "vigil/v1/W/stations/a", true},
+		{"vigil/v1/W/stations/+", "vigil/v1/X/stations/a", false},
+	} {
+		if got := topicMatch(c.f, c.t); got != c.want {
+			t.Errorf("topicMatch(%q, %q) = %v", c.f, c.t, got)
+		}
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -48,6 +49,17 @@ type Options struct {
 	Password string // never logged
 	TLS      TLS
 	Log      *slog.Logger
+
+	// Extra are further subscriptions (QoS 1) outside the device feed, such
+	// as the stations' alarm states: topic filter -> handler. Handlers run
+	// on the ordered message goroutine and must not block.
+	Extra map[string]func(topic string, payload []byte)
+	// WillTopic and WillPayload are the station's Last Will (retained).
+	WillTopic   string
+	WillPayload []byte
+	// OnConnect runs after every successful connection and subscription
+	// (on paho's goroutine; it must not block for long).
+	OnConnect func()
 }
 
 // Subscriber is the station's connection to the feed.
@@ -125,6 +137,9 @@ func Subscribe(opts Options, hub *monitor.Hub) (*Subscriber, error) {
 	if err != nil {
 		return nil, err
 	}
+	if opts.WillTopic != "" {
+		o.SetWill(opts.WillTopic, string(opts.WillPayload), 1, true)
+	}
 	o.SetCleanSession(false).
 		SetMaxReconnectInterval(StationMaxBackoff).
 		SetDefaultPublishHandler(s.handle). // queued session messages arrive here
@@ -196,7 +211,16 @@ func (s *Subscriber) setProblem(msg string, refused bool) {
 
 func (s *Subscriber) onConnect(c paho.Client) {
 	tok := c.SubscribeMultiple(subscriptions(s.opts.Ward), s.handle)
-	if !tok.WaitTimeout(opTimeout) || tok.Error() != nil {
+	ok := tok.WaitTimeout(opTimeout) && tok.Error() == nil
+	for filter, h := range s.opts.Extra {
+		if !ok {
+			break
+		}
+		h := h
+		tok = c.Subscribe(filter, 1, func(_ paho.Client, m paho.Message) { h(m.Topic(), m.Payload()) })
+		ok = tok.WaitTimeout(opTimeout) && tok.Error() == nil
+	}
+	if !ok {
 		err := tok.Error()
 		if err == nil {
 			err = errors.New("no answer")
@@ -209,6 +233,20 @@ func (s *Subscriber) onConnect(c paho.Client) {
 	s.loggedAs = ""
 	s.mu.Unlock()
 	s.log.Info("connected and subscribed", "ward", s.opts.Ward)
+	if s.opts.OnConnect != nil {
+		s.opts.OnConnect()
+	}
+}
+
+// Publish sends a message on the station's connection without waiting for
+// the broker (QoS 1 messages are resent by paho after a reconnect). It fails
+// at once when the station is not connected.
+func (s *Subscriber) Publish(topic string, qos byte, retained bool, payload []byte) error {
+	if !s.client.IsConnectionOpen() {
+		return errors.New("not connected to the broker")
+	}
+	s.client.Publish(topic, qos, retained, payload)
+	return nil
 }
 
 // State is the current state of the link to the broker.
@@ -228,6 +266,12 @@ func (s *Subscriber) LastError() string { return s.State().Problem }
 // return. It never blocks and never touches the UI.
 func (s *Subscriber) handle(_ paho.Client, m paho.Message) {
 	topic := m.Topic()
+	for filter, h := range s.opts.Extra { // queued session messages come here before the routes exist
+		if topicMatch(filter, topic) {
+			h(topic, m.Payload())
+			return
+		}
+	}
 	ward, bed, stream, err := feed.ParseTopic(topic)
 	if err != nil {
 		s.hub.Reject(topic, "", err)
@@ -364,3 +408,19 @@ func (d *Device) Publish(topic string, qos byte, retained bool, payload []byte) 
 
 // Close disconnects cleanly (the broker does not send the Last Will).
 func (d *Device) Close() { d.client.Disconnect(100) }
+
+// topicMatch reports whether an MQTT topic matches a filter with + and #.
+func topicMatch(filter, topic string) bool {
+	f, t := strings.Split(filter, "/"), strings.Split(topic, "/")
+	for i, part := range f {
+		switch {
+		case part == "#":
+			return true
+		case i >= len(t):
+			return false
+		case part != "+" && part != t[i]:
+			return false
+		}
+	}
+	return len(f) == len(t)
+}
