@@ -342,21 +342,27 @@ func (e *Engine) resolve(a *Alarm, why, by string) {
 	e.record(Record{Event: "resolved", AlarmID: a.ID, Bed: a.Bed, Who: by, Detail: why})
 }
 
-// alarmID is the id of an alarm of condition c: bed, code and the start of
-// the condition, so that stations seeing the same message agree on it.
+// alarmID is the id of an alarm of condition c: its key (bed/code) and the
+// start of the condition, so that stations seeing the same message agree on
+// it; a topic level ("05.spo2-desat.1732400000000").
 func alarmID(c Condition, since time.Time) string {
 	var b strings.Builder
-	for _, part := range []string{c.Bed, c.Code} {
-		for _, r := range part {
-			switch {
-			case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_':
-				b.WriteRune(r)
-			default:
-				b.WriteByte('_')
-			}
+	for _, r := range c.Key {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_', r == '.':
+			b.WriteRune(r)
+		case r == '/':
+			b.WriteByte('.')
+		default:
+			b.WriteByte('_')
 		}
-		b.WriteByte('.')
 	}
+	if b.Len() > 100 {
+		s := b.String()[:100]
+		b.Reset()
+		b.WriteString(s)
+	}
+	b.WriteByte('.')
 	b.WriteString(fmt.Sprint(since.UnixMilli()))
 	return b.String()
 }

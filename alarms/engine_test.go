@@ -177,7 +177,7 @@ func TestTrailRecordsWhoWhereWhen(t *testing.T) {
 	r := e.Records()
 	last := r[len(r)-1]
 	if last.Event != "acknowledged" || last.Who != "nurse.anna" || last.Where != "station-1" || last.Bed != "02" ||
-		!last.At.Equal(c.t) || last.AlarmID != "02.."+fmt.Sprint(c.t.Add(-3*time.Second).UnixMilli()) {
+		!last.At.Equal(c.t) || last.AlarmID != "h."+fmt.Sprint(c.t.Add(-3*time.Second).UnixMilli()) {
 		t.Fatalf("record %+v", last)
 	}
 	if e.Acknowledge("nonexistent#9", nurse) == nil || e.Respond(e.Alarms()[0].ID, true, charge) == nil {
