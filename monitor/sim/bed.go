@@ -25,8 +25,10 @@ type bed struct {
 	hemo     hemo     // pressures and CO2 (icu and heavy profiles)
 	ecg12    ecgModel // multi-lead ECG (icu and heavy profiles)
 	episodes []episode
+	sc       *bedScenario // nil unless the ward's scenario runs on this bed
 
 	waveTopic, numTopic, statusTopic string
+	alarmTopic, eventTopic           string
 	will                             []byte // offline status, the MQTT Last Will
 
 	// Independent random streams, so that the beat and breath schedules depend
@@ -82,6 +84,9 @@ func newBed(w *Ward, i int, seed int64, name string, eps []episode) *bed {
 	b.waveTopic = feed.Topic(w.ward, b.name, feed.StreamWave)
 	b.numTopic = feed.Topic(w.ward, b.name, feed.StreamNum)
 	b.statusTopic = feed.Topic(w.ward, b.name, feed.StreamStatus)
+	b.alarmTopic = feed.Topic(w.ward, b.name, feed.StreamAlarm)
+	b.eventTopic = feed.Topic(w.ward, b.name, feed.StreamEvent)
+	b.sc = w.scen.bedScenario(i)
 	b.will = feed.EncodeStatus(feed.Status{Device: b.device, Model: Model, Patient: name})
 
 	// Start mid-cycle so that the beds are not in step.
@@ -122,8 +127,12 @@ func (b *bed) step(el int64, pub Publisher) error {
 			first = err
 		}
 	}
+	fresh := !b.announced
 	if !b.announced || b.leadsOff(t) != b.statusLeadsOff || el-b.statusAt >= statusEveryMs {
 		keep(b.publishStatus(pub, el, true))
+	}
+	if b.sc != nil {
+		keep(b.scenarioMessages(pub, el, fresh))
 	}
 	b.nextFrame = max(b.nextFrame, dueFrames-catchUpMs/w.frameMs)
 	for ; b.nextFrame < dueFrames; b.nextFrame++ {
@@ -238,11 +247,18 @@ func (b *bed) publishNumerics(pub Publisher, m int64) error {
 	b.satDrift = min(max(0.98*b.satDrift+0.12*b.vitals.NormFloat64(), -1.2), 1.2)
 	b.tempDrift = min(max(0.999*b.tempDrift+0.004*b.vitals.NormFloat64(), -0.2), 0.2)
 	spo2 := min(b.p.spo2+b.satDrift, 100)
-	spo2 -= b.level(desaturation, t) * (spo2 - desatNadir)
+	spo2OK := true
+	if b.sc == nil {
+		spo2 -= b.level(desaturation, t) * (spo2 - desatNadir)
+	} else if _, arrest := b.within(asystole, t); arrest {
+		spo2OK = false // no pulse: the oximeter has nothing to measure
+	} else if b.level(desaturation, t) > 0 {
+		spo2 = b.scenarioSaturation()
+	}
 	temp := b.p.temp + 0.15*math.Sin(2*math.Pi*t/14400+b.p.tempPhase) + b.tempDrift
 	vals := []feed.Numeric{
 		{Code: feed.MDCECGHeartRate, Value: math.Round(hr), Valid: hrOK && !b.leadsOff(t), Unit: "bpm"},
-		{Code: feed.MDCSpO2, Value: math.Round(spo2), Valid: true, Unit: "%"},
+		{Code: feed.MDCSpO2, Value: math.Round(spo2), Valid: spo2OK, Unit: "%"},
 		{Code: feed.MDCPulseRate, Value: math.Round(pr), Valid: prOK, Unit: "bpm"},
 		{Code: feed.MDCRespRate, Value: math.Round(b.respRate(t)), Valid: true, Unit: "/min"},
 		{Code: feed.MDCTemp, Value: math.Round(temp*10) / 10, Valid: true, Unit: "Cel"},

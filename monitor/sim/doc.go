@@ -12,7 +12,8 @@
 // PR, RR, TEMP, the profile's own, and NIBP every 3–5 minutes, the first
 // within 10 s); its retained status goes out on connect, when the leads-off
 // state changes and every 30 s. Every fourth bed runs on a discharging
-// battery.
+// battery. Device alarms (the alarm stream) and nurse calls (the event
+// stream) come only from scenarios.
 //
 // # Profiles
 //
@@ -107,6 +108,43 @@
 //	220–250 s  bed "08": sinus tachycardia up to ~150/min for 20 s (ABP rises)
 //
 // Ward.EventsAt names what is running on a bed.
+//
+// # Scenarios
+//
+// Config.Scenario plays one named scenario instead of the event script, for a
+// demonstration or a test of a station's alarms; Scenarios lists them with
+// what a station should raise. It runs on bed Config.ScenarioBed (1-based,
+// bed 1 when 0; "storm" runs on every bed and ignores it), the other beds
+// stay normal. It repeats for as long as the ward runs: normal for
+// ScenarioLeadIn (10 s), the condition for ScenarioHold (60 s), normal for
+// ScenarioRecovery (30 s). The condition is a step, not a ramp: it holds
+// from the onset to the end exactly, to the sample.
+//
+//	desat       SpO2 82 % (81–83); HR +8/min, RR +6/min, pleth amplitude −30 %
+//	            (etCO2 −4 mmHg, PAP +6 mmHg)
+//	tachy       sinus rhythm ~150/min
+//	brady       sinus rhythm ~35/min
+//	asystole    no beats: flat ECG and pleth, HR 0, SpO2 and PR no value; the
+//	            device's own alarm, HIGH physiological "ASYSTOLE", code 199684
+//	            (MDC_EVT_ECG_ASYSTOLE), param HR: start at the onset, continue
+//	            every 10 s (and on a new connection), end at the end
+//	leads-off   ECG samples invalid, HR no value, status lists the ECG leads
+//	offline     the connection is lost, so the broker publishes the Last Will
+//	            (Run; see Dropper); back online at the end
+//	nurse-call  event nurse_call at the onset, nurse_call_cancel at the end
+//	storm       every bed at once: SpO2 82 %, HR ~158/min, and each device's
+//	            own alarm, HIGH physiological "DESAT SpO2 82 < 85", code
+//	            199854 (MDC_EVT_DESAT), param SpO2, limit 85
+//
+// A change of rhythm starts at its edge: the first beat of a faster rhythm
+// falls on the edge, a slower one's a cycle of it after the last beat, and
+// the first beat after an asystole starts its P wave at the end. HR, PR and
+// the pressure numerics are read over the beats of the current rhythm only
+// (HR is the sinus rate until it has one complete interval), so every
+// numeric crosses its threshold in the first numerics message at or after
+// the edge. Ward.ScenarioOnset gives the current cycle's planned onset. A
+// device alarm's id names its onset (e.g. "ASYSTOLE-1741939210000"), its seq
+// counts the bed's alarm messages; a nurse call's id names its time.
 //
 // # Time
 //

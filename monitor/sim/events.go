@@ -11,6 +11,9 @@ const (
 	desaturation                     // SpO2 falls to ~84 % and recovers
 	deviceOffline                    // the monitor drops off the network
 	tachycardia                      // sinus rate rises to ~150/min and returns
+	bradycardia                      // sinus rate ~35/min (scenario only)
+	asystole                         // no beats at all (scenario only)
+	nurseCall                        // the patient calls (scenario only)
 )
 
 // episode is one entry of the event script: it runs every cycle from start
@@ -66,6 +69,9 @@ func assignEpisodes(n int) [][]episode {
 
 // within returns how far (s) the bed is into an episode of kind k at t.
 func (b *bed) within(k episodeKind, t float64) (float64, bool) {
+	if b.sc != nil {
+		return b.scenarioWithin(k, t)
+	}
 	if len(b.episodes) == 0 || t < b.w.eventsAfter {
 		return 0, false
 	}
@@ -79,12 +85,15 @@ func (b *bed) within(k episodeKind, t float64) (float64, bool) {
 }
 
 // level is the strength of an episode at t, 0..1, with smooth onset and
-// offset for the physiological ones.
+// offset for the physiological ones of the script; a scenario's condition is
+// full strength from its onset to its end.
 func (b *bed) level(k episodeKind, t float64) float64 {
 	s, ok := b.within(k, t)
 	switch {
 	case !ok:
 		return 0
+	case b.sc != nil:
+		return 1
 	case k == desaturation:
 		return plateau(s, 30, 60, 90)
 	case k == tachycardia:
@@ -118,8 +127,15 @@ func (b *bed) ectopyAt(t float64) (frequent, bigeminy bool) {
 func (b *bed) leadsOff(t float64) bool { _, ok := b.within(leadsOff, t); return ok }
 func (b *bed) offline(t float64) bool  { _, ok := b.within(deviceOffline, t); return ok }
 
-// activeEvents names the episodes running at t.
+// activeEvents names the episodes running at t; a scenario bed names its
+// scenario while the condition holds.
 func (b *bed) activeEvents(t float64) []string {
+	if b.sc != nil {
+		if _, ok := b.w.scen.clock.phase(us(t)); ok {
+			return []string{b.w.scen.spec.Name}
+		}
+		return nil
+	}
 	var names []string
 	if f, g := b.ectopyAt(t); f {
 		names = append(names, "pvc")

@@ -303,7 +303,25 @@ func (b *bed) icp(t float64) float64 {
 // Cycles start at each beat's R peak plus delay. ok is false without a
 // complete cycle.
 func (b *bed) pressureStats(t, delay float64, f func(float64) float64) (sys, dia, mean float64, ok bool) {
-	const milliHz = 125_000
+	if b.sc != nil && b.sc.rhythm {
+		// A scenario's numerics follow its edges: the cycles of the current
+		// rhythm when there is one, and no pulse at all in asystole.
+		if _, arrest := b.within(asystole, t); arrest {
+			return b.pulselessStats(t, f)
+		}
+		if sys, dia, mean, ok = b.cycleStats(t, delay, b.rhythmSince(t), f); ok {
+			return sys, dia, mean, ok
+		}
+	}
+	return b.cycleStats(t, delay, math.Inf(-1), f)
+}
+
+// pressureRate is the sampling rate the pressure numerics are read at, mHz.
+const pressureRate = 125_000
+
+// cycleStats is pressureStats over the cycles of beats at or after since.
+func (b *bed) cycleStats(t, delay, since float64, f func(float64) float64) (sys, dia, mean float64, ok bool) {
+	const milliHz = pressureRate
 	end := t
 	lowest := b.beats.oldest()
 	if lowest == 0 {
@@ -311,17 +329,18 @@ func (b *bed) pressureStats(t, delay float64, f func(float64) float64) (sys, dia
 	}
 	n, count, sum := 0, 0, 0.0
 	for j := b.beats.n - 1; j >= lowest && n < 4; j-- {
-		var start float64
+		var r float64
 		if j >= 0 {
-			start = b.beats.at(j).r + delay
+			r = b.beats.at(j).r
 		} else {
 			first := b.beats.at(0)
-			start = first.r - first.interval + delay
+			r = first.r - first.interval
 		}
+		start := r + delay
 		if start > t {
 			continue
 		}
-		if start < t-5 {
+		if start < t-5 || r < since {
 			break
 		}
 		if end < t { // [start, end) is a complete cycle
@@ -346,6 +365,21 @@ func (b *bed) pressureStats(t, delay float64, f func(float64) float64) (sys, dia
 		return 0, 0, 0, false
 	}
 	return sys / float64(n), dia / float64(n), sum / float64(count), true
+}
+
+// pulselessStats reads a pressure without pulses: its highest, lowest and
+// mean value over the last second before t.
+func (b *bed) pulselessStats(t float64, f func(float64) float64) (sys, dia, mean float64, ok bool) {
+	hi, lo, sum, n := math.Inf(-1), math.Inf(1), 0.0, 0
+	for i := int64(math.Ceil((t - 1) * pressureRate / 1000)); ; i++ {
+		ts := float64(i) * 1000 / pressureRate
+		if ts >= t {
+			break
+		}
+		v := f(ts)
+		hi, lo, sum, n = max(hi, v), min(lo, v), sum+v, n+1
+	}
+	return hi, lo, sum / float64(n), n > 0
 }
 
 // The capnogram: zero while fresh gas is inspired, then as expiration begins

@@ -148,8 +148,11 @@ func (b *bed) nextBeat() beat {
 		nb.interval = rr
 	}
 	nb.r = prev.r + nb.interval
+	if b.sc != nil && b.sc.rhythm {
+		b.edgeBeat(&prev, &nb)
+	}
 	if b.w.profile.pressure {
-		nb.stroke = nb.pulse * fill(rr) * (1 + inotropy*max(60/rr-b.p.hr, 0))
+		nb.stroke = nb.pulse * fill(nb.sinusRR) * (1 + inotropy*max(60/nb.sinusRR-b.p.hr, 0))
 		for c := range b.hemo.art {
 			nb.art[c] = b.hemo.art[c].chargeAfter(&prev, c, nb.interval)
 		}
@@ -162,6 +165,9 @@ func (b *bed) nextBeat() beat {
 func (b *bed) sinusRate(t float64) float64 {
 	hr := b.p.hr + b.hrDrift
 	hr += b.level(tachycardia, t) * max(tachyRate-hr, 0)
+	if b.sc != nil {
+		hr += b.level(bradycardia, t) * (bradyRate - hr)
+	}
 	hr += desatHRRise * b.level(desaturation, t)
 	shape, _ := b.breathAt(t)
 	return hr * (1 + b.p.rsa*(2*shape-1))
@@ -270,6 +276,9 @@ func (b *bed) resp(t float64) float64 {
 // heartRate is 60 over the mean of the last R-R intervals up to t.
 func (b *bed) heartRate(t float64) (float64, bool) {
 	b.scheduleBeats(t)
+	if b.sc != nil && b.sc.rhythm {
+		return b.scenarioHeartRate(t)
+	}
 	last := -1
 	for j := b.beats.n - 1; j >= b.beats.oldest(); j-- {
 		if b.beats.at(j).r <= t {
@@ -288,6 +297,9 @@ func (b *bed) heartRate(t float64) (float64, bool) {
 // systolic peak has arrived by t.
 func (b *bed) pulseRate(t float64) (float64, bool) {
 	b.scheduleBeats(t)
+	if b.sc != nil && b.sc.rhythm {
+		return b.scenarioPulseRate(t)
+	}
 	n, newest, oldest := 0, 0.0, 0.0
 	for j := b.beats.n - 1; j >= b.beats.oldest() && n <= rateBeats; j-- {
 		bt := b.beats.at(j)

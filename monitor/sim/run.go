@@ -22,8 +22,12 @@ const redialEvery = time.Second
 // retained online status as soon as it is connected; a bed without a
 // connection generates nothing meanwhile. Step runs every FrameMs. When a
 // bed's device-offline event starts, Run publishes its retained offline status
-// and closes its connection; when the event ends, it dials again. On the way
-// out every connected bed publishes its retained offline status and is closed.
+// and closes its connection; when the event ends, it dials again. In the
+// offline scenario the connection is lost instead: Run calls Drop when the
+// Conn is a Dropper, so that the broker publishes the Last Will; a Conn that
+// cannot drop has the Last Will's message (the same retained offline status)
+// published on it, then it is closed. On the way out every connected bed
+// publishes its retained offline status and is closed.
 // Publish and dial errors are counted in Stats, never fatal.
 func (w *Ward) Run(ctx context.Context, dial Dialer) error {
 	if dial == nil {
@@ -99,6 +103,9 @@ func (w *Ward) run(ctx context.Context, dial Dialer, ticks <-chan time.Time, clo
 			for i := range conns {
 				off := w.offlineAt(i, now)
 				switch {
+				case off && conns[i] != nil && w.dropsUncleanly():
+					w.drop(i, conns[i])
+					conns[i] = nil
 				case off && conns[i] != nil:
 					w.disconnect(i, conns[i], now)
 					conns[i] = nil
@@ -127,6 +134,18 @@ func (w *Ward) disconnect(i int, c Conn, now time.Time) {
 	w.mu.Lock()
 	_ = w.beds[i].publishStatus(c, now.UnixMilli()-w.epochMs, false)
 	w.mu.Unlock()
+	c.Close()
+}
+
+// drop loses bed i's connection c: the broker is to publish its Last Will.
+func (w *Ward) drop(i int, c Conn) {
+	if d, ok := c.(Dropper); ok {
+		d.Drop()
+		return
+	}
+	// Without a way to drop the connection, send what the broker would.
+	b := w.beds[i]
+	_ = w.publish(b, c, b.statusTopic, 1, true, b.will)
 	c.Close()
 }
 

@@ -18,6 +18,7 @@ type fakeBroker struct {
 	conns     map[string][]*recorder
 	wills     map[string]string
 	failFirst map[string]bool // client ids whose first dial fails
+	droppable bool            // connections are Droppers
 }
 
 func (fb *fakeBroker) dial(_ context.Context, clientID, willTopic string, will []byte) (Conn, error) {
@@ -34,6 +35,9 @@ func (fb *fakeBroker) dial(_ context.Context, clientID, willTopic string, will [
 	}
 	r := &recorder{}
 	fb.conns[clientID] = append(fb.conns[clientID], r)
+	if fb.droppable {
+		return droppable{r}, nil
+	}
 	return r, nil
 }
 

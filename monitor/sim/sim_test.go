@@ -25,10 +25,11 @@ type message struct {
 
 // recorder is a fake Conn that keeps everything published to it.
 type recorder struct {
-	mu     sync.Mutex
-	clock  *time.Time // when set, stamps each message
-	msgs   []message
-	closed bool
+	mu      sync.Mutex
+	clock   *time.Time // when set, stamps each message
+	msgs    []message
+	closed  bool
+	dropped bool // lost without a DISCONNECT (droppable.Drop)
 }
 
 func (r *recorder) Publish(topic string, qos byte, retained bool, payload []byte) error {
@@ -45,6 +46,13 @@ func (r *recorder) Publish(topic string, qos byte, retained bool, payload []byte
 func (r *recorder) Close() { r.mu.Lock(); r.closed = true; r.mu.Unlock() }
 
 func (r *recorder) isClosed() bool { r.mu.Lock(); defer r.mu.Unlock(); return r.closed }
+
+func (r *recorder) isDropped() bool { r.mu.Lock(); defer r.mu.Unlock(); return r.dropped }
+
+// droppable is a recorder that can also lose its connection (a Dropper).
+type droppable struct{ *recorder }
+
+func (d droppable) Drop() { d.mu.Lock(); d.dropped = true; d.mu.Unlock() }
 
 func (r *recorder) messages() []message {
 	r.mu.Lock()
@@ -88,7 +96,12 @@ type record struct {
 	nums     []feed.NumFrame
 	numAt    []time.Time
 	statuses []feed.Status
+	statusAt []time.Time
 	waveAt   []time.Time
+	alarms   []feed.Alarm
+	alarmAt  []time.Time
+	events   []feed.Event
+	eventAt  []time.Time
 }
 
 func decode(t testing.TB, w *Ward, bed int, msgs []message) record {
@@ -131,6 +144,27 @@ func decode(t testing.TB, w *Ward, bed int, msgs []message) record {
 				t.Fatalf("bed %s: DecodeStatus: %v", name, err)
 			}
 			r.statuses = append(r.statuses, s)
+			r.statusAt = append(r.statusAt, m.at)
+		case feed.Topic("ICU1", name, feed.StreamAlarm):
+			if m.qos != 1 || m.retained {
+				t.Fatalf("bed %s: alarm qos %d retained %v", name, m.qos, m.retained)
+			}
+			a, err := feed.DecodeAlarm(m.payload)
+			if err != nil {
+				t.Fatalf("bed %s: DecodeAlarm: %v", name, err)
+			}
+			r.alarms = append(r.alarms, a)
+			r.alarmAt = append(r.alarmAt, m.at)
+		case feed.Topic("ICU1", name, feed.StreamEvent):
+			if m.qos != 1 || m.retained {
+				t.Fatalf("bed %s: event qos %d retained %v", name, m.qos, m.retained)
+			}
+			e, err := feed.DecodeEvent(m.payload)
+			if err != nil {
+				t.Fatalf("bed %s: DecodeEvent: %v", name, err)
+			}
+			r.events = append(r.events, e)
+			r.eventAt = append(r.eventAt, m.at)
 		default:
 			t.Fatalf("bed %s published on %q", name, m.topic)
 		}

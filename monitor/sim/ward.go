@@ -32,6 +32,16 @@ type Config struct {
 	Events      bool          // run the scripted clinical and technical events
 	EventsAfter time.Duration // simulated time before the script starts; 60 s when 0 and Events is set
 	Profile     Profile       // what each monitor sends; ProfileWard when empty
+
+	// Scenario, when set, plays a named scenario (Scenarios) instead of the
+	// event script: normal for ScenarioLeadIn, the condition for
+	// ScenarioHold, normal for ScenarioRecovery, and again, for as long as
+	// the ward runs. Events and EventsAfter are then ignored.
+	Scenario         string
+	ScenarioBed      int           // 1-based bed number the scenario runs on; 1 when 0; ignored by "storm"
+	ScenarioLeadIn   time.Duration // 10 s when 0; at least 1 s
+	ScenarioHold     time.Duration // 60 s when 0; at least 1 s
+	ScenarioRecovery time.Duration // 30 s when 0; at least 1 s
 }
 
 // ErrConfig is wrapped by New for a configuration it refuses.
@@ -57,7 +67,9 @@ type Ward struct {
 	mu      sync.Mutex // guards the time origin and every bed's model state
 	started bool
 	epochMs int64 // Unix ms of the ward's time origin, fixed by the first Step (or Run)
+	clockMs int64 // ms since the origin of the latest Step
 	beds    []*bed
+	scen    *scenarioRun // nil without a scenario
 
 	waveFrames, samples, numFrames atomic.Uint64
 	publishErrors, dialErrors      atomic.Uint64
@@ -119,7 +131,11 @@ func New(cfg Config) (*Ward, error) {
 		width = 3
 	}
 	var episodes [][]episode
-	if cfg.Events {
+	if cfg.Scenario != "" {
+		if err := w.setScenario(&cfg); err != nil {
+			return nil, err
+		}
+	} else if cfg.Events {
 		episodes = assignEpisodes(cfg.Beds)
 	}
 	patients := admit(cfg.Seed, cfg.Beds)
@@ -138,8 +154,9 @@ func New(cfg Config) (*Ward, error) {
 func (w *Ward) BedNames() []string { return append([]string(nil), w.names...) }
 
 // Step produces and publishes everything due up to now: each bed's waveform
-// frames (one per FrameMs), numerics (each whole second) and status (on
-// connect, on a leads-off change and every 30 s). The first call fixes the
+// frames (one per FrameMs), numerics (each whole second), status (on
+// connect, on a leads-off change and every 30 s) and, in a scenario, its
+// device alarm and event messages. The first call fixes the
 // ward's time origin; frame k of a bed covers [origin+k·FrameMs,
 // origin+(k+1)·FrameMs) and is due once now reaches its end.
 //
@@ -160,6 +177,7 @@ func (w *Ward) Step(now time.Time, pubs []Publisher) error {
 	if el < 0 {
 		return nil
 	}
+	w.clockMs = el
 	var first error
 	for i, b := range w.beds {
 		if err := b.step(el, pubs[i]); err != nil && first == nil {
@@ -177,8 +195,9 @@ func (w *Ward) begin(now time.Time) {
 }
 
 // EventsAt names the scripted events active on bed index bed at now: "pvc",
-// "bigeminy", "desat", "tachy", "leads-off", "offline". Nil before the first
-// Step and for a bed without events.
+// "bigeminy", "desat", "tachy", "leads-off", "offline"; with a scenario, its
+// name while its condition holds on that bed. Nil before the first Step and
+// for a bed without events.
 func (w *Ward) EventsAt(bed int, now time.Time) []string {
 	if bed < 0 || bed >= len(w.beds) {
 		return nil
