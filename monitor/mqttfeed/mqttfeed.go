@@ -11,9 +11,12 @@ package mqttfeed
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -322,6 +325,20 @@ func (s *Subscriber) handle(_ paho.Client, m paho.Message) {
 	}
 }
 
+// Drop loses the device's connection without a DISCONNECT, as a device
+// unplugged from the network would: the broker publishes its Last Will. The
+// device does not reconnect; it must not be used afterwards.
+func (d *Device) Drop() {
+	d.mu.Lock()
+	d.dropped = true
+	conn := d.conn
+	d.mu.Unlock()
+	if conn != nil {
+		_ = conn.Close()
+	}
+	go d.client.Disconnect(0) // stops the reconnect loop; nothing is sent on a closed connection
+}
+
 // Close disconnects; the subscriber must not be used afterwards.
 func (s *Subscriber) Close() {
 	s.closeOnce.Do(s.close)
@@ -338,7 +355,10 @@ func (s *Subscriber) close() {
 
 // Device is one bedside device's connection (used by the simulator).
 type Device struct {
-	client paho.Client
+	client  paho.Client
+	mu      sync.Mutex
+	conn    net.Conn // the current network connection
+	dropped bool     // Drop was called: no reconnection
 }
 
 // DeviceOptions configure a device connection.
@@ -368,6 +388,33 @@ func DialDevice(ctx context.Context, o DeviceOptions) (*Device, error) {
 		po.SetBinaryWill(o.WillTopic, o.WillPayload, 1, true)
 	}
 	d := &Device{}
+	// Open the network connection ourselves, so that Drop can lose it the
+	// way a device pulled off the network does (no DISCONNECT: the broker
+	// then publishes the Last Will).
+	po.SetCustomOpenConnectionFn(func(uri *url.URL, opts paho.ClientOptions) (net.Conn, error) {
+		d.mu.Lock()
+		dropped := d.dropped
+		d.mu.Unlock()
+		if dropped {
+			return nil, errors.New("device dropped")
+		}
+		dialer := &net.Dialer{Timeout: opts.ConnectTimeout}
+		var conn net.Conn
+		var err error
+		switch uri.Scheme {
+		case "ssl", "tls", "mqtts", "tcps":
+			conn, err = tls.DialWithDialer(dialer, "tcp", uri.Host, opts.TLSConfig)
+		default:
+			conn, err = dialer.Dial("tcp", uri.Host)
+		}
+		if err != nil {
+			return nil, err
+		}
+		d.mu.Lock()
+		d.conn = conn
+		d.mu.Unlock()
+		return conn, nil
+	})
 	var first atomic.Bool
 	po.SetOnConnectHandler(func(paho.Client) {
 		if first.Swap(true) && o.OnReconnect != nil {
