@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vigil-station/vigil/alarms"
 	"github.com/vigil-station/vigil/monitor/feed"
 	"github.com/vigil-station/vigil/monitor/mqttfeed"
 	"github.com/vigil-station/vigil/monitor/sim"
@@ -32,6 +33,7 @@ const (
 	CmdVersion
 	CmdConfigExample // print a commented vigil.toml
 	CmdConfigCheck   // load the configuration and print what it resolves to
+	CmdScenarioList  // list the simulator's clinical scenarios
 )
 
 // Config is everything the command line sets.
@@ -59,6 +61,18 @@ type Config struct {
 	NumStale   time.Duration
 	ConfigFile string        // the file the settings came from, if any
 	Duration   time.Duration // stop after this long (0: run until interrupted)
+
+	// Alarms.
+	Station  string // this station's id among the ward's stations
+	Operator string // who operates the station (until logins exist)
+	Role     string // nurse, charge or admin
+	Audio    string // off, default or wav:DIR
+	Limits   string // limit profile of every bed: adult, paediatric, neonatal
+	Notify   bool   // desktop notifications
+
+	// Simulator scenario (vigil sim --scenario NAME --bed N).
+	Scenario    string
+	ScenarioBed int
 }
 
 const usageText = `Vigil — central station for hospital wards (secondary display).
@@ -127,12 +141,23 @@ func Parse(args []string, stderr io.Writer) (Config, error) {
 	fs.DurationVar(&cfg.WaveStale, "wave-stale", 0, "NO DATA after this long without waveform (default 3s)")
 	fs.DurationVar(&cfg.NumStale, "num-stale", 0, "NO DATA after this long without numerics (default 10s)")
 	fs.Func("profile", "simulated ward's channels: ward, icu or heavy (default ward)", profileFlag(&cfg))
+	addScenario(fs, &cfg)
+	fs.StringVar(&cfg.Station, "station", "", "id of this station among the ward's stations (default: the host name)")
+	fs.StringVar(&cfg.Operator, "operator", "", "who operates this station, recorded with every action (default: the role's name)")
+	fs.StringVar(&cfg.Role, "role", "", "role at this station: nurse, charge (sees escalations, may accept or reject) or admin (default: charge in the demo, nurse otherwise)")
+	fs.StringVar(&cfg.Audio, "audio", "default", "alarm sound: default (the sound card), off, or wav:DIR (write each burst as a WAV file)")
+	fs.StringVar(&cfg.Limits, "limits", "adult", "alarm limit profile of every bed: adult, paediatric or neonatal")
+	fs.BoolVar(&cfg.Notify, "notify", true, "desktop notifications of new HIGH and MEDIUM alarms and escalations")
 	addAuth(fs, &cfg)
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
 	if fs.NArg() > 0 {
 		return cfg, fmt.Errorf("unexpected argument %q (see: vigil -h)", fs.Arg(0))
+	}
+	if cfg.Scenario == "list" {
+		cfg.Command = CmdScenarioList
+		return cfg, nil
 	}
 	cfg.Command = CmdStation
 	if err := cfg.loadConfigFile(fs); err != nil {
@@ -142,6 +167,12 @@ func Parse(args []string, stderr io.Writer) (Config, error) {
 		cfg.Sim = 0
 		if cfg.Broker == "" {
 			cfg.Sim = 16
+		}
+	}
+	if cfg.Role == "" {
+		cfg.Role = "nurse"
+		if cfg.Broker == "" {
+			cfg.Role = "charge"
 		}
 	}
 	return cfg, cfg.validate()
@@ -165,12 +196,17 @@ func parseSim(cfg Config, args []string, stderr io.Writer) (Config, error) {
 	fs.DurationVar(&cfg.Duration, "duration", 0, "stop after this long (0: until interrupted)")
 	fs.StringVar(&cfg.Stats, "stats", "", "write a JSON counters line every 5 s to this file, or - for stdout")
 	fs.Func("profile", "channels of each device: ward (ECG II, pleth, resp), icu (3 ECG leads, pleth, ABP, resp, CO2) or heavy (12 leads at 500 Hz, pleth, 4 pressures, resp, CO2)", profileFlag(&cfg))
+	addScenario(fs, &cfg)
 	addAuth(fs, &cfg)
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
 	if fs.NArg() > 0 {
 		return cfg, fmt.Errorf("unexpected argument %q (see: vigil sim -h)", fs.Arg(0))
+	}
+	if cfg.Scenario == "list" {
+		cfg.Command = CmdScenarioList
+		return cfg, nil
 	}
 	if err := cfg.loadConfigFile(fs); err != nil {
 		return cfg, err
@@ -243,6 +279,22 @@ func addAuth(fs *flag.FlagSet, cfg *Config) {
 	fs.StringVar(&cfg.TLS.ServerName, "tls-server-name", "", "TLS: name expected in the broker's certificate (default: the URL's host)")
 }
 
+// addScenario adds the simulator's clinical scenario flags.
+func addScenario(fs *flag.FlagSet, cfg *Config) {
+	fs.StringVar(&cfg.Scenario, "scenario", "", "run a clinical scenario on the simulated ward instead of the event script: desat, tachy, brady, asystole, leads-off, offline, nurse-call, storm (list: --scenario list)")
+	fs.IntVar(&cfg.ScenarioBed, "bed", 1, "bed number (1..beds) the scenario runs on; storm takes every bed")
+}
+
+// ScenarioList is the text of --scenario list.
+func ScenarioList() string {
+	var b strings.Builder
+	b.WriteString("Clinical scenarios (vigil sim --scenario NAME --bed N): 10 s normal, 60 s abnormal, 30 s recovery, repeating.\n\n")
+	for _, s := range sim.Scenarios() {
+		fmt.Fprintf(&b, "  %-11s %s\n  %-11s expected: %s\n", s.Name, s.Description, "", s.Expect)
+	}
+	return b.String()
+}
+
 func validWard(w string) error {
 	if !feed.ValidName(w) {
 		return fmt.Errorf("%q: use 1-32 letters, digits, '-', '_' or '.'", w)
@@ -260,11 +312,32 @@ func (c Config) validate() error {
 			errs = append(errs, fmt.Errorf("--broker: %v", err))
 		}
 	}
+	if c.Command == CmdStation {
+		if _, err := alarms.ParseRole(c.Role); err != nil {
+			errs = append(errs, fmt.Errorf("--role: %v", err))
+		}
+		if _, ok := alarms.Profiles[c.Limits]; !ok {
+			errs = append(errs, fmt.Errorf("--limits %q: use adult, paediatric or neonatal", c.Limits))
+		}
+		if err := checkAudio(c.Audio); err != nil {
+			errs = append(errs, fmt.Errorf("--audio: %v", err))
+		}
+		if c.Station != "" && !feed.ValidName(c.Station) {
+			errs = append(errs, fmt.Errorf("--station %q: use 1-32 letters, digits, '-', '_' or '.'", c.Station))
+		}
+	}
 	if c.WaveStale < 0 || c.NumStale < 0 {
 		errs = append(errs, errors.New("--wave-stale/--num-stale: must not be negative"))
 	}
 	if c.Sim < 0 || c.Sim > 999 {
 		errs = append(errs, fmt.Errorf("bed count %d: use 0..999", c.Sim))
+	}
+	if c.Scenario != "" {
+		if c.Sim == 0 {
+			errs = append(errs, errors.New("--scenario: needs simulated beds (--sim N)"))
+		} else if _, err := sim.New(c.simConfig()); err != nil {
+			errs = append(errs, fmt.Errorf("--scenario: %v", err))
+		}
 	}
 	if c.FrameMs < 20 || c.FrameMs > 2000 {
 		errs = append(errs, fmt.Errorf("--frame-ms %d: use 20..2000", c.FrameMs))
@@ -309,9 +382,37 @@ func (c Config) clientID() string {
 	return "vigil-station-" + host + "-" + c.Ward
 }
 
+// stationID is this station's id on the ward's alarm topics.
+func (c Config) stationID() string {
+	if c.Station != "" {
+		return c.Station
+	}
+	host, _ := os.Hostname()
+	var b strings.Builder
+	for _, r := range host {
+		if r < 128 && (r == '-' || r == '_' || r == '.' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') && b.Len() < 32 {
+			b.WriteRune(r)
+		}
+	}
+	if b.Len() == 0 {
+		return "station"
+	}
+	return b.String()
+}
+
+func checkAudio(spec string) error {
+	switch {
+	case spec == "off", spec == "default":
+		return nil
+	case strings.HasPrefix(spec, "wav:") && len(spec) > 4:
+		return nil
+	}
+	return fmt.Errorf("%q: use default, off or wav:DIR", spec)
+}
+
 func (c Config) simConfig() sim.Config {
 	return sim.Config{Ward: c.Ward, Beds: c.Sim, FrameMs: c.FrameMs, Seed: max(c.Seed, 1),
-		Events: c.Events, Profile: c.Profile}
+		Events: c.Events, Profile: c.Profile, Scenario: c.Scenario, ScenarioBed: c.ScenarioBed}
 }
 
 // Summary lists the resolved settings, one per line, the password masked.
@@ -337,6 +438,10 @@ func (c Config) Summary() string {
 		fmt.Sprintf("num stale       %s", orDefault(c.NumStale, "10s")),
 		"data            " + c.DataDir,
 		fmt.Sprintf("fps             %d", c.FPS),
+		"station         " + c.stationID(),
+		"operator, role  " + c.Operator + " " + c.Role,
+		"audio           " + c.Audio,
+		"limits          " + c.Limits,
 	}
 	return strings.Join(lines, "\n") + "\n"
 }

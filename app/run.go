@@ -22,6 +22,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/vigil-station/vigil/alarms"
+	"github.com/vigil-station/vigil/alarms/notify"
+	"github.com/vigil-station/vigil/alarms/sound"
 	"github.com/vigil-station/vigil/app/broker"
 	"github.com/vigil-station/vigil/monitor"
 	"github.com/vigil-station/vigil/monitor/mqttfeed"
@@ -37,10 +40,17 @@ type Core struct {
 	Log    *slog.Logger
 	URL    string // broker URL in use
 
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup
-	logFile *os.File
-	frames  func() uint64
+	Alarms   *alarms.Service
+	Notifier *notify.Notifier // nil when off
+	Sound    *sound.Annunciator
+
+	sync         *alarmSync
+	soundProblem string
+	ctx          context.Context
+	cancel       context.CancelFunc
+	wg           sync.WaitGroup
+	logFile      *os.File
+	frames       func() uint64
 
 	lastDialLog atomic.Int64
 	closeOnce   sync.Once
@@ -62,7 +72,7 @@ func Start(ctx context.Context, cfg Config, stdout, stderr io.Writer) (*Core, er
 	}
 	log := slog.New(slog.NewTextHandler(io.MultiWriter(lf, stderr), &slog.HandlerOptions{Level: slog.LevelInfo}))
 	ctx, cancel := context.WithCancel(ctx)
-	c := &Core{Log: log, cancel: cancel, logFile: lf}
+	c := &Core{Log: log, ctx: ctx, cancel: cancel, logFile: lf}
 	fail := func(err error) (*Core, error) {
 		c.Close()
 		return nil, err
@@ -98,12 +108,21 @@ func Start(ctx context.Context, cfg Config, stdout, stderr io.Writer) (*Core, er
 	if c.Broker != nil {
 		tlsOpts = mqttfeed.TLS{} // the embedded broker is plain TCP on loopback
 	}
+	if err := c.startAlarms(cfg); err != nil {
+		return fail(err)
+	}
+	extra, willTopic, will, onConnect := c.syncOptions()
 	c.Sub, err = mqttfeed.Subscribe(mqttfeed.Options{
 		Broker: c.URL, ClientID: cfg.clientID(), Ward: cfg.Ward,
 		Username: cfg.Username, Password: cfg.Password, TLS: tlsOpts, Log: log,
+		Extra: extra, WillTopic: willTopic, WillPayload: will, OnConnect: onConnect,
 	}, c.Hub)
 	if err != nil {
 		return fail(err)
+	}
+	c.sync.sub.Store(c.Sub)
+	if c.Sub.Connected() { // connected before the store: announce again (idempotent)
+		c.sync.onConnect()
 	}
 	if c.Ward != nil {
 		c.runSim(ctx, cfg)
@@ -113,7 +132,7 @@ func Start(ctx context.Context, cfg Config, stdout, stderr io.Writer) (*Core, er
 		if err != nil {
 			return fail(err)
 		}
-		src := statsSource{hub: c.Hub, link: c.Sub.State, frames: func() uint64 {
+		src := statsSource{hub: c.Hub, link: c.Sub.State, alarms: c.Alarms, sync: c.sync, frames: func() uint64 {
 			if c.frames != nil {
 				return c.frames()
 			}
@@ -233,6 +252,9 @@ func Run(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 		return nil
 	case CmdSim:
 		return runSimOnly(ctx, cfg, stdout, stderr)
+	case CmdScenarioList:
+		fmt.Fprint(stdout, ScenarioList())
+		return nil
 	case CmdConfigExample:
 		fmt.Fprint(stdout, ExampleConfig)
 		return nil

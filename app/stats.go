@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/vigil-station/vigil/alarms"
 	"github.com/vigil-station/vigil/monitor"
 	"github.com/vigil-station/vigil/monitor/mqttfeed"
 )
@@ -38,6 +39,15 @@ type StatsLine struct {
 	SimSamplesPerS float64 `json:"sim_samples_per_s,omitempty"`
 	MsgsTotal      uint64  `json:"msgs_total"`
 	SamplesTotal   uint64  `json:"samples_total"`
+	// Alarms: shown now, raised since start, and the latency of zero-delay
+	// alarms since start (message received -> alarm shown and published).
+	ActiveAlarms      int     `json:"active_alarms"`
+	AlarmsRaisedTotal uint64  `json:"alarms_raised_total"`
+	AlarmLatencyP50Ms float64 `json:"alarm_latency_ms_p50"`
+	AlarmLatencyP99Ms float64 `json:"alarm_latency_ms_p99"`
+	AlarmLatencyN     uint64  `json:"alarm_latency_n"`
+	AlarmPublishFails uint64  `json:"alarm_publish_failures"`
+	StationsOnline    int     `json:"stations_online"`
 	// Final marks the line written as the station stops: its rates and
 	// latencies cover the whole run.
 	Final bool `json:"final,omitempty"`
@@ -63,6 +73,8 @@ type statsSource struct {
 	link          func() mqttfeed.LinkState
 	brokerDropped func() int64
 	simSamples    func() uint64
+	alarms        *alarms.Service
+	sync          *alarmSync
 }
 
 // cpuTime is the process's user+system CPU time.
@@ -148,6 +160,16 @@ func reportStats(ctx context.Context, w io.Writer, every time.Duration, src stat
 		}
 		if src.brokerDropped != nil {
 			l.BrokerDropped = src.brokerDropped()
+		}
+		if src.alarms != nil {
+			st := src.alarms.Stats()
+			l.ActiveAlarms, l.AlarmsRaisedTotal, l.AlarmLatencyN = st.Active, st.Raised, st.Latency.Total()
+			l.AlarmLatencyP50Ms = float64(st.Latency.Quantile(0.5).Microseconds()) / 1000
+			l.AlarmLatencyP99Ms = float64(st.Latency.Quantile(0.99).Microseconds()) / 1000
+		}
+		if src.sync != nil {
+			l.AlarmPublishFails = src.sync.failures.Load()
+			l.StationsOnline = src.sync.stationsOnline()
 		}
 		if src.simSamples != nil {
 			l.SimSamplesPerS = round1(float64(cur.sim-prev.sim) / dt)

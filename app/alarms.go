@@ -1,0 +1,99 @@
+package app
+
+import (
+	"cmp"
+	"fmt"
+
+	"github.com/vigil-station/vigil/alarms"
+	"github.com/vigil-station/vigil/alarms/notify"
+	"github.com/vigil-station/vigil/alarms/sound"
+)
+
+// errorf is fmt.Errorf for messages without a wrapped error.
+func errorf(format string, a ...any) error { return fmt.Errorf(format, a...) }
+
+// noticeAdapter turns the engine's notices into desktop notifications.
+type noticeAdapter struct{ n *notify.Notifier }
+
+func (a noticeAdapter) Notify(n alarms.Notice) {
+	a.n.Post(notify.Note{Bed: n.Bed, Priority: n.Priority, Text: n.Text, Escalated: n.Escalated, At: n.At})
+}
+
+// alarmConfig is the alarm service's configuration from the station's.
+func (c Config) alarmConfig() (alarms.Config, error) {
+	role, err := alarms.ParseRole(cmp.Or(c.Role, "nurse"))
+	if err != nil {
+		return alarms.Config{}, err
+	}
+	station := c.stationID()
+	return alarms.Config{
+		Station:  station,
+		Operator: alarms.Actor{Who: cmp.Or(c.Operator, role.String()+"@"+station), Where: station, Role: role},
+		Profile:  cmp.Or(c.Limits, "adult"),
+	}, nil
+}
+
+// startAlarms starts the alarm service, its notifications, sound and the
+// link to the ward's other stations. The hub must not be fed yet.
+func (c *Core) startAlarms(cfg Config) error {
+	ac, err := cfg.alarmConfig()
+	if err != nil {
+		return err
+	}
+	ac.Hub, ac.Log, ac.Display = c.Hub, c.Log, !cfg.Headless
+	ac.Link = func() bool { return c.Sub != nil && c.Sub.Connected() }
+	if cfg.Notify && !cfg.Headless {
+		c.Notifier = notify.New(notify.Config{Logger: c.Log})
+		ac.Notifier = noticeAdapter{c.Notifier}
+		c.wg.Add(1)
+		go func() { defer c.wg.Done(); c.Notifier.Run(c.ctx) }()
+	}
+	if err := c.startSound(cfg, &ac); err != nil {
+		return err
+	}
+	c.sync = &alarmSync{ward: cfg.Ward, station: ac.Station, log: c.Log.With("component", "alarm-sync")}
+	ac.Publisher = c.sync
+	c.Alarms = alarms.NewService(ac)
+	c.sync.svc = c.Alarms
+	c.Hub.SetObserver(c.Alarms)
+	c.wg.Add(1)
+	go func() { defer c.wg.Done(); c.Alarms.Run(c.ctx) }()
+	if c.soundProblem != "" {
+		c.Alarms.Fault("audio", c.soundProblem, true)
+	}
+	return nil
+}
+
+// syncOptions are the subscriber options of the alarm sync: the alarm and
+// station topics, the station's Last Will, the announcement on connect.
+func (c *Core) syncOptions() (extra map[string]func(string, []byte), will string, payload []byte, onConnect func()) {
+	s := c.sync
+	return map[string]func(string, []byte){
+		s.alarmFilter():   s.handleAlarm,
+		s.stationFilter(): s.handleStation,
+	}, s.stationTopic(), s.will(), s.onConnect
+}
+
+// startSound opens the alarm sound (--audio). A station that cannot sound
+// its alarms says so: a technical alarm on the screen, never silence.
+func (c *Core) startSound(cfg Config, ac *alarms.Config) error {
+	spec := cmp.Or(cfg.Audio, "off")
+	sink, err := sound.Open(spec)
+	if err != nil {
+		if spec != "default" {
+			return fmt.Errorf("--audio %s: %w", spec, err)
+		}
+		c.Log.Error("alarm sound unavailable", "err", err)
+		c.soundProblem = "Station sound unavailable: " + err.Error()
+		sink, _ = sound.Open("off")
+	}
+	c.Sound = sound.NewAnnunciator(sink, sound.DefaultRate, c.Log)
+	ac.Sound = c.Sound
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		c.Sound.Run(c.ctx)
+		_ = sink.Close()
+	}()
+	return nil
+}
