@@ -137,8 +137,10 @@ var DefaultPolicy = Policy{
 }
 
 // AlwaysLatch are the codes that latch whatever the policy says: lethal
-// arrhythmias, nurse call and loss of communication.
-var AlwaysLatch = []string{CodeAsystole, CodeVFib, CodeVTach, CodeNurseCall, CodeOffline, CodeBrokerLost}
+// arrhythmias, nurse call and loss of communication, and the station's own
+// failures (a failure alarm must persist, clinical-reference §1).
+var AlwaysLatch = []string{CodeAsystole, CodeVFib, CodeVTach, CodeNurseCall, CodeOffline, CodeBrokerLost,
+	CodeWatchdog, CodeJournal, CodeAudio}
 
 // Latches reports whether alarms of code latch under the policy.
 func (p Policy) Latches(code string) bool {

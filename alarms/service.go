@@ -32,6 +32,7 @@ const (
 	CodeBrokerLost = "broker-lost"
 	CodeJournal    = "journal"
 	CodeWatchdog   = "ui-watchdog"
+	CodeAudio      = "audio"
 )
 
 // Publisher hands alarm states to the other stations. It must not block.
@@ -573,7 +574,9 @@ func (s *Service) technical(bed string) {
 		}
 	}
 	set(CodeOffline, st.Offline, "Device offline")
-	set(CodeNoData, !st.Offline && (st.WaveStale || st.NumStale), "NO DATA")
+	// NO DATA when a stream the device was sending stops (a device that
+	// never sends waveforms is not missing them).
+	set(CodeNoData, !st.Offline && ((st.WaveSeen && st.WaveStale) || (st.NumSeen && st.NumStale)), "NO DATA")
 	live := !st.Offline && !st.WaveStale
 	set(CodeLeadsOff, live && st.LeadsOff, "ECG leads off")
 	set(CodeProbeOff, live && st.ProbeOff, "SpO2 probe off")

@@ -59,7 +59,7 @@ func (c *Core) startAlarms(cfg Config) error {
 	c.wg.Add(1)
 	go func() { defer c.wg.Done(); c.Alarms.Run(c.ctx) }()
 	if c.soundProblem != "" {
-		c.Alarms.Fault("audio", c.soundProblem, true)
+		c.Alarms.Fault(alarms.CodeAudio, c.soundProblem, true)
 	}
 	return nil
 }

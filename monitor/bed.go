@@ -121,6 +121,8 @@ func (b *Bed) Counts() Counts {
 // State is what the station knows of a bed's device at one moment.
 type State struct {
 	Seen      bool // anything ever received
+	WaveSeen  bool // a waveform was ever received
+	NumSeen   bool // numerics were ever received
 	WaveStale bool // no waveform within the threshold: NO DATA
 	NumStale  bool // no numerics within the threshold: NO DATA
 	Offline   bool // the device said it is offline (status, or its Last Will)
@@ -140,6 +142,7 @@ func (b *Bed) State(now time.Time) State {
 	var s State
 	lw, ln := b.lastWave.Load(), b.lastNum.Load()
 	s.Seen = lw != 0 || ln != 0
+	s.WaveSeen, s.NumSeen = lw != 0, ln != 0
 	n := now.UnixNano()
 	s.WaveStale = lw == 0 || time.Duration(n-lw) > b.hub.cfg.WaveStale
 	s.NumStale = ln == 0 || time.Duration(n-ln) > b.hub.cfg.NumStale
