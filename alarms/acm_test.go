@@ -3,6 +3,9 @@ package alarms
 import (
 	"errors"
 	"math"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -92,4 +95,23 @@ func FuzzDecodeState(f *testing.F) {
 			t.Fatalf("re-encoded message refused: %v\n%s", err, again)
 		}
 	})
+}
+
+// The station-to-station example in docs/feed-protocol.md decodes.
+func TestDocumentedStateExample(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "docs", "feed-protocol.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile("(?s)<!-- example: station-alarm -->\\s*```json\\n(.*?)```").FindSubmatch(b)
+	if m == nil {
+		t.Fatal("no station-alarm example in docs/feed-protocol.md")
+	}
+	a, err := DecodeState(m[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Escalation != 1 || a.Text() != "*** Desat SpO2 82 < 85" {
+		t.Fatalf("%+v", a)
+	}
 }
