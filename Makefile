@@ -51,13 +51,15 @@ bench: build ## run the benchmarks; the tracked figures are the BENCH <name> <va
 	@set -o pipefail; { \
 	  $(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./monitor/... && \
 	  VIGIL_RING_STRESS=100000000 $(GO) test -race -count=1 -v -timeout 20m -run '^TestStressSequence$$' ./monitor/ring/ && \
-	  $(GO) test -run '^$$' -bench '^BenchmarkIngest$$' -benchtime 1x -timeout 20m -v ./app/ ; \
+	  $(GO) test -run '^$$' -bench '^BenchmarkIngest$$' -benchtime 1x -timeout 20m -v ./app/ && \
+	  $(GO) test -run '^$$' -bench '^BenchmarkAlarmLatency$$' -benchtime 1x -timeout 10m -v . ; \
 	} 2>&1 | tee bin/bench.log
 	@echo; echo "== tracked figures =="; grep '^BENCH ' bin/bench.log
 
 fuzz: ## fuzz every decoder for FUZZTIME each (default 2m)
-	@for t in $$($(GO) test -list '^Fuzz' ./monitor/feed/ | grep '^Fuzz'); do \
-	  echo "== $$t"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $${FUZZTIME:-2m} -fuzzminimizetime 5s ./monitor/feed/ || exit 1; done
+	@for p in ./monitor/feed/ ./alarms/ ./alarms/sound/; do \
+	  for t in $$($(GO) test -list '^Fuzz' $$p | grep '^Fuzz'); do \
+	    echo "== $$p $$t"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $${FUZZTIME:-2m} -fuzzminimizetime 5s $$p || exit 1; done; done
 
 lint: deps ## go vet, gofmt, staticcheck
 	$(GO) vet ./...

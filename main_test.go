@@ -108,7 +108,7 @@ func TestWindowUnderXvfb(t *testing.T) {
 	}
 }
 
-func startXvfb(t *testing.T) string {
+func startXvfb(t testing.TB) string {
 	if _, err := exec.LookPath("Xvfb"); err != nil {
 		t.Fatalf("no DISPLAY and no Xvfb (make test installs xvfb): %v", err)
 	}
