@@ -404,7 +404,7 @@ func checkAudio(spec string) error {
 	switch {
 	case spec == "off", spec == "default":
 		return nil
-	case strings.HasPrefix(spec, "wav:") && len(spec) > 4:
+	case strings.HasPrefix(spec, "wav:") && strings.TrimSpace(spec[4:]) != "":
 		return nil
 	}
 	return fmt.Errorf("%q: use default, off or wav:DIR", spec)

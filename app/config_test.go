@@ -145,3 +145,39 @@ func TestConfigCheckCommand(t *testing.T) {
 		t.Fatalf("check output:\n%s", s)
 	}
 }
+
+// The alarm and scenario flags: defaults, and garbage refused with a message
+// naming the flag.
+func TestAlarmFlags(t *testing.T) {
+	cfg, err := Parse(nil, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Audio != "default" || cfg.Limits != "adult" || cfg.Role != "charge" || !cfg.Notify {
+		t.Fatalf("demo defaults: audio %q limits %q role %q notify %v", cfg.Audio, cfg.Limits, cfg.Role, cfg.Notify)
+	}
+	cfg, err = Parse([]string{"--broker", "tcp://10.0.0.1:1883"}, io.Discard)
+	if err != nil || cfg.Role != "nurse" {
+		t.Fatalf("a real station defaults to the nurse role: %q %v", cfg.Role, err)
+	}
+	for _, bad := range [][]string{
+		{"--audio", "loud"}, {"--audio", "wav: "}, {"--role", "doctor"}, {"--limits", "giant"},
+		{"--station", "a/b"}, {"--scenario", "meteor"}, {"--scenario", "desat", "--bed", "17"},
+		{"--broker", "tcp://10.0.0.1:1883", "--scenario", "desat"},
+	} {
+		_, err := Parse(bad, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), bad[0]) && !strings.Contains(err.Error(), "scenario") {
+			t.Errorf("%v: %v", bad, err)
+		}
+	}
+	cfg, err = Parse([]string{"sim", "--scenario", "list"}, io.Discard)
+	if err != nil || cfg.Command != CmdScenarioList {
+		t.Fatalf("--scenario list: %v %v", cfg.Command, err)
+	}
+	list := ScenarioList()
+	for _, name := range []string{"desat", "tachy", "brady", "asystole", "leads-off", "offline", "nurse-call", "storm"} {
+		if !strings.Contains(list, "  "+name+" ") {
+			t.Errorf("scenario list lacks %s:\n%s", name, list)
+		}
+	}
+}
