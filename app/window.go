@@ -26,6 +26,9 @@ func runWindow(ctx context.Context, cfg Config, core *Core) error {
 	w := a.NewWindow("Vigil — Ward " + cfg.Ward)
 	st := ui.NewStation(core.Hub, core.Sub, nil)
 	st.OnAbout = func() { ui.ShowAbout(w, Version) }
+	if core.Alarms != nil {
+		st.SetAlarmDesk(core.Alarms)
+	}
 	core.SetFrameCounter(st.Frames)
 	w.SetContent(st.Content())
 	w.Resize(fyne.NewSize(1920, 1080))

@@ -1,11 +1,25 @@
-// Package ui holds Vigil's Fyne views: the station grid of bed tiles and the
-// station bar. It sees the monitor domain's read methods only; it never
-// imports paho, SQL or the adapters.
+// Package ui holds Vigil's Fyne views: the station grid of bed tiles, the
+// station bar and the alarm display (alarm bar, escalation banners, AUDIO
+// PAUSED band). It sees the read and command methods of the monitor and
+// alarm domains only; it never imports paho, SQL or the adapters.
 //
 // Drawing follows the pull model: one ticker goroutine asks the Fyne main
 // goroutine (fyne.Do, at most one pending call) to run Station.Tick once per
 // frame; Tick drains every strip's ring and refreshes its raster. Numerics and
 // states update once a second.
+//
+// Alarms are pulled too: every frame Tick reads the alarm desk's View (an
+// atomic load) and rebuilds the bar only when View.Seq changed. Flashing is a
+// colour chosen from the clock's phase each frame, drawn only when the phase
+// turns:
+//
+//	priority  colour  flash              unacknowledged        acknowledged
+//	HIGH      red     2 Hz, 50 % duty    row and tile flash    steady, dimmer, thin border
+//	MEDIUM    yellow  0.5 Hz, 50 % duty  row and tile flash    steady, dimmer, thin border
+//	LOW       cyan    steady             steady                steady, dimmer, thin border
+//
+// The text always carries the priority prefix (*** ** *), so priority never
+// depends on colour alone.
 package ui
 
 import (
@@ -53,7 +67,8 @@ type Station struct {
 	problem                        *canvas.Text      // the broker problem, in full
 	problemRow                     fyne.CanvasObject // shown under the bar while the link is down
 	grid                           *fyne.Container
-	content                        fyne.CanvasObject
+	top, barBox, barRight          *fyne.Container
+	content                        *fyne.Container
 
 	// OnAbout is called by the About button on the station bar.
 	OnAbout func()
@@ -62,6 +77,8 @@ type Station struct {
 	pending   atomic.Bool
 	lastSlow  time.Time
 	bedsKnown int
+
+	al alarmUI
 }
 
 // NewStation builds the station view for hub. link may be nil.
@@ -95,18 +112,29 @@ func NewStation(hub *monitor.Hub, link Link, now func() time.Time) *Station {
 		}
 	})
 	about.Importance = widget.LowImportance
-	bar := container.NewStack(s.barBG, container.NewBorder(nil, nil,
-		container.NewHBox(s.title, gap(40), s.clock),
-		container.NewHBox(s.linkText, about), s.safety))
+	s.buildAlarmUI()
+	s.barRight = container.NewHBox(s.al.audioOff, s.linkText, about)
+	s.barBox = container.NewBorder(nil, nil, container.NewHBox(s.title, gap(40), s.clock), s.barRight, s.safety)
+	bar := container.NewStack(s.barBG, s.barBox)
 	s.problem = text("", ColorAlarmMedium, true)
 	s.problem.TextSize = 16
 	s.problem.Alignment = fyne.TextAlignCenter
 	s.problemRow = container.NewStack(canvas.NewRectangle(colorBar), s.problem)
 	s.problemRow.Hide()
-	s.content = container.NewBorder(container.NewVBox(bar, s.problemRow), nil, nil, nil, s.grid)
+	s.top = container.NewVBox(bar, s.problemRow, s.al.errRow, s.al.bannerBox, s.al.pausedBand, s.al.panel)
+	s.content = container.NewBorder(s.top, nil, nil, nil, s.grid)
 	s.bindBeds()
 	s.update(now())
 	return s
+}
+
+// relayout lays the bars above the grid out again after parts of them were
+// shown or hidden (a hidden object takes no room), and the grid under them.
+// Outer containers first: each gives the next its size.
+func (s *Station) relayout() {
+	for _, c := range []*fyne.Container{s.content, s.top, s.barBox, s.barRight, s.al.bannerList, s.al.rowsBox, s.al.controls} {
+		c.Layout.Layout(c.Objects, c.Size())
+	}
 }
 
 // gap is fixed horizontal space in a box.
@@ -137,15 +165,21 @@ func (s *Station) bindBeds() {
 	}
 }
 
-// Tick draws one frame: every strip pulls its new samples; once a second the
-// numerics, states and bar are refreshed. UI goroutine only.
+// Tick draws one frame: every strip pulls its new samples, the alarm desk
+// gets its heartbeat and the alarm display its flash phase (rebuilt when the
+// desk's view changed); a few times a second the numerics, states, ages,
+// countdowns and bar are refreshed. UI goroutine only.
 func (s *Station) Tick() {
 	now := s.now()
 	if len(s.hub.Beds()) != s.bedsKnown {
 		s.bindBeds()
+		s.al.have = false // the tiles show other beds: redraw their alarms
 	}
 	for _, t := range s.tiles {
 		t.Tick()
+	}
+	if s.al.desk != nil {
+		s.tickAlarms(now)
 	}
 	// States change the moment a threshold passes, so check them every frame
 	// at a reduced rate (5 Hz) and values once a second.
@@ -159,6 +193,9 @@ func (s *Station) update(now time.Time) {
 	s.lastSlow = now
 	for _, t := range s.tiles {
 		t.Update(now)
+	}
+	if s.al.desk != nil {
+		s.tickAlarmClocks(now)
 	}
 	clock := now.Local().Format("Mon 2 Jan  15:04")
 	if s.clock.Text != clock {

@@ -21,6 +21,15 @@ var (
 	ColorAlarmMedium = color.NRGBA{R: 0xF0, G: 0xC8, B: 0x00, A: 0xFF}
 	ColorAlarmLow    = color.NRGBA{R: 0x00, G: 0xC0, B: 0xE0, A: 0xFF}
 
+	// ColorEscalation marks an alarm escalated to this station: a colour of
+	// its own, so the banner is never mistaken for one priority's signal.
+	ColorEscalation = color.NRGBA{R: 0xB0, G: 0x10, B: 0x90, A: 0xFF}
+	// ColorAudioInactive is the band of AUDIO PAUSED and the box of AUDIO
+	// OFF: the station is silent, and that must be seen across the room.
+	ColorAudioInactive = color.NRGBA{R: 0xF0, G: 0xC8, B: 0x00, A: 0xFF}
+	// ColorBlack is text on a yellow or cyan ground.
+	ColorBlack = color.NRGBA{A: 0xFF}
+
 	colorBackground = color.NRGBA{R: 0x00, G: 0x00, B: 0x00, A: 0xFF}
 	colorTile       = color.NRGBA{R: 0x0B, G: 0x0E, B: 0x12, A: 0xFF}
 	colorHeader     = color.NRGBA{R: 0x1A, G: 0x22, B: 0x2C, A: 0xFF}

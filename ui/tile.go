@@ -10,6 +10,7 @@ import (
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/vigil-station/vigil/alarms"
 	"github.com/vigil-station/vigil/monitor"
 	"github.com/vigil-station/vigil/monitor/feed"
 	"github.com/vigil-station/vigil/ui/waveform"
@@ -45,11 +46,21 @@ func (c *channelSource) RateHz() float32 {
 }
 
 // Tile is one bed on the station grid: header with bed and patient, ECG and
-// pleth strips sweeping, and the numerics in parameter colours.
+// pleth strips sweeping, and the numerics in parameter colours. With an
+// alarm, the header shows the bed's highest alarm and, with the border,
+// flashes in its priority colour; ALARM PAUSED and ALARM OFF show as a badge.
 type Tile struct {
 	widget.BaseWidget
 
-	bed *monitor.Bed
+	bed     *monitor.Bed
+	patient string // the header's text when no alarm
+
+	alarm      alarms.BedView
+	pauseUntil time.Time   // ALARM PAUSED ends; zero when not paused
+	pauseSec   int64       // seconds shown on the badge
+	painted    int8        // alarm flash state drawn (paint*)
+	hdrBase    color.NRGBA // header colour from the device state
+	headerLine string      // header text before fitting
 
 	bg, header, overlayBG                    *canvas.Rectangle
 	bedText, patientText, stateText          *canvas.Text
@@ -60,6 +71,10 @@ type Tile struct {
 	nibpLabel, nibpValue, nibpMean, nibpTime *canvas.Text
 	ecg, pleth                               *waveform.Strip
 	ecgSrc, plethSrc                         *channelSource
+	badgeBG                                  *canvas.Rectangle
+	badgeText                                *canvas.Text
+	edges                                    [4]*canvas.Rectangle // the alarm border: top, bottom, left, right
+	borderW                                  float32              // its width, 0 for none
 
 	objects []fyne.CanvasObject
 }
@@ -95,7 +110,17 @@ func NewTile(bed *monitor.Bed) *Tile {
 		nibpValue:   text("---/---", ColorWhite, true),
 		nibpMean:    text("", ColorWhite, false),
 		nibpTime:    text("", ColorDim, false),
+		badgeBG:     canvas.NewRectangle(colorBadge),
+		badgeText:   text("", ColorBlack, true),
+		hdrBase:     colorHeader,
+		pauseSec:    -1,
 	}
+	for i := range t.edges {
+		t.edges[i] = canvas.NewRectangle(color.Transparent)
+	}
+	t.badgeText.Alignment = fyne.TextAlignCenter
+	t.badgeBG.Hide()
+	t.badgeText.Hide()
 	t.overlayText.Alignment = fyne.TextAlignCenter
 	t.overlaySub.Alignment = fyne.TextAlignCenter
 	t.stateText.Alignment = fyne.TextAlignTrailing
@@ -114,6 +139,7 @@ func NewTile(bed *monitor.Bed) *Tile {
 		t.hrLabel, t.hrValue, t.spo2Label, t.spo2Value, t.rrLabel, t.rrValue,
 		t.tempLabel, t.tempValue, t.nibpLabel, t.nibpValue, t.nibpMean, t.nibpTime,
 		t.overlayBG, t.overlayText, t.overlaySub,
+		t.badgeBG, t.badgeText, t.edges[0], t.edges[1], t.edges[2], t.edges[3],
 	}
 	t.ExtendBaseWidget(t)
 	t.SetBed(bed)
@@ -132,10 +158,17 @@ func (t *Tile) SetBed(b *monitor.Bed) {
 	t.pleth.Clear()
 	if b == nil {
 		t.bedText.Text = ""
-		t.patientText.Text = "empty bed"
+		t.patient = "empty bed"
 	} else {
 		t.bedText.Text = "Bed " + b.Name
+		t.patient = "" // until the new bed's device names its patient
 	}
+	// Alarm state belongs to a bed: the next view sets the new bed's.
+	t.alarm, t.pauseUntil = alarms.BedView{}, time.Time{}
+	t.showHeaderText()
+	t.updateBadge(time.Time{})
+	t.painted = paintUnknown
+	t.Flash(time.Time{})
 }
 
 // Bed is the bed shown, or nil.
@@ -160,9 +193,11 @@ func (t *Tile) Update(now time.Time) {
 		return
 	}
 	st := t.bed.State(now)
-	if ds, ok := t.bed.DeviceStatus(); ok && ds.Patient != "" {
-		t.setText(t.patientText, ds.Patient)
+	if ds, ok := t.bed.DeviceStatus(); ok && ds.Patient != "" && ds.Patient != t.patient {
+		t.patient = ds.Patient
+		t.showHeaderText()
 	}
+	t.updateBadge(now)
 
 	state, overlay, sub := "ONLINE", "", ""
 	hdr := colorHeader
@@ -183,9 +218,9 @@ func (t *Tile) Update(now time.Time) {
 		state = "LEADS OFF"
 	}
 	t.setText(t.stateText, state)
-	if t.header.FillColor != hdr {
-		t.header.FillColor = hdr
-		t.header.Refresh()
+	if t.hdrBase != hdr {
+		t.hdrBase = hdr
+		t.paintHeader()
 	}
 	t.setOverlay(overlay, colorTile)
 	t.setText(t.overlaySub, sub)
@@ -248,6 +283,134 @@ func (t *Tile) setOverlay(s string, bg color.NRGBA) {
 	t.overlayText.Refresh()
 }
 
+// SetAlarm shows the bed's alarm state from the alarm view: at is when the
+// view was taken (PausedFor counts down from it). Call it when the view
+// changes; Flash draws the flash phase every frame.
+func (t *Tile) SetAlarm(v alarms.BedView, at time.Time) {
+	if t.bed == nil {
+		v = alarms.BedView{}
+	}
+	t.alarm = v
+	t.pauseUntil = time.Time{}
+	if v.PausedFor > 0 {
+		t.pauseUntil = at.Add(v.PausedFor)
+	}
+	t.pauseSec = -1
+	t.showHeaderText()
+	t.updateBadge(at)
+	t.painted = paintUnknown
+	t.Flash(at)
+}
+
+// Alarm is the bed's alarm state shown.
+func (t *Tile) Alarm() alarms.BedView { return t.alarm }
+
+// Flash draws the alarm's flash phase at now; call it every frame. Colours
+// change only when the phase turns, so a frame costs a comparison.
+func (t *Tile) Flash(now time.Time) {
+	st := paintNone
+	if p := t.alarm.Priority; p > alarms.None {
+		switch {
+		case !t.alarm.Unacked:
+			st = paintAcked
+		case flashLit(now, p):
+			st = paintLit
+		default:
+			st = paintDark
+		}
+	}
+	if st != t.painted {
+		t.painted = st
+		t.paintHeader()
+	}
+}
+
+// paintHeader colours header, header text and border for the flash state
+// drawn and the device state.
+func (t *Tile) paintHeader() {
+	hdr, ink, state := t.hdrBase, ColorWhite, ColorDim
+	border, width := color.NRGBA{}, float32(0)
+	// Widths in device-independent pixels: a flashing border is thick, an
+	// acknowledged one thin.
+	p := t.alarm.Priority
+	switch t.painted {
+	case paintLit:
+		hdr, ink = PriorityColor(p), inkOn(p)
+		state, border, width = ink, PriorityColor(p), 6
+	case paintAcked:
+		hdr, border, width = dim(PriorityColor(p)), PriorityColor(p), 2
+	}
+	setFill(t.header, hdr)
+	setInk(t.bedText, ink)
+	setInk(t.patientText, ink)
+	setInk(t.stateText, state)
+	for _, e := range t.edges {
+		setFill(e, border)
+	}
+	if t.borderW != width {
+		t.borderW = width
+		t.placeBorder(t.Size())
+	}
+}
+
+// placeBorder lays the border's four edges inside the tile's rectangle.
+func (t *Tile) placeBorder(size fyne.Size) {
+	w := t.borderW
+	for i, r := range [4][4]float32{
+		{0, 0, size.Width, w}, {0, size.Height - w, size.Width, w},
+		{0, 0, w, size.Height}, {size.Width - w, 0, w, size.Height},
+	} {
+		t.edges[i].Move(fyne.NewPos(r[0], r[1]))
+		t.edges[i].Resize(fyne.NewSize(r[2], r[3]))
+	}
+}
+
+// showHeaderText puts the bed's highest alarm (with its prefix) in the
+// header, or the patient when there is none.
+func (t *Tile) showHeaderText() {
+	line, bold := t.patient, false
+	if t.alarm.Priority > alarms.None && t.alarm.Text != "" {
+		line, bold = t.alarm.Text, true
+		if t.alarm.Count > 1 {
+			line += fmt.Sprintf("  (+%d)", t.alarm.Count-1)
+		}
+	}
+	t.headerLine = line
+	if t.patientText.TextStyle.Bold != bold {
+		t.patientText.TextStyle.Bold = bold
+		t.patientText.Text = "" // fit refreshes
+	}
+	fit(t.patientText, line, t.patientText.Size().Width)
+}
+
+// updateBadge shows ALARM OFF, or ALARM PAUSED with its countdown.
+func (t *Tile) updateBadge(now time.Time) {
+	s := ""
+	switch {
+	case t.alarm.AlarmOff:
+		s = "ALARM OFF"
+	case !t.pauseUntil.IsZero():
+		sec := ceilSeconds(t.pauseUntil.Sub(now))
+		if sec == t.pauseSec {
+			return
+		}
+		t.pauseSec = sec
+		s = "ALARM PAUSED " + clockText(sec)
+	}
+	if t.badgeText.Text == s {
+		return
+	}
+	t.badgeText.Text = s
+	t.badgeText.Refresh()
+	if s == "" {
+		t.badgeBG.Hide()
+		t.badgeText.Hide()
+	} else {
+		t.badgeBG.Show()
+		t.badgeText.Show()
+	}
+}
+
 // CreateRenderer implements fyne.Widget.
 func (t *Tile) CreateRenderer() fyne.WidgetRenderer { return &tileRenderer{t: t} }
 
@@ -280,8 +443,12 @@ func (r *tileRenderer) Layout(size fyne.Size) {
 	sizeText(t.stateText, 16)
 	pad := 6 * k
 	place(t.bedText, pad, 2*k, 90*k, hh-4*k)
-	place(t.patientText, pad+88*k, 3*k, size.Width-200*k, hh-4*k)
-	place(t.stateText, size.Width-130*k, 4*k, 124*k, hh-6*k)
+	place(t.patientText, pad+88*k, 3*k, size.Width-222*k, hh-4*k)
+	// Text keeps clear of the right edge, where the alarm border is drawn.
+	const edge = 8
+	place(t.stateText, size.Width-edge-124*k, 4*k, 124*k, hh-6*k)
+	fit(t.patientText, t.headerLine, t.patientText.Size().Width)
+	t.placeBorder(size)
 
 	numW := 170 * k
 	waveW := size.Width - numW - pad
@@ -299,9 +466,13 @@ func (r *tileRenderer) Layout(size fyne.Size) {
 	sizeText(t.overlaySub, 16)
 	place(t.overlayText, 0, bodyY+bodyH/2-30*k, waveW, 40*k)
 	place(t.overlaySub, 0, bodyY+bodyH/2+12*k, waveW, 22*k)
+	sizeText(t.badgeText, 15)
+	bw := 190 * k
+	place(t.badgeBG, waveW-bw-4*k, bodyY+4*k, bw, 24*k)
+	place(t.badgeText, waveW-bw-4*k, bodyY+4*k, bw, 24*k)
 
 	x := waveW + pad
-	vw := numW - pad
+	vw := numW - pad - edge
 	lbl := float32(12)
 	for _, c := range []*canvas.Text{t.hrLabel, t.spo2Label, t.rrLabel, t.tempLabel, t.nibpLabel, t.nibpMean, t.nibpTime} {
 		sizeText(c, lbl)

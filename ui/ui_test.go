@@ -50,6 +50,11 @@ func plethAt(t float64) float64 {
 // feedBed pushes secs of 200 ms frames and numerics into bed 01, calling
 // each tick between frames.
 func feedBed(h *monitor.Hub, clk *clock, secs float64, tick func()) {
+	feedBeds(h, clk, secs, tick, "01")
+}
+
+// feedBeds is feedBed for several beds, all showing the same signals.
+func feedBeds(h *monitor.Hub, clk *clock, secs float64, tick func(), beds ...string) {
 	for i := 0; float64(i)*0.2 < secs; i++ {
 		start := float64(i) * 0.2
 		ecg, pl := make([]int16, 50), make([]int16, 25)
@@ -60,24 +65,33 @@ func feedBed(h *monitor.Hub, clk *clock, secs float64, tick func()) {
 			pl[k] = int16(math.Round(plethAt(start+float64(k)/125) * 1000))
 		}
 		ms := int64(t0 + i*200)
-		h.Wave("01", &feed.WaveFrame{Seq: uint32(i), StartMs: ms, Channels: []feed.Channel{
-			{Code: feed.MDCECGLeadII, RateHz: 250, Gain: 200, Samples: ecg},
-			{Code: feed.MDCPleth, RateHz: 125, Gain: 1000, Samples: pl},
-		}})
-		if i%5 == 0 {
-			h.Numerics("01", feed.NumFrame{TsMs: ms, Seq: uint32(i / 5), Values: []feed.Numeric{
-				{Code: feed.MDCECGHeartRate, Value: 80, Valid: true},
-				{Code: feed.MDCSpO2, Value: 97, Valid: true},
-				{Code: feed.MDCRespRate, Value: 16, Valid: true},
-				{Code: feed.MDCTemp, Value: 36.8, Valid: true},
-				{Code: feed.MDCNIBPSys, Value: 124, Valid: true},
-				{Code: feed.MDCNIBPDia, Value: 78, Valid: true},
-				{Code: feed.MDCNIBPMean, Value: 93, Valid: true},
+		for _, bed := range beds {
+			h.Wave(bed, &feed.WaveFrame{Seq: uint32(i), StartMs: ms, Channels: []feed.Channel{
+				{Code: feed.MDCECGLeadII, RateHz: 250, Gain: 200, Samples: ecg},
+				{Code: feed.MDCPleth, RateHz: 125, Gain: 1000, Samples: pl},
 			}})
+		}
+		for _, bed := range beds {
+			if i%5 == 0 {
+				numerics(h, bed, ms, uint32(i/5))
+			}
 		}
 		clk.t = time.UnixMilli(ms + 200)
 		tick()
 	}
+}
+
+// numerics sends one set of normal adult values.
+func numerics(h *monitor.Hub, bed string, ms int64, seq uint32) {
+	h.Numerics(bed, feed.NumFrame{TsMs: ms, Seq: seq, Values: []feed.Numeric{
+		{Code: feed.MDCECGHeartRate, Value: 80, Valid: true},
+		{Code: feed.MDCSpO2, Value: 97, Valid: true},
+		{Code: feed.MDCRespRate, Value: 16, Valid: true},
+		{Code: feed.MDCTemp, Value: 36.8, Valid: true},
+		{Code: feed.MDCNIBPSys, Value: 124, Valid: true},
+		{Code: feed.MDCNIBPDia, Value: 78, Valid: true},
+		{Code: feed.MDCNIBPMean, Value: 93, Valid: true},
+	}})
 }
 
 func newHub(clk *clock, beds ...string) *monitor.Hub {

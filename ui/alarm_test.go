@@ -1,0 +1,552 @@
+package ui
+
+import (
+	"errors"
+	"fmt"
+	"image"
+	"image/color"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+
+	"github.com/vigil-station/vigil/alarms"
+	"github.com/vigil-station/vigil/monitor/feed"
+)
+
+// fakeDesk is an AlarmDesk that records what the station asks of it.
+type fakeDesk struct {
+	view       *alarms.View
+	err        error
+	calls      []string
+	shown      [][]string
+	heartbeats int
+	onShown    func(ids []string) // runs inside Shown
+}
+
+func (d *fakeDesk) View() *alarms.View { return d.view }
+
+func (d *fakeDesk) call(s string) error {
+	d.calls = append(d.calls, s)
+	return d.err
+}
+
+func (d *fakeDesk) Acknowledge(id string) error     { return d.call("ack " + id) }
+func (d *fakeDesk) AcknowledgeAll(bed string) error { return d.call("ack-all " + bed) }
+func (d *fakeDesk) PauseAudio() error               { return d.call("pause-audio") }
+func (d *fakeDesk) PauseAlarmAudio(id string) error { return d.call("pause-alarm " + id) }
+func (d *fakeDesk) Respond(id string, ok bool) error {
+	return d.call(fmt.Sprintf("respond %s %v", id, ok))
+}
+func (d *fakeDesk) Heartbeat() { d.heartbeats++ }
+
+func (d *fakeDesk) Shown(ids []string) {
+	if d.onShown != nil {
+		d.onShown(ids)
+	}
+	d.shown = append(d.shown, ids)
+}
+
+const (
+	idDesat  = "05.spo2-desat.1732399958000"
+	idBroker = "..broker-lost.1732399999000"
+	idNIBP   = "03.nibp-sys-high.1732399879000"
+	idHR     = "07.hr-high.1732399934000"
+	idTemp   = "09.temp-high.1732399824000"
+)
+
+// alarmView is a station at now with one alarm of every kind the display
+// draws: HIGH unacknowledged and escalated on bed 05, a station alarm, an
+// acknowledged MEDIUM, a MEDIUM with its own audio pause, a LOW; AUDIO
+// PAUSED for 1:54; bed 11 ALARM PAUSED 2:10, bed 12 ALARM OFF.
+func alarmView(seq uint64, now time.Time) *alarms.View {
+	ago := func(d time.Duration) time.Time { return now.Add(-d) }
+	cond := func(bed, code string, p alarms.Priority, msg string) alarms.Condition {
+		return alarms.Condition{Key: bed + "/" + code, Bed: bed, Code: code, Priority: p, Message: msg}
+	}
+	desat := alarms.Alarm{ID: idDesat, Condition: cond("05", "spo2-desat", alarms.High, "Desat SpO2 84 < 85"),
+		Onset: ago(42 * time.Second), Escalation: 1, EscalatedAt: ago(12 * time.Second)}
+	broker := alarms.Alarm{ID: idBroker, Condition: cond("", "broker-lost", alarms.High,
+		"Station lost the broker: no bed is monitored here"), Onset: ago(5 * time.Second)}
+	broker.Source = alarms.Technical
+	nibp := alarms.Alarm{ID: idNIBP, Condition: cond("03", "nibp-sys-high", alarms.Medium, "NIBP sys 182 > 160"),
+		Onset: ago(125 * time.Second), Acked: true, AckedBy: "nurse"}
+	hr := alarms.Alarm{ID: idHR, Condition: cond("07", "hr-high", alarms.Medium, "HR 134 > 120"),
+		Onset: ago(70 * time.Second), AudioPaused: now.Add(90 * time.Second)}
+	temp := alarms.Alarm{ID: idTemp, Condition: cond("09", "temp-high", alarms.Low, "Temp 38.4 > 38.0"),
+		Onset: ago(180 * time.Second)}
+	return &alarms.View{
+		Seq: seq, At: now, Station: "icu1-a",
+		Alarms:   []alarms.Alarm{desat, broker, nibp, hr, temp},
+		Sounding: alarms.High, AudioPaused: 114 * time.Second,
+		Beds: map[string]alarms.BedView{
+			"05": {Priority: alarms.High, Unacked: true, Text: desat.Text(), Count: 1},
+			"03": {Priority: alarms.Medium, Text: nibp.Text(), Count: 1},
+			"07": {Priority: alarms.Medium, Unacked: true, Text: hr.Text(), Count: 1},
+			"09": {Priority: alarms.Low, Unacked: true, Text: temp.Text(), Count: 1},
+			"11": {PausedFor: 130 * time.Second},
+			"12": {AlarmOff: true},
+		},
+		Banner: []alarms.Alarm{desat},
+	}
+}
+
+var patients = []string{"Ada Lovelace", "Alan Turing", "Grace Hopper", "Edsger Dijkstra", "Barbara Liskov",
+	"Donald Knuth", "Frances Allen", "John Backus", "Margaret Hamilton", "Ken Thompson", "Radia Perlman",
+	"Tony Hoare", "Leslie Lamport", "Niklaus Wirth", "Shafi Goldwasser", "Dennis Ritchie"}
+
+func bedNames() []string {
+	beds := make([]string, 16)
+	for i := range beds {
+		beds[i] = fmt.Sprintf("%02d", i+1)
+	}
+	return beds
+}
+
+// alarmStation is a 16-bed station at 1920x1080 with desk connected and
+// every bed sending 4 s of signals; the clock ends at t0 + 4 s, when the
+// view was taken.
+func alarmStation(t *testing.T, desk *fakeDesk) (*Station, fyne.Window, *clock) {
+	t.Helper()
+	test.NewTempApp(t)
+	test.ApplyTheme(t, Theme{})
+	clk := &clock{time.UnixMilli(t0)}
+	beds := bedNames()
+	h := newHub(clk, beds...)
+	for i, b := range beds {
+		h.Status(b, feed.Status{Device: "SIM-" + b, Online: true, Patient: patients[i]})
+	}
+	st := NewStation(h, nil, clk.now)
+	st.SetAlarmDesk(desk)
+	w := test.NewTempWindow(t, st.Content())
+	w.SetPadded(false)
+	w.Resize(fyne.NewSize(1920, 1080))
+	feedBeds(h, clk, 4, st.Tick, beds...)
+	st.Tick()
+	return st, w, clk
+}
+
+func tileOf(t *testing.T, st *Station, bed string) *Tile {
+	t.Helper()
+	for _, tl := range st.Tiles() {
+		if tl.Bed() != nil && tl.Bed().Name == bed {
+			return tl
+		}
+	}
+	t.Fatalf("no tile shows bed %s", bed)
+	return nil
+}
+
+// abs is o's rectangle on the canvas, moved by the insets (left, top, right,
+// bottom; positive shrinks).
+func abs(o fyne.CanvasObject, l, tp, r, b int) image.Rectangle {
+	p := fyne.CurrentApp().Driver().AbsolutePositionForObject(o)
+	s := o.Size()
+	return image.Rect(int(p.X)+l, int(p.Y)+tp, int(p.X+s.Width)-r, int(p.Y+s.Height)-b)
+}
+
+func rgb8(c color.Color) (r, g, b uint32) {
+	r, g, b, _ = c.RGBA()
+	return r >> 8, g >> 8, b >> 8
+}
+
+func isRed(c color.Color) bool    { r, g, b := rgb8(c); return r > 180 && g < 70 && b < 70 }
+func isYellow(c color.Color) bool { r, g, b := rgb8(c); return r > 200 && g > 160 && b < 80 }
+func isCyan(c color.Color) bool   { r, g, b := rgb8(c); return r < 60 && g > 150 && b > 180 }
+
+// share is the fraction of the pixels of rect in img that match.
+func share(img image.Image, rect image.Rectangle, match func(color.Color) bool) float64 {
+	n, hit := 0, 0
+	for y := rect.Min.Y; y < rect.Max.Y; y++ {
+		for x := rect.Min.X; x < rect.Max.X; x++ {
+			n++
+			if match(img.At(x, y)) {
+				hit++
+			}
+		}
+	}
+	if n == 0 {
+		return 0
+	}
+	return float64(hit) / float64(n)
+}
+
+// header and left border of a tile, inside the thick border.
+func headerRect(tl *Tile) image.Rectangle {
+	r := abs(tl, 8, 8, 8, 0)
+	r.Max.Y = r.Min.Y + int(tl.header.Size().Height) - 10
+	return r
+}
+
+func borderRect(tl *Tile) image.Rectangle {
+	r := abs(tl, 1, 40, 0, 10)
+	r.Max.X = r.Min.X + 3
+	return r
+}
+
+func TestAlarmDisplay(t *testing.T) {
+	desk := &fakeDesk{view: alarmView(1, time.UnixMilli(t0+4000))}
+	st, w, clk := alarmStation(t, desk)
+	al := &st.al
+
+	// t0 + 4 s is a whole number of both flash periods: every flash is lit.
+	img := w.Canvas().Capture()
+	wantRows := []struct{ msg, age, marks string }{
+		{"*** Bed 05  Desat SpO2 84 < 85", "0:42", "ESCALATED"},
+		{"*** Station lost the broker: no bed is monitored here", "0:05", ""},
+		{"** Bed 03  NIBP sys 182 > 160", "2:05", "ACK'D"},
+		{"** Bed 07  HR 134 > 120", "1:10", "AUDIO PAUSED 1:30"},
+	}
+	for i, want := range wantRows {
+		r := al.rows[i]
+		if !r.Visible() || r.msg.Text != want.msg || r.age.Text != want.age || r.marks.Text != want.marks {
+			t.Errorf("row %d shows %q %q %q (visible %v), want %q %q %q", i, r.msg.Text, r.age.Text, r.marks.Text,
+				r.Visible(), want.msg, want.age, want.marks)
+		}
+	}
+	if al.more.Text != "+ 1 more" {
+		t.Errorf("the LOW alarm beyond the bar is counted as %q", al.more.Text)
+	}
+	if !al.pausedBand.Visible() || al.pausedText.Text != "AUDIO PAUSED  1:54" {
+		t.Errorf("AUDIO PAUSED band visible %v, says %q", al.pausedBand.Visible(), al.pausedText.Text)
+	}
+	if al.audioOff.Visible() {
+		t.Error("AUDIO OFF shown while audio is on")
+	}
+	b := al.banners[0]
+	if !al.bannerBox.Visible() || !b.Visible() || al.banners[1].Visible() ||
+		b.msg.Text != "ESCALATED: Bed 05  *** Desat SpO2 84 < 85  — unacknowledged 0:42" {
+		t.Errorf("banner visible %v/%v says %q", al.bannerBox.Visible(), b.Visible(), b.msg.Text)
+	}
+	if got := tileOf(t, st, "05").patientText.Text; got != "*** Desat SpO2 84 < 85" {
+		t.Errorf("tile 05 header says %q", got)
+	}
+	if got := tileOf(t, st, "01").patientText.Text; got != "Ada Lovelace" {
+		t.Errorf("tile 01 (no alarm) header says %q", got)
+	}
+	if got := tileOf(t, st, "11").badgeText; got.Text != "ALARM PAUSED 2:10" || !got.Visible() {
+		t.Errorf("tile 11 badge %q visible %v", got.Text, got.Visible())
+	}
+	if got := tileOf(t, st, "12").badgeText.Text; got != "ALARM OFF" {
+		t.Errorf("tile 12 badge %q", got)
+	}
+
+	// Lit: bed 05 red, 07 yellow, 09 cyan; the HIGH row red.
+	t05, t07, t09, t03, t01 := tileOf(t, st, "05"), tileOf(t, st, "07"), tileOf(t, st, "09"), tileOf(t, st, "03"), tileOf(t, st, "01")
+	row0 := abs(al.rows[0], 24, 2, 0, 2)
+	row0.Max.X = row0.Min.X + 380
+	check := func(when, what string, rect image.Rectangle, match func(color.Color) bool, atLeast, atMost float64) {
+		t.Helper()
+		if f := share(img, rect, match); f < atLeast || f > atMost {
+			t.Errorf("%s: %s is %.0f %% that colour, want %.0f–%.0f %%", when, what, 100*f, 100*atLeast, 100*atMost)
+		}
+	}
+	check("lit", "bed 05 header", headerRect(t05), isRed, 0.6, 1)
+	check("lit", "bed 05 border", borderRect(t05), isRed, 0.95, 1)
+	check("lit", "HIGH row", row0, isRed, 0.6, 1)
+	check("lit", "bed 07 header", headerRect(t07), isYellow, 0.6, 1)
+	check("lit", "bed 09 header", headerRect(t09), isCyan, 0.6, 1)
+	check("lit", "bed 01 header", headerRect(t01), isRed, 0, 0)
+	check("lit", "bed 01 border", borderRect(t01), isRed, 0, 0)
+	assertGolden(t, "station_alarms.png", img)
+
+	// 250 ms on, HIGH is in its dark half, MEDIUM (1 s half period) still lit.
+	clk.t = clk.t.Add(250 * time.Millisecond)
+	st.Tick()
+	img = w.Canvas().Capture()
+	check("HIGH dark", "bed 05 header", headerRect(t05), isRed, 0, 0)
+	check("HIGH dark", "bed 05 border", borderRect(t05), isRed, 0, 0)
+	check("HIGH dark", "HIGH row", row0, isRed, 0, 0)
+	check("HIGH dark", "bed 07 header", headerRect(t07), isYellow, 0.6, 1)
+	check("HIGH dark", "bed 09 header", headerRect(t09), isCyan, 0.6, 1)
+
+	// At t0 + 5 s MEDIUM is dark, HIGH lit again, LOW steady; the clocks
+	// moved a second on.
+	clk.t = time.UnixMilli(t0 + 5000)
+	st.Tick()
+	img = w.Canvas().Capture()
+	check("MEDIUM dark", "bed 05 header", headerRect(t05), isRed, 0.6, 1)
+	check("MEDIUM dark", "bed 07 header", headerRect(t07), isYellow, 0, 0)
+	check("MEDIUM dark", "bed 07 border", borderRect(t07), isYellow, 0, 0)
+	check("MEDIUM dark", "bed 09 header", headerRect(t09), isCyan, 0.6, 1)
+	// Acknowledged MEDIUM: steady thin yellow border, dimmed header, never bright.
+	check("MEDIUM dark", "bed 03 border", borderRect(t03), isYellow, 0.3, 0.7)
+	check("MEDIUM dark", "bed 03 header", headerRect(t03), isYellow, 0, 0)
+	if al.pausedText.Text != "AUDIO PAUSED  1:53" || al.rows[0].age.Text != "0:43" ||
+		tileOf(t, st, "11").badgeText.Text != "ALARM PAUSED 2:09" || al.rows[3].marks.Text != "AUDIO PAUSED 1:29" {
+		t.Errorf("a second on: band %q, age %q, bed 11 %q, row 3 %q", al.pausedText.Text, al.rows[0].age.Text,
+			tileOf(t, st, "11").badgeText.Text, al.rows[3].marks.Text)
+	}
+}
+
+func TestAlarmCommands(t *testing.T) {
+	desk := &fakeDesk{view: alarmView(1, time.UnixMilli(t0+4000))}
+	st, _, clk := alarmStation(t, desk)
+	al := &st.al
+	press := func(b fyne.Tappable, want ...string) {
+		t.Helper()
+		desk.calls = nil
+		test.Tap(b)
+		if !slices.Equal(desk.calls, want) {
+			t.Errorf("desk got %q, want %q", desk.calls, want)
+		}
+	}
+	press(al.rows[0].ack, "ack "+idDesat)
+	press(al.rows[0].pause, "pause-alarm "+idDesat)
+	press(al.rows[3].ack, "ack "+idHR)
+	press(al.rows[2].ack) // already acknowledged: the button is off
+	if !al.rows[2].ack.Disabled() || !al.rows[2].pause.Disabled() {
+		t.Error("an acknowledged alarm's buttons are enabled")
+	}
+	press(al.audioPause, "pause-audio")
+	press(al.ackAll, "ack-all ")
+	press(al.banners[0].accept, "respond "+idDesat+" true")
+	press(al.banners[0].reject, "respond "+idDesat+" false")
+
+	// A refused command is said for a while, then goes.
+	if al.errRow.Visible() {
+		t.Fatal("error row shown before any error")
+	}
+	desk.err = alarms.ErrNotAllowed
+	press(al.banners[0].accept, "respond "+idDesat+" true")
+	if !al.errRow.Visible() || !strings.Contains(al.errText.Text, "not allowed for this role") {
+		t.Fatalf("error row visible %v says %q", al.errRow.Visible(), al.errText.Text)
+	}
+	clk.t = clk.t.Add(errorShownFor + time.Second)
+	st.Tick()
+	if al.errRow.Visible() {
+		t.Error("the error stays up")
+	}
+	desk.err = errors.New("the alarm system did not answer")
+	press(al.rows[0].ack, "ack "+idDesat)
+	if !strings.Contains(al.errText.Text, "did not answer") {
+		t.Errorf("error row says %q", al.errText.Text)
+	}
+}
+
+func TestAlarmShownOncePerSeq(t *testing.T) {
+	desk := &fakeDesk{}
+	test.NewTempApp(t)
+	test.ApplyTheme(t, Theme{})
+	clk := &clock{time.UnixMilli(t0)}
+	st := NewStation(newHub(clk, bedNames()...), nil, clk.now)
+	w := test.NewTempWindow(t, st.Content())
+	w.Resize(fyne.NewSize(1920, 1080))
+	st.Tick()
+	if desk.heartbeats != 0 || st.al.panel.Visible() || st.al.pausedBand.Visible() || st.al.bannerBox.Visible() {
+		t.Fatal("a station without a desk shows alarm parts")
+	}
+	// Without a desk the tiles have all the room they had before.
+	if h := st.Tiles()[0].Size().Height; h < 250 {
+		t.Fatalf("tiles are %v high without alarms", h)
+	}
+
+	st.SetAlarmDesk(desk)
+	desk.view = alarmView(1, clk.t)
+	var drawn string
+	desk.onShown = func([]string) { drawn = st.al.rows[0].msg.Text }
+	st.Tick()
+	if desk.heartbeats != 1 || len(desk.shown) != 1 {
+		t.Fatalf("after one frame: %d heartbeats, %d Shown calls", desk.heartbeats, len(desk.shown))
+	}
+	if drawn != "*** Bed 05  Desat SpO2 84 < 85" {
+		t.Errorf("Shown was called before the bar was rebuilt (first row %q)", drawn)
+	}
+	// The four rows, and the LOW alarm bed 09's tile shows.
+	if want := []string{idDesat, idBroker, idNIBP, idHR, idTemp}; !slices.Equal(desk.shown[0], want) {
+		t.Errorf("Shown %q, want %q", desk.shown[0], want)
+	}
+	for range 5 {
+		clk.t = clk.t.Add(33 * time.Millisecond)
+		st.Tick()
+	}
+	// The same Seq in a new snapshot is not news either.
+	same := alarmView(1, clk.t)
+	desk.view = same
+	st.Tick()
+	if desk.heartbeats != 7 || len(desk.shown) != 1 {
+		t.Fatalf("after 7 frames of one Seq: %d heartbeats, %d Shown calls", desk.heartbeats, len(desk.shown))
+	}
+
+	// Seq 2: an alarm of a bed that is not on the grid, beyond the bar's rows.
+	v := alarmView(2, clk.t)
+	far := alarms.Alarm{ID: "99.hr-low.1", Condition: alarms.Condition{Bed: "99", Code: "hr-low",
+		Priority: alarms.Medium, Message: "HR 38 < 40"}, Onset: clk.t}
+	v.Alarms = slices.Insert(v.Alarms, 4, far)
+	v.Beds["99"] = alarms.BedView{Priority: alarms.Medium, Unacked: true, Text: far.Text(), Count: 1}
+	desk.view = v
+	st.Tick()
+	if len(desk.shown) != 2 {
+		t.Fatalf("Seq change: %d Shown calls, want 2", len(desk.shown))
+	}
+	if want := []string{idDesat, idBroker, idNIBP, idHR, idTemp}; !slices.Equal(desk.shown[1], want) {
+		t.Errorf("Shown %q, want %q (bed 99 is neither in the bar nor on a tile)", desk.shown[1], want)
+	}
+	if st.al.more.Text != "+ 2 more" {
+		t.Errorf("more says %q", st.al.more.Text)
+	}
+	st.Tick()
+	if len(desk.shown) != 2 || desk.heartbeats != 9 {
+		t.Fatalf("%d Shown calls, %d heartbeats", len(desk.shown), desk.heartbeats)
+	}
+
+	// Disconnected, the station shows no alarm state and asks nothing.
+	st.SetAlarmDesk(nil)
+	st.Tick()
+	if desk.heartbeats != 9 || st.al.panel.Visible() || st.al.bannerBox.Visible() || st.al.pausedBand.Visible() ||
+		tileOf(t, st, "05").Alarm().Priority != alarms.None || tileOf(t, st, "05").borderW != 0 {
+		t.Error("alarm state left on screen after the desk was removed")
+	}
+}
+
+func TestAudioOffOnStationBar(t *testing.T) {
+	desk := &fakeDesk{}
+	v := alarmView(1, time.UnixMilli(t0+4000))
+	v.AudioOff, v.AudioPaused, v.Banner = true, 0, nil
+	v.Alarms = v.Alarms[1:2] // the station's own alarm only
+	v.Beds = map[string]alarms.BedView{"11": v.Beds["11"], "12": v.Beds["12"]}
+	desk.view = v
+	st, w, _ := alarmStation(t, desk)
+	al := &st.al
+	if !al.audioOff.Visible() || al.pausedBand.Visible() {
+		t.Fatalf("AUDIO OFF visible %v, AUDIO PAUSED visible %v", al.audioOff.Visible(), al.pausedBand.Visible())
+	}
+	if got := al.rows[0].msg.Text; got != "*** Station lost the broker: no bed is monitored here" || al.rows[1].Visible() {
+		t.Fatalf("bar shows %q (second row visible %v)", got, al.rows[1].Visible())
+	}
+	// The box sits on the station bar, clear of the link state and clock.
+	box, link := abs(al.audioOff, 0, 0, 0, 0), abs(st.linkText, 0, 0, 0, 0)
+	if box.Min.Y > 4 || box.Overlaps(link) || box.Overlaps(abs(st.clock, 0, 0, 0, 0)) {
+		t.Fatalf("AUDIO OFF box at %v, link text at %v", box, link)
+	}
+	img := w.Canvas().Capture()
+	if f := share(img, box, isYellow); f < 0.4 {
+		t.Fatalf("AUDIO OFF box is only %.0f %% yellow", 100*f)
+	}
+	top := abs(st.al.panel, 0, 0, 0, 0)
+	crop := image.NewRGBA(image.Rect(0, 0, 1920, top.Max.Y))
+	for y := range crop.Rect.Dy() {
+		for x := range crop.Rect.Dx() {
+			crop.Set(x, y, img.At(x, y))
+		}
+	}
+	assertGolden(t, "station_bar_audio_off.png", crop)
+}
+
+// A frame whose flash phase does not turn allocates nothing.
+func TestAlarmFrameAllocs(t *testing.T) {
+	desk := &fakeDesk{view: alarmView(1, time.UnixMilli(t0+4000))}
+	st, _, clk := alarmStation(t, desk)
+	clk.t = time.UnixMilli(t0 + 10_000)
+	st.Tick()
+	allocs := testing.AllocsPerRun(100, func() {
+		clk.t = clk.t.Add(time.Millisecond)
+		st.Tick()
+	})
+	if allocs != 0 {
+		t.Fatalf("%.1f allocations per frame", allocs)
+	}
+	if desk.heartbeats < 100 || len(desk.shown) != 1 {
+		t.Fatalf("%d heartbeats, %d Shown calls", desk.heartbeats, len(desk.shown))
+	}
+}
+
+func TestFlashPhase(t *testing.T) {
+	at := func(ms int64) time.Time { return time.UnixMilli(t0 + ms) }
+	for _, c := range []struct {
+		p   alarms.Priority
+		ms  int64
+		lit bool
+	}{
+		{alarms.High, 0, true}, {alarms.High, 249, true}, {alarms.High, 250, false}, {alarms.High, 499, false},
+		{alarms.High, 500, true}, {alarms.Medium, 999, true}, {alarms.Medium, 1000, false},
+		{alarms.Medium, 1999, false}, {alarms.Low, 250, true}, {alarms.Low, 1500, true},
+	} {
+		if got := flashLit(at(c.ms), c.p); got != c.lit {
+			t.Errorf("%v at +%d ms lit %v, want %v", c.p, c.ms, got, c.lit)
+		}
+	}
+	for d, want := range map[time.Duration]string{0: "0:00", 42 * time.Second: "0:42",
+		114 * time.Second: "1:54", 3725 * time.Second: "1:02:05"} {
+		if got := clockText(floorSeconds(d)); got != want {
+			t.Errorf("%v reads %q, want %q", d, got, want)
+		}
+	}
+	if got := ceilSeconds(113*time.Second + time.Millisecond); got != 114 {
+		t.Errorf("countdown 113.001 s reads %d s", got)
+	}
+}
+
+func TestAlarmRowMarks(t *testing.T) {
+	test.NewTempApp(t)
+	now := time.UnixMilli(t0)
+	r := newAlarmRow(func(*alarmRow) {}, func(*alarmRow) {})
+	latched := alarms.Alarm{ID: "a", Condition: alarms.Condition{Bed: "02", Priority: alarms.High,
+		Message: "Asystole", Latching: true}, Onset: now.Add(-61 * time.Minute), Ended: true, Escalation: 2,
+		AcceptedBy: "charge-anna"}
+	r.set(&latched, now)
+	if r.msg.Text != "*** Bed 02  Asystole" || r.age.Text != "1:01:00" || r.marks.Text != "ENDED  ACCEPTED by charge-anna" {
+		t.Errorf("latched ended alarm reads %q %q %q", r.msg.Text, r.age.Text, r.marks.Text)
+	}
+	// Ended but unacknowledged still flashes: it still sounds.
+	r.flash(now.Add(250 * time.Millisecond))
+	if r.bg.FillColor != colorRow || r.painted != paintDark {
+		t.Errorf("ended unacknowledged HIGH at its dark phase: %v", r.bg.FillColor)
+	}
+	low := alarms.Alarm{ID: "b", Condition: alarms.Condition{Bed: "04", Priority: alarms.Low, Message: "SpO2 probe off"},
+		Onset: now, Acked: true}
+	r.set(&low, now)
+	if r.marks.Text != "ACK'D" || r.bg.FillColor != dim(ColorAlarmLow) || r.block.FillColor != ColorAlarmLow {
+		t.Errorf("acknowledged LOW: marks %q, ground %v, block %v", r.marks.Text, r.bg.FillColor, r.block.FillColor)
+	}
+}
+
+func TestTileAlarmHeaderAndBadge(t *testing.T) {
+	test.NewTempApp(t)
+	test.ApplyTheme(t, Theme{})
+	clk := &clock{time.UnixMilli(t0)}
+	h := newHub(clk, "01")
+	h.Status("01", feed.Status{Device: "SIM-1", Online: true, Patient: "Ada Lovelace"})
+	tile := NewTile(h.Bed("01"))
+	w := test.NewTempWindow(t, tile)
+	w.Resize(fyne.NewSize(476, 262))
+	tile.Update(clk.t)
+	tile.SetAlarm(alarms.BedView{Priority: alarms.Medium, Unacked: true, Text: "** HR 134 > 120", Count: 3}, clk.t)
+	if got := tile.patientText.Text; got != "** HR 134 > 120  (+2)" || !tile.patientText.TextStyle.Bold {
+		t.Errorf("header %q (bold %v)", got, tile.patientText.TextStyle.Bold)
+	}
+	if tile.header.FillColor != ColorAlarmMedium || tile.bedText.Color != ColorBlack || tile.borderW != 6 {
+		t.Errorf("lit MEDIUM: header %v, ink %v, border %v", tile.header.FillColor, tile.bedText.Color, tile.borderW)
+	}
+	tile.SetAlarm(alarms.BedView{Priority: alarms.Medium, Text: "** HR 134 > 120", Count: 1}, clk.t)
+	if tile.header.FillColor != dim(ColorAlarmMedium) || tile.borderW != 2 || tile.bedText.Color != ColorWhite {
+		t.Errorf("acknowledged MEDIUM: header %v, border %v", tile.header.FillColor, tile.borderW)
+	}
+	tile.SetAlarm(alarms.BedView{PausedFor: 90 * time.Second}, clk.t)
+	if tile.patientText.Text != "Ada Lovelace" || tile.borderW != 0 || tile.header.FillColor != tile.hdrBase {
+		t.Errorf("no alarm: header %q %v, border %v", tile.patientText.Text, tile.header.FillColor, tile.borderW)
+	}
+	if tile.badgeText.Text != "ALARM PAUSED 1:30" || !tile.badgeBG.Visible() {
+		t.Errorf("badge %q visible %v", tile.badgeText.Text, tile.badgeBG.Visible())
+	}
+	clk.t = clk.t.Add(1500 * time.Millisecond)
+	tile.Update(clk.t)
+	if tile.badgeText.Text != "ALARM PAUSED 1:29" {
+		t.Errorf("badge %q 1.5 s on", tile.badgeText.Text)
+	}
+	// The badge fits the waveform area and its text fits the badge.
+	if tw, bw := tile.badgeText.MinSize().Width, tile.badgeBG.Size().Width; tw > bw {
+		t.Errorf("badge text %v wide in a badge of %v", tw, bw)
+	}
+	tile.SetAlarm(alarms.BedView{AlarmOff: true}, clk.t)
+	if tile.badgeText.Text != "ALARM OFF" {
+		t.Errorf("badge %q", tile.badgeText.Text)
+	}
+	tile.SetAlarm(alarms.BedView{}, clk.t)
+	if tile.badgeText.Text != "" || tile.badgeBG.Visible() {
+		t.Errorf("badge %q left (visible %v)", tile.badgeText.Text, tile.badgeBG.Visible())
+	}
+}
