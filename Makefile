@@ -13,7 +13,7 @@ BIN       := bin/vigil
 # for the alarm sound (oto) and a D-Bus daemon for the notification test.
 DEB_PACKAGES := gcc pkg-config libgl1-mesa-dev xorg-dev libxkbcommon-dev libwayland-dev \
                 wayland-protocols xvfb xauth x11-apps imagemagick mosquitto mosquitto-clients dbus-x11 \
-                dbus libasound2-dev
+                dbus libasound2-dev xdotool
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 RUN_FLAGS ?=
 TEST_FLAGS ?=
@@ -67,7 +67,7 @@ lint: deps ## go vet, gofmt, staticcheck
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 
 screenshot: build ## run the station under Xvfb at 1920x1080 and save docs/screenshot.png
-	scripts/screenshot.sh $(BIN) docs/screenshot.png $${SHOT_WAIT:-80}
+	scripts/screenshot.sh $(BIN) docs/screenshot.png $${SHOT_WAIT:-25}
 
 package: deps ## build a Linux release tarball with the fyne tool
 	$(GO) run fyne.io/tools/cmd/fyne@v1.7.4 package -os linux --release

@@ -41,7 +41,10 @@ func (c *Core) startAlarms(cfg Config) error {
 		return err
 	}
 	ac.Hub, ac.Log, ac.Display = c.Hub, c.Log, !cfg.Headless
-	ac.Link = func() bool { return c.Sub != nil && c.Sub.Connected() }
+	ac.Link = func() bool { // the subscriber is made after the service starts
+		sub := c.sync.sub.Load()
+		return sub != nil && sub.Connected()
+	}
 	if cfg.Notify && !cfg.Headless {
 		c.Notifier = notify.New(notify.Config{Logger: c.Log})
 		ac.Notifier = noticeAdapter{c.Notifier}

@@ -28,6 +28,7 @@ func runWindow(ctx context.Context, cfg Config, core *Core) error {
 	st.OnAbout = func() { ui.ShowAbout(w, Version) }
 	if core.Alarms != nil {
 		st.SetAlarmDesk(core.Alarms)
+		w.Canvas().SetOnTypedKey(st.TypedKey) // P: audio pause, A: acknowledge all
 	}
 	core.SetFrameCounter(st.Frames)
 	w.SetContent(st.Content())

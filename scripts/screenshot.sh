@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # Runs the station in a real window under Xvfb (1920x1080) on a free port and
-# display, waits, and saves a screenshot. Usage: screenshot.sh BIN OUT [SECONDS]
+# display with alarms of every priority, pauses the audio as a nurse would
+# (key P), and saves a screenshot. Usage: screenshot.sh BIN OUT [SECONDS]
+#   bed 05: the simulator's desaturation scenario (Vigil's own HIGH limit alarm)
+#   bed 07: a device's MEDIUM alarm, bed 09: a device's LOW technical alarm,
+#   bed 12: a nurse call (MEDIUM, latching)
 set -euo pipefail
-bin=$1 out=$2 wait=${3:-80}
+bin=$1 out=$2 wait=${3:-25}
 disp=$(for n in $(seq 90 140); do [ -e /tmp/.X11-unix/X$n ] || [ -e /tmp/.X$n-lock ] || { echo $n; break; }; done)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null || echo 18830)
 data=$(mktemp -d)
@@ -10,10 +14,20 @@ Xvfb ":$disp" -screen 0 1920x1080x24 -nolisten tcp >/dev/null 2>&1 &
 xpid=$!
 trap 'kill $vpid 2>/dev/null; kill $xpid 2>/dev/null; rm -rf "$data"' EXIT
 sleep 1
-DISPLAY=":$disp" "$bin" --listen "127.0.0.1:$port" --data "$data" 2>"$data/err.log" &
+DISPLAY=":$disp" "$bin" --listen "127.0.0.1:$port" --data "$data" --audio off --notify=false \
+  --scenario desat --bed 5 2>"$data/err.log" &
 vpid=$!
 echo "station on display :$disp, broker port $port; screenshot in ${wait}s"
-sleep "$wait"
+sleep 8
+now=$(date +%s%3N)
+pub() { mosquitto_pub -h 127.0.0.1 -p "$port" -q 1 -t "vigil/v1/ICU1/$1" -m "$2"; }
+pub 07/alarm '{"id":"HR-HI-1","seq":1,"ts":'"$now"',"code":196648,"param":147842,"priority":"medium","source":"physiological","phase":"start","state":"active","value":134,"limit":120,"unit":"/min","text":"HR 134 > 120"}'
+pub 09/alarm '{"id":"SPO2-PROBE-1","seq":1,"ts":'"$now"',"code":196660,"priority":"low","source":"technical","phase":"start","state":"active","text":"SpO2 probe loose"}'
+pub 12/event '{"id":"CALL-1","seq":1,"ts":'"$now"',"kind":"nurse_call","text":"bathroom"}'
+sleep $((wait - 12))
+DISPLAY=":$disp" xdotool search --name "Vigil" windowfocus --sync 2>/dev/null || true
+DISPLAY=":$disp" xdotool key p
+sleep 4
 mkdir -p "$(dirname "$out")"
 DISPLAY=":$disp" import -window root "$out"
 echo "saved $out"

@@ -550,3 +550,16 @@ func TestTileAlarmHeaderAndBadge(t *testing.T) {
 		t.Errorf("badge %q left (visible %v)", tile.badgeText.Text, tile.badgeBG.Visible())
 	}
 }
+
+// The alarm keys: P pauses the audio, A acknowledges everything.
+func TestAlarmKeys(t *testing.T) {
+	desk := &fakeDesk{view: alarmView(1, time.UnixMilli(t0+4000))}
+	st, _, _ := alarmStation(t, desk)
+	for key, want := range map[fyne.KeyName]string{fyne.KeyP: "pause-audio", fyne.KeyA: "ack-all ", fyne.KeyZ: ""} {
+		desk.calls = nil
+		st.TypedKey(&fyne.KeyEvent{Name: key})
+		if got := strings.Join(desk.calls, ","); got != want {
+			t.Errorf("key %s: desk got %q, want %q", key, got, want)
+		}
+	}
+}
