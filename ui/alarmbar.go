@@ -620,8 +620,7 @@ func (s *Station) tickAlarms(now time.Time) {
 }
 
 // applyView rebuilds the alarm display from v and returns the ids of the
-// alarms it shows: those listed in the bar, and those beyond it that a tile
-// on the grid shows as its bed's highest.
+// alarms it now shows (listed, on a tile, or counted under "+ K more").
 func (s *Station) applyView(v *alarms.View, now time.Time) []string {
 	al := &s.al
 	al.have, al.seq = true, v.Seq
@@ -690,18 +689,12 @@ func (s *Station) applyView(v *alarms.View, now time.Time) []string {
 	}
 	s.tickAlarmClocks(now)
 
+	// Every alarm of the view is on screen once the bar is rebuilt: in a
+	// row, on its bed's tile, or in the "+ K more" count that says the bar
+	// holds more than it lists.
 	ids := make([]string, 0, len(v.Alarms))
-	onTile := map[string]bool{}
 	for i := range v.Alarms {
-		a := &v.Alarms[i]
-		tile := false
-		if bv, ok := v.Beds[a.Bed]; ok && a.Bed != "" && onGrid[a.Bed] && !onTile[a.Bed] &&
-			bv.Priority == a.Priority && bv.Text == a.Text() {
-			onTile[a.Bed], tile = true, true
-		}
-		if i < n || tile {
-			ids = append(ids, a.ID)
-		}
+		ids = append(ids, v.Alarms[i].ID)
 	}
 	return ids
 }
