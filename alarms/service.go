@@ -98,7 +98,8 @@ type View struct {
 	AudioPaused time.Duration // station AUDIO PAUSED time left
 	AudioOff    bool
 	Beds        map[string]BedView
-	Banner      []Alarm // escalated to this station and unanswered: Accept / Reject
+	Banner      []Alarm    // escalated to this station and unanswered: Accept / Reject
+	Advisories  []Advisory // derived, labelled advisory, apart from the alarms
 }
 
 // Stats are the service's counters.
@@ -165,6 +166,8 @@ type Service struct {
 	limitsMu sync.Mutex
 	limits   map[string]BedLimits
 
+	advisories map[string]Advisory // by bed/kind; engine goroutine only
+
 	heartbeat atomic.Int64 // unix ns of the UI's last frame
 	started   time.Time
 	linkSeen  bool
@@ -202,7 +205,8 @@ func NewService(cfg Config) *Service {
 	}
 	s := &Service{cfg: cfg, e: NewEngine(cfg.Policy, cfg.Clock, cfg.Station), log: cfg.Log.With("component", "alarms"),
 		wake: make(chan struct{}, 1), limits: map[string]BedLimits{}, awaiting: map[string]time.Time{},
-		lastSound: [2]int{-1, -1}}
+		advisories: map[string]Advisory{},
+		lastSound:  [2]int{-1, -1}}
 	s.started = cfg.Clock()
 	s.snapshot()
 	return s
@@ -677,7 +681,8 @@ func (s *Service) snapshot() {
 	alarms := s.e.Alarms()
 	p, loud := s.e.Sounding()
 	v := &View{At: now, Station: s.cfg.Station, Operator: s.cfg.Operator, Alarms: alarms, Sounding: p, Loud: loud,
-		AudioPaused: s.e.AudioPausedFor(), AudioOff: s.e.AudioOff(), Beds: map[string]BedView{}}
+		AudioPaused: s.e.AudioPausedFor(), AudioOff: s.e.AudioOff(), Beds: map[string]BedView{},
+		Advisories: s.advisoryList()}
 	for _, a := range alarms {
 		if a.Bed == "" {
 			continue
@@ -724,6 +729,9 @@ func (v *View) signature() uint64 {
 	for _, a := range v.Alarms {
 		w(a.ID, a.Priority, a.Message, a.Acked, a.Ended, a.Escalation, a.AcceptedBy, len(a.RejectedBy),
 			!v.At.Before(a.AudioPaused), a.AudioPaused.Sub(v.At).Round(time.Second))
+	}
+	for _, a := range v.Advisories {
+		w(a.Bed, a.Kind, a.Text)
 	}
 	for _, bed := range slices.Sorted(maps.Keys(v.Beds)) {
 		if b := v.Beds[bed]; b.PausedFor > 0 || b.AlarmOff {
