@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 )
@@ -181,7 +182,7 @@ func (w *stateWire) check() error {
 	}
 	for field, v := range map[string]string{"priority": w.Priority, "source": w.Source, "origin": w.Origin,
 		"phase": w.Phase, "state": w.State, "inactivation": w.Inactivation} {
-		if !contains(ok[field], v) {
+		if !slices.Contains(ok[field], v) {
 			return bad("%s %q: one of %s", field, v, strings.Join(ok[field], ", "))
 		}
 	}
@@ -189,15 +190,6 @@ func (w *stateWire) check() error {
 		return bad("phase %q does not agree with state %q", w.Phase, w.State)
 	}
 	return nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // DecodeState decodes and validates another station's alarm state message.

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
-	"math"
 	"slices"
 	"strings"
 	"time"
@@ -791,6 +790,3 @@ func (e *Engine) byID(id string) *Alarm {
 
 // Has reports whether an alarm with id is shown.
 func (e *Engine) Has(id string) bool { return e.byID(id) != nil }
-
-// nan is the "no value" of Condition.Value and Limit.
-var nan = math.NaN()

@@ -177,7 +177,11 @@ type Service struct {
 	awaiting  map[string]time.Time // zero-delay alarm id -> receipt, until shown and published
 	active    atomic.Int64
 	raised    atomic.Uint64
-	lastSound [2]int
+	lastSound struct {
+		p    Priority
+		loud bool
+		set  bool
+	}
 }
 
 // NewService makes a service; Run starts it.
@@ -205,8 +209,7 @@ func NewService(cfg Config) *Service {
 	}
 	s := &Service{cfg: cfg, e: NewEngine(cfg.Policy, cfg.Clock, cfg.Station), log: cfg.Log.With("component", "alarms"),
 		wake: make(chan struct{}, 1), limits: map[string]BedLimits{}, awaiting: map[string]time.Time{},
-		advisories: map[string]Advisory{},
-		lastSound:  [2]int{-1, -1}}
+		advisories: map[string]Advisory{}}
 	s.started = cfg.Clock()
 	s.snapshot()
 	return s
@@ -527,14 +530,12 @@ func (s *Service) deviceAlarm(bed string, a feed.Alarm, at time.Time) {
 		c.Limit = *a.Limit
 	}
 	if a.Phase == feed.PhaseDeEscalate { // the device lowered it: mirror, never second-guess
-		if cur := s.findKey(key); cur != nil && p < cur.Priority {
+		if cur := s.e.alarms[key]; cur != nil && p < cur.Priority {
 			s.e.Clear(key)
 		}
 	}
 	s.e.ReportAt(c, at)
 }
-
-func (s *Service) findKey(key string) *Alarm { return s.e.alarms[key] }
 
 func (s *Service) deviceEvent(bed string, ev feed.Event, at time.Time) {
 	key := bed + "/" + CodeNurseCall
@@ -634,9 +635,9 @@ func (s *Service) fanOut() {
 		}
 	}
 	p, loud := s.e.Sounding()
-	if s.cfg.Sound != nil && (int(p) != s.lastSound[0] || boolInt(loud) != s.lastSound[1]) {
+	if s.cfg.Sound != nil && (!s.lastSound.set || p != s.lastSound.p || loud != s.lastSound.loud) {
 		s.cfg.Sound.Set(p, loud)
-		s.lastSound = [2]int{int(p), boolInt(loud)}
+		s.lastSound.p, s.lastSound.loud, s.lastSound.set = p, loud, true
 	}
 	for _, a := range changes {
 		if a.Delay == 0 && !a.ReceivedAt.IsZero() && a.Station == s.cfg.Station && a.Onset.Equal(a.Updated) {
@@ -669,13 +670,6 @@ func (s *Service) pruneAwaiting(now time.Time) {
 	}
 }
 
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
-}
-
 func (s *Service) snapshot() {
 	now := s.cfg.Clock()
 	alarms := s.e.Alarms()
@@ -693,7 +687,7 @@ func (s *Service) snapshot() {
 			b.Priority, b.Unacked, b.Text = a.Priority, !a.Acked, a.Text()
 		}
 		v.Beds[a.Bed] = b
-		if a.Escalation > 0 && a.AcceptedBy == "" && !a.Acked && !containsStr(a.RejectedBy, s.cfg.Operator.Who) &&
+		if a.Escalation > 0 && a.AcceptedBy == "" && !a.Acked && !slices.Contains(a.RejectedBy, s.cfg.Operator.Who) &&
 			(s.cfg.Operator.Role >= ChargeNurse || a.Escalation >= 2) {
 			v.Banner = append(v.Banner, a)
 		}
@@ -739,13 +733,4 @@ func (v *View) signature() uint64 {
 		}
 	}
 	return h.Sum64()
-}
-
-func containsStr(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
