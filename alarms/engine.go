@@ -154,6 +154,7 @@ type Record struct {
 	AlarmID string
 	Bed     string
 	Who     string // "" for the system
+	Role    string // the role Who acted in ("" for the system)
 	Where   string // the station
 	Detail  string
 }
@@ -470,8 +471,8 @@ func (e *Engine) AcknowledgeAll(bed string, by Actor) int {
 // Respond answers an escalated alarm: responsibility accepted (escalation
 // stops) or rejected (it goes on). Charge nurses and admins may respond.
 func (e *Engine) Respond(id string, accept bool, by Actor) error {
-	if by.Role < ChargeNurse && !e.escalatedToAll(id) {
-		return ErrNotAllowed
+	if err := by.Check(ActRespond); err != nil && (err == ErrLoggedOut || !e.escalatedToAll(id)) {
+		return err
 	}
 	a := e.byID(id)
 	if a == nil || a.Escalation == 0 {
@@ -530,8 +531,8 @@ func (e *Engine) AudioPausedFor() time.Duration {
 // SetAudioOff switches the station's sound off or on indefinitely (AUDIO
 // OFF). Admins only; always-audible alarms still sound.
 func (e *Engine) SetAudioOff(off bool, by Actor) error {
-	if by.Role < Admin {
-		return ErrNotAllowed
+	if err := by.Check(ActAudioOff); err != nil {
+		return err
 	}
 	e.audioOff = off
 	ev := "audio-on"
@@ -549,8 +550,8 @@ func (e *Engine) AudioOff() bool { return e.audioOff }
 // limit): ALARM PAUSED. Its raised physiological alarms are resolved.
 // Charge nurses and admins may do it.
 func (e *Engine) PauseBed(bed string, d time.Duration, by Actor) error {
-	if by.Role < ChargeNurse {
-		return ErrNotAllowed
+	if err := by.Check(ActBedPause); err != nil {
+		return err
 	}
 	d = min(d, e.policy.MaxBedAlarmPause)
 	e.bedPausedUntil[bed] = e.clock().Add(d)
@@ -562,8 +563,8 @@ func (e *Engine) PauseBed(bed string, d time.Duration, by Actor) error {
 // SetBedAlarmOff switches a bed's physiological alarms off or on
 // indefinitely (ALARM OFF). Admins only.
 func (e *Engine) SetBedAlarmOff(bed string, off bool, by Actor) error {
-	if by.Role < Admin {
-		return ErrNotAllowed
+	if err := by.Check(ActAlarmOff); err != nil {
+		return err
 	}
 	if off {
 		e.bedOff[bed] = true

@@ -1,6 +1,7 @@
 package alarms
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -53,13 +54,29 @@ type Notice struct {
 // Notifier shows notices on the desktop. It must not block.
 type Notifier interface{ Notify(Notice) }
 
-// Recorder keeps the alarm trail (the journal). It must not block.
-type Recorder interface{ Record(Record) }
+// Recorder keeps the alarm trail (the journal). Record must not block; the
+// channel it returns (nil when the recorder does not say) receives nil once
+// the record is durable, or the error that kept it from being written.
+type Recorder interface {
+	Record(Record) <-chan error
+}
+
+// ErrNotRecorded means a command took effect but the journal has not
+// confirmed it in time (a slow or full disk): the window must not show it as
+// done. The journal keeps trying and a technical alarm is up.
+var ErrNotRecorded = errors.New("done, but not yet recorded in the journal")
+
+// RecordWait is how long a command waits for the journal before it reports
+// ErrNotRecorded.
+const RecordWait = 3 * time.Second
 
 // Config configures a Service.
 type Config struct {
-	Station   string // this station's id
-	Operator  Actor  // who acts at this station (until users and logins exist)
+	Station  string // this station's id
+	Operator Actor  // who is logged in at start (Who "" = the station is locked); SetOperator changes it
+	// Assigned reports whether a bed is in a nurse's care assignment (her
+	// beds, whose limits she may adjust); nil = no assignments.
+	Assigned  func(bed, who string) bool
 	Policy    Policy
 	Profile   string // default limit profile of every bed
 	Hub       *monitor.Hub
@@ -131,7 +148,8 @@ type input struct {
 	event  feed.Event
 	remote Alarm
 	cmd    func(e *Engine) error
-	reply  chan error
+	reply  chan cmdResult
+	by     Actor
 	fault  faultReport
 }
 
@@ -165,6 +183,7 @@ type Service struct {
 	lastSig  uint64
 	limitsMu sync.Mutex
 	limits   map[string]BedLimits
+	operator atomic.Pointer[Actor]
 
 	advisories map[string]Advisory // by bed/kind; engine goroutine only
 
@@ -211,6 +230,7 @@ func NewService(cfg Config) *Service {
 		wake: make(chan struct{}, 1), limits: map[string]BedLimits{}, awaiting: map[string]time.Time{},
 		advisories: map[string]Advisory{}}
 	s.started = cfg.Clock()
+	s.operator.Store(&cfg.Operator)
 	s.snapshot()
 	return s
 }
@@ -298,58 +318,129 @@ func (s *Service) Stats() Stats {
 		InputDropped: s.dropped.Load()}
 }
 
-// do runs cmd on the engine goroutine and waits for it (at most 2 s).
-func (s *Service) do(cmd func(e *Engine) error) error {
-	reply := make(chan error, 1)
-	if !s.push(input{kind: inCmd, cmd: cmd, reply: reply}) {
+// SetOperator sets who is logged in at this station (Actor{} locks it).
+// The next view shows the new operator.
+func (s *Service) SetOperator(a Actor) {
+	if a.Where == "" {
+		a.Where = s.cfg.Station
+	}
+	s.operator.Store(&a)
+	s.push(input{kind: inCmd, cmd: func(*Engine) error { return nil }}) // redraw with the new operator
+}
+
+// Operator is who is logged in (Who "" when the station is locked).
+func (s *Service) Operator() Actor { return *s.operator.Load() }
+
+type cmdResult struct {
+	err     error
+	durable []<-chan error
+}
+
+// do checks that the operator may do act, runs cmd on the engine goroutine
+// and waits for it (at most 2 s), then for the journal to confirm the
+// records the command made (at most RecordWait). A refusal is itself
+// recorded: who asked for what, and why not.
+func (s *Service) do(act Action, what string, cmd func(e *Engine, by Actor) error) error {
+	by := s.Operator()
+	if err := by.Check(act); err != nil {
+		s.refused(by, what, err)
+		return err
+	}
+	reply := make(chan cmdResult, 1)
+	if !s.push(input{kind: inCmd, cmd: func(e *Engine) error { return cmd(e, by) }, reply: reply, by: by}) {
 		return errors.New("the alarm system is overloaded; try again")
 	}
+	var res cmdResult
 	select {
-	case err := <-reply:
-		return err
+	case res = <-reply:
 	case <-time.After(2 * time.Second):
 		return errors.New("the alarm system did not answer")
 	}
+	if errors.Is(res.err, ErrNotAllowed) || errors.Is(res.err, ErrLoggedOut) {
+		s.refused(by, what, res.err)
+	}
+	if res.err != nil {
+		return res.err
+	}
+	return waitDurable(res.durable, RecordWait)
+}
+
+// waitDurable waits for every record to be confirmed by the journal.
+func waitDurable(chs []<-chan error, limit time.Duration) error {
+	if len(chs) == 0 {
+		return nil
+	}
+	t := time.NewTimer(limit)
+	defer t.Stop()
+	for _, ch := range chs {
+		if ch == nil {
+			continue
+		}
+		select {
+		case err := <-ch:
+			if err != nil {
+				return fmt.Errorf("%w: %v", ErrNotRecorded, err)
+			}
+		case <-t.C:
+			return ErrNotRecorded
+		}
+	}
+	return nil
+}
+
+func (s *Service) refused(by Actor, what string, err error) {
+	who := by.Who
+	if who == "" {
+		who = "(locked station)"
+	}
+	s.Record(Record{At: s.cfg.Clock(), Event: "refused", Who: who, Role: by.Role.String(), Where: cmp.Or(by.Where, s.cfg.Station),
+		Detail: what + ": " + err.Error()})
 }
 
 // Acknowledge acknowledges one alarm as the station's operator.
 func (s *Service) Acknowledge(id string) error {
-	return s.do(func(e *Engine) error { return e.Acknowledge(id, s.cfg.Operator) })
+	return s.do(ActAcknowledge, "acknowledge "+id, func(e *Engine, by Actor) error { return e.Acknowledge(id, by) })
 }
 
 // AcknowledgeAll acknowledges every alarm (of bed, or all when "").
 func (s *Service) AcknowledgeAll(bed string) error {
-	return s.do(func(e *Engine) error { e.AcknowledgeAll(bed, s.cfg.Operator); return nil })
+	return s.do(ActAcknowledge, "acknowledge all "+bed, func(e *Engine, by Actor) error { e.AcknowledgeAll(bed, by); return nil })
 }
 
 // PauseAudio pauses the station's sound (AUDIO PAUSED).
 func (s *Service) PauseAudio() error {
-	return s.do(func(e *Engine) error { e.PauseAudio(s.cfg.Operator); return nil })
+	return s.do(ActAudioPause, "audio pause", func(e *Engine, by Actor) error { e.PauseAudio(by); return nil })
 }
 
 // PauseAlarmAudio pauses the sound of one alarm.
 func (s *Service) PauseAlarmAudio(id string) error {
-	return s.do(func(e *Engine) error { return e.PauseAlarmAudio(id, s.cfg.Operator) })
+	return s.do(ActAudioPause, "audio pause "+id, func(e *Engine, by Actor) error { return e.PauseAlarmAudio(id, by) })
 }
 
-// Respond accepts or rejects responsibility for an escalated alarm.
+// Respond accepts or rejects responsibility for an escalated alarm. The
+// engine decides who may (a charge nurse, or anyone once it reached every
+// station).
 func (s *Service) Respond(id string, accept bool) error {
-	return s.do(func(e *Engine) error { return e.Respond(id, accept, s.cfg.Operator) })
+	return s.do(ActView, fmt.Sprintf("respond %s accept=%t", id, accept), func(e *Engine, by Actor) error {
+		return e.Respond(id, accept, by)
+	})
 }
 
 // PauseBed sets ALARM PAUSED on a bed for d.
 func (s *Service) PauseBed(bed string, d time.Duration) error {
-	return s.do(func(e *Engine) error { return e.PauseBed(bed, d, s.cfg.Operator) })
+	return s.do(ActBedPause, "alarm pause "+bed, func(e *Engine, by Actor) error { return e.PauseBed(bed, d, by) })
 }
 
 // SetAudioOff sets or clears AUDIO OFF (admin).
 func (s *Service) SetAudioOff(off bool) error {
-	return s.do(func(e *Engine) error { return e.SetAudioOff(off, s.cfg.Operator) })
+	return s.do(ActAudioOff, fmt.Sprintf("audio off=%t", off), func(e *Engine, by Actor) error { return e.SetAudioOff(off, by) })
 }
 
 // SetBedAlarmOff sets or clears ALARM OFF on a bed (admin).
 func (s *Service) SetBedAlarmOff(bed string, off bool) error {
-	return s.do(func(e *Engine) error { return e.SetBedAlarmOff(bed, off, s.cfg.Operator) })
+	return s.do(ActAlarmOff, fmt.Sprintf("alarm off=%t %s", off, bed), func(e *Engine, by Actor) error {
+		return e.SetBedAlarmOff(bed, off, by)
+	})
 }
 
 // Limits returns a bed's limits.
@@ -362,8 +453,30 @@ func (s *Service) Limits(bed string) BedLimits {
 	return BedLimits{Profile: s.cfg.Profile}
 }
 
-// SetLimit sets one limit of a bed within its profile's bounds.
+// MayAdjustLimits reports whether by may adjust the limits of bed: a charge
+// nurse or admin any bed, a nurse the beds in her care assignment.
+func (s *Service) MayAdjustLimits(by Actor, bed string) error {
+	if err := by.Check(ActLimitsAnyBed); err == nil || err == ErrLoggedOut {
+		return err
+	}
+	if err := by.Check(ActLimitsOwnBeds); err != nil {
+		return err
+	}
+	if s.cfg.Assigned == nil || !s.cfg.Assigned(bed, by.Who) {
+		return fmt.Errorf("%w: bed %s is not in your care assignment", ErrNotAllowed, bed)
+	}
+	return nil
+}
+
+// SetLimit sets one limit of a bed, within its profile's bounds, as the
+// operator (MayAdjustLimits), and records it.
 func (s *Service) SetLimit(bed, param string, lo, hi float64) error {
+	by := s.Operator()
+	what := fmt.Sprintf("limit %s %s %g..%g", bed, param, lo, hi)
+	if err := s.MayAdjustLimits(by, bed); err != nil {
+		s.refused(by, what, err)
+		return err
+	}
 	s.limitsMu.Lock()
 	cur, ok := s.limits[bed]
 	if !ok {
@@ -374,33 +487,33 @@ func (s *Service) SetLimit(bed, param string, lo, hi float64) error {
 		s.limits[bed] = next
 	}
 	s.limitsMu.Unlock()
-	if err == nil {
-		s.Record(Record{At: s.cfg.Clock(), Event: "limit-changed", Bed: bed, Who: s.cfg.Operator.Who, Where: s.cfg.Station,
-			Detail: fmt.Sprintf("%s %g..%g", param, lo, hi)})
+	if err != nil {
+		return err
 	}
-	return err
+	return waitDurable([]<-chan error{s.Record(Record{At: s.cfg.Clock(), Event: "limit-changed", Bed: bed, Who: by.Who,
+		Role: by.Role.String(), Where: by.Where, Detail: what})}, RecordWait)
 }
 
-// SetProfile sets a bed's limit profile (admin).
-func (s *Service) SetProfile(bed, profile string) error {
-	if s.cfg.Operator.Role < Admin {
-		return ErrNotAllowed
-	}
-	if _, ok := Profiles[profile]; !ok {
-		return fmt.Errorf("profile %q: use one of %s", profile, strings.Join(ProfileNames(), ", "))
+// SetBedLimits replaces a bed's limits (profile and overrides) as they
+// were configured and recorded elsewhere (the bed administration, the
+// journal at start). It does not check or record.
+func (s *Service) SetBedLimits(bed string, l BedLimits) {
+	if _, ok := Profiles[l.Profile]; !ok {
+		l.Profile = s.cfg.Profile
 	}
 	s.limitsMu.Lock()
-	s.limits[bed] = BedLimits{Profile: profile}
+	s.limits[bed] = l
 	s.limitsMu.Unlock()
-	return nil
 }
 
-// Record hands one trail line to the recorder and the log.
-func (s *Service) Record(r Record) {
-	if s.cfg.Recorder != nil {
-		s.cfg.Recorder.Record(r)
-	}
+// Record hands one trail line to the recorder and the log; the channel
+// says when it is durable (nil without a recorder).
+func (s *Service) Record(r Record) <-chan error {
 	s.log.Info("alarm "+r.Event, "alarm", r.AlarmID, "bed", r.Bed, "who", r.Who, "where", r.Where, "detail", r.Detail)
+	if s.cfg.Recorder != nil {
+		return s.cfg.Recorder.Record(r)
+	}
+	return nil
 }
 
 // Run is the engine goroutine; it returns when ctx is done.
@@ -464,7 +577,9 @@ func (s *Service) apply(in *input) {
 	case inCmd:
 		err := in.cmd(s.e)
 		if in.reply != nil {
-			in.reply <- err
+			// The command's records (and any made before it in this
+			// batch) go to the journal now, so the caller can wait for them.
+			in.reply <- cmdResult{err: err, durable: s.emit(s.e.TakeRecords(), in.by)}
 		}
 	case inFault:
 		key := "/" + in.fault.code
@@ -617,6 +732,29 @@ func (s *Service) housekeeping() {
 	s.e.Tick()
 }
 
+// emit records the engine's trail lines (with the role of the operator who
+// made them) and notifies new and escalated alarms; it returns the
+// journal's confirmations.
+func (s *Service) emit(recs []Record, by Actor) []<-chan error {
+	var durable []<-chan error
+	now := s.cfg.Clock()
+	for _, r := range recs {
+		if r.Who != "" && r.Who == by.Who && r.Role == "" {
+			r.Role = by.Role.String()
+		}
+		if ch := s.Record(r); ch != nil {
+			durable = append(durable, ch)
+		}
+		if s.cfg.Notifier == nil || r.AlarmID == "" || (r.Event != "raised" && r.Event != "escalated") {
+			continue
+		}
+		if a := s.e.byID(r.AlarmID); a != nil && a.Priority >= Medium {
+			s.cfg.Notifier.Notify(Notice{Bed: a.Bed, Priority: a.Priority, Text: a.Text(), Escalated: r.Event == "escalated", At: now})
+		}
+	}
+	return durable
+}
+
 func (s *Service) fanOut() {
 	now := s.cfg.Clock()
 	changes := s.e.TakeChanges()
@@ -625,15 +763,7 @@ func (s *Service) fanOut() {
 			s.cfg.Publisher.PublishAlarm(a)
 		}
 	}
-	for _, r := range s.e.TakeRecords() {
-		s.Record(r)
-		if s.cfg.Notifier == nil || r.AlarmID == "" || (r.Event != "raised" && r.Event != "escalated") {
-			continue
-		}
-		if a := s.e.byID(r.AlarmID); a != nil && a.Priority >= Medium {
-			s.cfg.Notifier.Notify(Notice{Bed: a.Bed, Priority: a.Priority, Text: a.Text(), Escalated: r.Event == "escalated", At: now})
-		}
-	}
+	s.emit(s.e.TakeRecords(), Actor{})
 	p, loud := s.e.Sounding()
 	if s.cfg.Sound != nil && (!s.lastSound.set || p != s.lastSound.p || loud != s.lastSound.loud) {
 		s.cfg.Sound.Set(p, loud)
@@ -674,9 +804,10 @@ func (s *Service) snapshot() {
 	now := s.cfg.Clock()
 	alarms := s.e.Alarms()
 	p, loud := s.e.Sounding()
-	v := &View{At: now, Station: s.cfg.Station, Operator: s.cfg.Operator, Alarms: alarms, Sounding: p, Loud: loud,
+	v := &View{At: now, Station: s.cfg.Station, Operator: s.Operator(), Alarms: alarms, Sounding: p, Loud: loud,
 		AudioPaused: s.e.AudioPausedFor(), AudioOff: s.e.AudioOff(), Beds: map[string]BedView{},
 		Advisories: s.advisoryList()}
+	op := v.Operator
 	for _, a := range alarms {
 		if a.Bed == "" {
 			continue
@@ -687,8 +818,8 @@ func (s *Service) snapshot() {
 			b.Priority, b.Unacked, b.Text = a.Priority, !a.Acked, a.Text()
 		}
 		v.Beds[a.Bed] = b
-		if a.Escalation > 0 && a.AcceptedBy == "" && !a.Acked && !slices.Contains(a.RejectedBy, s.cfg.Operator.Who) &&
-			(s.cfg.Operator.Role >= ChargeNurse || a.Escalation >= 2) {
+		if a.Escalation > 0 && a.AcceptedBy == "" && !a.Acked && !slices.Contains(a.RejectedBy, op.Who) &&
+			(Allowed(op.Role, ActRespond) || a.Escalation >= 2) {
 			v.Banner = append(v.Banner, a)
 		}
 	}
@@ -719,7 +850,7 @@ func (s *Service) snapshot() {
 func (v *View) signature() uint64 {
 	h := fnv.New64a()
 	w := func(parts ...any) { fmt.Fprintln(h, parts...) }
-	w(v.Sounding, v.Loud, v.AudioPaused.Round(time.Second), v.AudioOff, len(v.Alarms), len(v.Banner))
+	w(v.Sounding, v.Loud, v.AudioPaused.Round(time.Second), v.AudioOff, len(v.Alarms), len(v.Banner), v.Operator)
 	for _, a := range v.Alarms {
 		w(a.ID, a.Priority, a.Message, a.Acked, a.Ended, a.Escalation, a.AcceptedBy, len(a.RejectedBy),
 			!v.At.Before(a.AudioPaused), a.AudioPaused.Sub(v.At).Round(time.Second))

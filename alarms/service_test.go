@@ -33,7 +33,14 @@ func (r *recorder) Set(p Priority, loud bool) {
 }
 func (r *recorder) Notify(n Notice)      { r.mu.Lock(); r.notes = append(r.notes, n); r.mu.Unlock() }
 func (r *recorder) PublishAlarm(a Alarm) { r.mu.Lock(); r.pubs = append(r.pubs, a); r.mu.Unlock() }
-func (r *recorder) Record(x Record)      { r.mu.Lock(); r.records = append(r.records, x); r.mu.Unlock() }
+func (r *recorder) Record(x Record) <-chan error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.records = append(r.records, x)
+	ch := make(chan error, 1)
+	ch <- nil
+	return ch
+}
 func (r *recorder) lastSound() string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
