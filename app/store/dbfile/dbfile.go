@@ -92,11 +92,25 @@ func Open(ctx context.Context, file string, spec Spec) (db *sql.DB, aside *SetAs
 // tryOpen returns a ready database, or a reason the file is not usable
 // (corrupt or foreign), or an error that is not the file's fault.
 func tryOpen(ctx context.Context, file string, spec Spec) (*sql.DB, string, error) {
+	// Look before touching: a read-only probe without pragmas, so a foreign
+	// file is set aside exactly as it was (journal_mode=WAL alone rewrites
+	// the header).
+	if exists(file) {
+		probe, err := sql.Open("sqlite", "file:"+file+"?mode=ro")
+		if err != nil {
+			return nil, "", err
+		}
+		reason, err := check(ctx, probe, spec, false)
+		probe.Close()
+		if err != nil || reason != "" {
+			return nil, reason, err
+		}
+	}
 	db, err := sql.Open("sqlite", DSN(file, spec.Synchronous))
 	if err != nil {
 		return nil, "", err
 	}
-	reason, err := check(ctx, db, spec)
+	reason, err := check(ctx, db, spec, true)
 	if err == nil && reason == "" {
 		err = migrate(ctx, db, spec)
 		if err != nil && isCorrupt(err) {
@@ -117,7 +131,7 @@ func isCorrupt(err error) bool {
 }
 
 // check decides whether the file is ours and sound.
-func check(ctx context.Context, db *sql.DB, spec Spec) (string, error) {
+func check(ctx context.Context, db *sql.DB, spec Spec, write bool) (string, error) {
 	var id int32
 	if err := db.QueryRowContext(ctx, "PRAGMA application_id").Scan(&id); err != nil {
 		if isCorrupt(err) {
@@ -133,6 +147,8 @@ func check(ctx context.Context, db *sql.DB, spec Spec) (string, error) {
 		return "", err
 	}
 	switch {
+	case id == 0 && tables == 0 && !write: // an empty file
+		return "", nil
 	case id == 0 && tables == 0: // a new file
 		if _, err := db.ExecContext(ctx, "PRAGMA application_id = "+strconv.Itoa(int(spec.AppID))); err != nil {
 			return "", err
@@ -141,7 +157,7 @@ func check(ctx context.Context, db *sql.DB, spec Spec) (string, error) {
 	case id != spec.AppID:
 		return fmt.Sprintf("not a Vigil %s (application_id %d, %d schema objects)", spec.Kind, id, tables), nil
 	}
-	if spec.Check {
+	if spec.Check && !write {
 		var res string
 		if err := db.QueryRowContext(ctx, "PRAGMA quick_check").Scan(&res); err != nil {
 			if isCorrupt(err) {
