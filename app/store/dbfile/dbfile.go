@@ -102,9 +102,12 @@ func tryOpen(ctx context.Context, file string, spec Spec) (*sql.DB, string, erro
 		}
 		reason, err := check(ctx, probe, spec, false)
 		probe.Close()
-		if err != nil || reason != "" {
-			return nil, reason, err
+		if reason != "" {
+			return nil, reason, nil
 		}
+		// An error of the probe itself (a WAL left by a crash may need a
+		// writer to recover it) is not the file's fault: open for real.
+		_ = err
 	}
 	db, err := sql.Open("sqlite", DSN(file, spec.Synchronous))
 	if err != nil {
