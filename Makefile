@@ -52,12 +52,13 @@ bench: build ## run the benchmarks; the tracked figures are the BENCH <name> <va
 	  $(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./monitor/... && \
 	  VIGIL_RING_STRESS=100000000 $(GO) test -race -count=1 -v -timeout 20m -run '^TestStressSequence$$' ./monitor/ring/ && \
 	  $(GO) test -run '^$$' -bench '^BenchmarkIngest$$' -benchtime 1x -timeout 20m -v ./app/ && \
-	  $(GO) test -run '^$$' -bench '^BenchmarkAlarmLatency$$' -benchtime 1x -timeout 10m -v . ; \
+	  $(GO) test -run '^$$' -bench '^BenchmarkAlarmLatency$$' -benchtime 1x -timeout 10m -v . && \
+	  $(GO) test -run '^$$' -bench . -benchtime 5000x -timeout 10m ./app/store/ ; \
 	} 2>&1 | tee bin/bench.log
 	@echo; echo "== tracked figures =="; grep '^BENCH ' bin/bench.log
 
 fuzz: ## fuzz every decoder for FUZZTIME each (default 2m)
-	@for p in ./monitor/feed/ ./alarms/ ./alarms/sound/; do \
+	@for p in ./monitor/feed/ ./alarms/ ./alarms/sound/ ./app/store/recordings/; do \
 	  for t in $$($(GO) test -list '^Fuzz' $$p | grep '^Fuzz'); do \
 	    echo "== $$p $$t"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $${FUZZTIME:-2m} -fuzzminimizetime 5s $$p || exit 1; done; done
 

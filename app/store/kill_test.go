@@ -14,6 +14,7 @@ import (
 
 	"github.com/vigil-station/vigil/alarms"
 	"github.com/vigil-station/vigil/monitor"
+	"github.com/vigil-station/vigil/monitor/benchout"
 	"github.com/vigil-station/vigil/monitor/feed"
 )
 
@@ -22,7 +23,9 @@ func TestMain(m *testing.M) {
 		runStation(dir)
 		return
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	benchout.Print()
+	os.Exit(code)
 }
 
 // runStation is the headless station core the kill test shoots: the alarm
