@@ -212,6 +212,7 @@ type Engine struct {
 	audioOff         bool
 	bedPausedUntil   map[string]time.Time
 	bedOff           map[string]bool
+	standby          map[string]bool
 }
 
 type pendingCond struct {
@@ -238,7 +239,7 @@ func NewEngine(p Policy, clock func() time.Time, station string) *Engine {
 	}
 	return &Engine{policy: p, clock: clock, station: station, pending: map[string]pendingCond{},
 		alarms: map[string]*Alarm{}, gone: map[string]time.Time{}, changed: map[string]Alarm{},
-		bedPausedUntil: map[string]time.Time{}, bedOff: map[string]bool{}}
+		bedPausedUntil: map[string]time.Time{}, bedOff: map[string]bool{}, standby: map[string]bool{}}
 }
 
 // Policy is the engine's policy with defaults filled in.
@@ -261,6 +262,9 @@ func (e *Engine) touch(a *Alarm, by string) {
 }
 
 func (e *Engine) suppressed(c Condition, now time.Time) bool {
+	if c.Bed != "" && e.standby[c.Bed] {
+		return true // monitoring paused by the bed administration: nothing of the bed alarms
+	}
 	if c.Source != Physiological && c.Source != Device {
 		return false // technical alarms are not paused with the bed's physiology
 	}
@@ -595,6 +599,26 @@ func (e *Engine) silenceBed(bed, why, by string) {
 func (e *Engine) BedPausedFor(bed string) time.Duration {
 	return max(0, e.bedPausedUntil[bed].Sub(e.clock()))
 }
+
+// SetStandby puts a bed on standby (its patient is off the ward) or back:
+// a bed on standby raises no alarms at all, physiological or technical.
+// Standby is set by the bed administration, which checks and journals it.
+func (e *Engine) SetStandby(bed string, on bool) {
+	if on == e.standby[bed] {
+		return
+	}
+	if !on {
+		delete(e.standby, bed)
+		e.record(Record{Event: "standby-ended", Bed: bed})
+		return
+	}
+	e.standby[bed] = true
+	e.record(Record{Event: "standby", Bed: bed})
+	e.silenceBed(bed, "bed on standby", "")
+}
+
+// Standby reports whether a bed is on standby.
+func (e *Engine) Standby(bed string) bool { return e.standby[bed] }
 
 // BedAlarmOff reports whether ALARM OFF is set for bed.
 func (e *Engine) BedAlarmOff(bed string) bool { return e.bedOff[bed] }

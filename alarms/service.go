@@ -101,6 +101,7 @@ type BedView struct {
 	Count     int
 	PausedFor time.Duration // ALARM PAUSED time left
 	AlarmOff  bool
+	Standby   bool // monitoring paused by the bed administration: no alarms
 }
 
 // View is a snapshot of the station's alarm state for the screen.
@@ -494,6 +495,11 @@ func (s *Service) SetLimit(bed, param string, lo, hi float64) error {
 		Role: by.Role.String(), Where: by.Where, Detail: what})}, RecordWait)
 }
 
+// SetStandby puts a bed on standby or back (see Engine.SetStandby).
+func (s *Service) SetStandby(bed string, on bool) {
+	s.push(input{kind: inCmd, cmd: func(e *Engine) error { e.SetStandby(bed, on); return nil }})
+}
+
 // SetBedLimits replaces a bed's limits (profile and overrides) as they
 // were configured and recorded elsewhere (the bed administration, the
 // journal at start). It does not check or record.
@@ -833,6 +839,11 @@ func (s *Service) snapshot() {
 		b.AlarmOff = true
 		v.Beds[bed] = b
 	}
+	for bed := range s.e.standby {
+		b := v.Beds[bed]
+		b.Standby = true
+		v.Beds[bed] = b
+	}
 	s.active.Store(int64(len(alarms)))
 	s.raised.Store(s.e.Raised())
 	sig := v.signature()
@@ -859,8 +870,8 @@ func (v *View) signature() uint64 {
 		w(a.Bed, a.Kind, a.Text)
 	}
 	for _, bed := range slices.Sorted(maps.Keys(v.Beds)) {
-		if b := v.Beds[bed]; b.PausedFor > 0 || b.AlarmOff {
-			w(bed, b.PausedFor.Round(time.Second), b.AlarmOff)
+		if b := v.Beds[bed]; b.PausedFor > 0 || b.AlarmOff || b.Standby {
+			w(bed, b.PausedFor.Round(time.Second), b.AlarmOff, b.Standby)
 		}
 	}
 	return h.Sum64()

@@ -26,11 +26,15 @@ func (c Config) alarmConfig() (alarms.Config, error) {
 		return alarms.Config{}, err
 	}
 	station := c.stationID()
-	return alarms.Config{
-		Station:  station,
-		Operator: alarms.Actor{Who: cmp.Or(c.Operator, role.String()+"@"+station), Where: station, Role: role},
-		Profile:  cmp.Or(c.Limits, "adult"),
-	}, nil
+	ac := alarms.Config{Station: station, Profile: cmp.Or(c.Limits, "adult")}
+	if c.Headless || c.Operator != "" {
+		// A headless station has no login: it acts as --operator/--role
+		// (tests, measurement, a server answering for a ward's stations).
+		ac.Operator = alarms.Actor{Who: cmp.Or(c.Operator, role.String()+"@"+station), Where: station, Role: role}
+	} else if c.demo() {
+		ac.Operator = alarms.Actor{Who: "demo-nurse", Where: station, Role: alarms.Nurse}
+	}
+	return ac, nil
 }
 
 // startAlarms starts the alarm service, its notifications, sound and the
@@ -41,6 +45,10 @@ func (c *Core) startAlarms(cfg Config) error {
 		return err
 	}
 	ac.Hub, ac.Log, ac.Display = c.Hub, c.Log, !cfg.Headless
+	ac.Assigned = c.Assigned
+	if c.Store != nil {
+		ac.Recorder = c.Store
+	}
 	ac.Link = func() bool { // the subscriber is made after the service starts
 		sub := c.sync.sub.Load()
 		return sub != nil && sub.Connected()
@@ -64,6 +72,15 @@ func (c *Core) startAlarms(cfg Config) error {
 	if c.soundProblem != "" {
 		c.Alarms.Fault(alarms.CodeAudio, c.soundProblem, true)
 	}
+	c.faultMu.Lock()
+	c.alarmsReady.Store(c.Alarms)
+	pending := c.pendingFaults
+	c.pendingFaults = nil
+	c.faultMu.Unlock()
+	for _, f := range pending {
+		c.Alarms.Fault(f.code, f.msg, true)
+	}
+	c.bedsChanged() // limits, standby and labels from the journal
 	return nil
 }
 

@@ -34,6 +34,8 @@ const (
 	CmdConfigExample // print a commented vigil.toml
 	CmdConfigCheck   // load the configuration and print what it resolves to
 	CmdScenarioList  // list the simulator's clinical scenarios
+	CmdUsers         // vigil users add|list|disable|enable|reset
+	CmdJournal       // vigil journal verify|export
 )
 
 // Config is everything the command line sets.
@@ -63,12 +65,18 @@ type Config struct {
 	Duration   time.Duration // stop after this long (0: run until interrupted)
 
 	// Alarms.
-	Station  string // this station's id among the ward's stations
-	Operator string // who operates the station (until logins exist)
-	Role     string // nurse, charge or admin
-	Audio    string // off, default or wav:DIR
-	Limits   string // limit profile of every bed: adult, paediatric, neonatal
-	Notify   bool   // desktop notifications
+	Station  string        // this station's id among the ward's stations
+	Operator string        // who operates the station (until logins exist)
+	Role     string        // nurse, charge or admin
+	Audio    string        // off, default or wav:DIR
+	Limits   string        // limit profile of every bed: adult, paediatric, neonatal
+	Notify   bool          // desktop notifications
+	IdleLock time.Duration // lock the station after this long without input (0: never)
+
+	// vigil users / vigil journal: the subcommand and its arguments.
+	Args  []string
+	admin adminFlags
+	In    io.Reader // stdin for secrets (os.Stdin when nil)
 
 	// Simulator scenario (vigil sim --scenario NAME --bed N).
 	Scenario    string
@@ -83,6 +91,10 @@ Usage:
   vigil config example          print a commented configuration file (vigil.toml)
   vigil config check [--config FILE]
                                 check a configuration file and print the settings
+  vigil users add|list|disable|enable|reset [--data DIR]
+                                manage accounts (secrets from stdin)
+  vigil journal verify|export [--data DIR]
+                                check the journal's hash chain; export it as CSV or JSON
   vigil help                    this text
   vigil version                 print the version
   vigil <command> -h            the flags of a command
@@ -114,6 +126,10 @@ func Parse(args []string, stderr io.Writer) (Config, error) {
 			return parseSim(cfg, args[1:], stderr)
 		case "config":
 			return parseConfigCmd(cfg, args[1:], stderr)
+		case "users":
+			return parseAdmin(cfg, CmdUsers, args[1:], stderr)
+		case "journal":
+			return parseAdmin(cfg, CmdJournal, args[1:], stderr)
 		default:
 			Usage(stderr)
 			return cfg, fmt.Errorf("unknown command %q (see: vigil help)", args[0])
@@ -143,8 +159,9 @@ func Parse(args []string, stderr io.Writer) (Config, error) {
 	fs.Func("profile", "simulated ward's channels: ward, icu or heavy (default ward)", profileFlag(&cfg))
 	addScenario(fs, &cfg)
 	fs.StringVar(&cfg.Station, "station", "", "id of this station among the ward's stations (default: the host name)")
-	fs.StringVar(&cfg.Operator, "operator", "", "who operates this station, recorded with every action (default: the role's name)")
-	fs.StringVar(&cfg.Role, "role", "", "role at this station: nurse, charge (sees escalations, may accept or reject) or admin (default: charge in the demo, nurse otherwise)")
+	fs.StringVar(&cfg.Operator, "operator", "", "with --headless: who acts at this station, recorded with every action (a window always asks for a login)")
+	fs.StringVar(&cfg.Role, "role", "", "with --headless: the operator's role, nurse, charge or admin (default nurse)")
+	fs.DurationVar(&cfg.IdleLock, "idle-lock", 5*time.Minute, "lock the station after this long without input; the ward stays visible and alarms sound (0: never)")
 	fs.StringVar(&cfg.Audio, "audio", "default", "alarm sound: default (the sound card), off, or wav:DIR (write each burst as a WAV file)")
 	fs.StringVar(&cfg.Limits, "limits", "adult", "alarm limit profile of every bed: adult, paediatric or neonatal")
 	fs.BoolVar(&cfg.Notify, "notify", true, "desktop notifications of new HIGH and MEDIUM alarms and escalations")
@@ -171,9 +188,9 @@ func Parse(args []string, stderr io.Writer) (Config, error) {
 	}
 	if cfg.Role == "" {
 		cfg.Role = "nurse"
-		if cfg.Broker == "" {
-			cfg.Role = "charge"
-		}
+	}
+	if cfg.Operator != "" && !cfg.Headless {
+		return cfg, errors.New("--operator is for --headless stations; a station with a window asks who logs in")
 	}
 	return cfg, cfg.validate()
 }

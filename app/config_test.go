@@ -153,7 +153,7 @@ func TestAlarmFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Audio != "default" || cfg.Limits != "adult" || cfg.Role != "charge" || !cfg.Notify {
+	if cfg.Audio != "default" || cfg.Limits != "adult" || cfg.Role != "nurse" || !cfg.Notify || cfg.IdleLock != 5*time.Minute {
 		t.Fatalf("demo defaults: audio %q limits %q role %q notify %v", cfg.Audio, cfg.Limits, cfg.Role, cfg.Notify)
 	}
 	cfg, err = Parse([]string{"--broker", "tcp://10.0.0.1:1883"}, io.Discard)
@@ -164,6 +164,7 @@ func TestAlarmFlags(t *testing.T) {
 		{"--audio", "loud"}, {"--audio", "wav: "}, {"--role", "doctor"}, {"--limits", "giant"},
 		{"--station", "a/b"}, {"--scenario", "meteor"}, {"--scenario", "desat", "--bed", "17"},
 		{"--broker", "tcp://10.0.0.1:1883", "--scenario", "desat"},
+		{"--operator", "anna", "--role", "admin"}, // a window asks who logs in
 	} {
 		_, err := Parse(bad, io.Discard)
 		if err == nil || !strings.Contains(err.Error(), bad[0]) && !strings.Contains(err.Error(), "scenario") {

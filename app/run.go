@@ -26,6 +26,7 @@ import (
 	"github.com/vigil-station/vigil/alarms/notify"
 	"github.com/vigil-station/vigil/alarms/sound"
 	"github.com/vigil-station/vigil/app/broker"
+	"github.com/vigil-station/vigil/app/store"
 	"github.com/vigil-station/vigil/monitor"
 	"github.com/vigil-station/vigil/monitor/mqttfeed"
 	"github.com/vigil-station/vigil/monitor/sim"
@@ -43,6 +44,15 @@ type Core struct {
 	Alarms   *alarms.Service
 	Notifier *notify.Notifier // nil when off
 	Sound    *sound.Annunciator
+
+	Store   *store.Store // the journal
+	Session *Session
+
+	alarmsReady   atomic.Pointer[alarms.Service] // set once the service runs
+	faultMu       sync.Mutex
+	pendingFaults []faultNote // technical troubles from before the alarm service
+	bedInfo       atomic.Pointer[map[string]BedInfo]
+	bedsSeq       atomic.Uint64
 
 	sync         *alarmSync
 	soundProblem string
@@ -104,12 +114,20 @@ func Start(ctx context.Context, cfg Config, stdout, stderr io.Writer) (*Core, er
 	}
 	c.Hub = monitor.NewHub(monitor.Config{Ward: cfg.Ward, Beds: beds, Log: log,
 		WaveStale: cfg.WaveStale, NumStale: cfg.NumStale})
+	if err := c.openJournal(cfg, dir); err != nil {
+		return fail(err)
+	}
 	tlsOpts := cfg.TLS
 	if c.Broker != nil {
 		tlsOpts = mqttfeed.TLS{} // the embedded broker is plain TCP on loopback
 	}
 	if err := c.startAlarms(cfg); err != nil {
 		return fail(err)
+	}
+	c.Session = newSession(c, cfg)
+	if !cfg.Headless {
+		c.wg.Add(1)
+		go func() { defer c.wg.Done(); c.Session.watchIdle(ctx) }()
 	}
 	extra, willTopic, will, onConnect := c.syncOptions()
 	c.Sub, err = mqttfeed.Subscribe(mqttfeed.Options{
@@ -206,6 +224,11 @@ func (c *Core) close() {
 	if c.Broker != nil {
 		_ = c.Broker.Close()
 	}
+	if c.Store != nil {
+		if err := c.Store.Close(); err != nil {
+			c.Log.Error("journal close", "err", err)
+		}
+	}
 	if c.Log != nil {
 		c.Log.Info("vigil stopped")
 	}
@@ -255,6 +278,14 @@ func Run(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	case CmdScenarioList:
 		fmt.Fprint(stdout, ScenarioList())
 		return nil
+	case CmdUsers:
+		in := cfg.In
+		if in == nil {
+			in = os.Stdin
+		}
+		return runUsers(ctx, cfg, in, stdout)
+	case CmdJournal:
+		return runJournal(ctx, cfg, stdout)
 	case CmdConfigExample:
 		fmt.Fprint(stdout, ExampleConfig)
 		return nil

@@ -8,6 +8,7 @@ import (
 	"fyne.io/fyne/v2"
 	fyneapp "fyne.io/fyne/v2/app"
 
+	"github.com/vigil-station/vigil/app/store"
 	"github.com/vigil-station/vigil/assets"
 	"github.com/vigil-station/vigil/ui"
 )
@@ -28,8 +29,25 @@ func runWindow(ctx context.Context, cfg Config, core *Core) error {
 	st.OnAbout = func() { ui.ShowAbout(w, Version) }
 	if core.Alarms != nil {
 		st.SetAlarmDesk(core.Alarms)
-		w.Canvas().SetOnTypedKey(st.TypedKey) // P: audio pause, A: acknowledge all
 	}
+	if core.Session != nil && core.Store != nil {
+		st.SetBedInfo(func(bed string) (ui.BedLabel, bool) {
+			b, ok := core.BedInfo(bed)
+			return ui.BedLabel{Label: b.Label, Patient: b.Patient.Name, Standby: b.State == store.BedStandby}, ok
+		})
+		st.SetAdmin(adminDesk{core})
+		st.SetSession(core.Session, w)
+	}
+	w.Canvas().SetOnTypedKey(func(ev *fyne.KeyEvent) {
+		st.Touched()
+		if ev.Name == fyne.KeyEscape && st.InPanel() {
+			st.ShowWard()
+			return
+		}
+		if !st.InPanel() {
+			st.TypedKey(ev) // P: audio pause, A: acknowledge all
+		}
+	})
 	core.SetFrameCounter(st.Frames)
 	w.SetContent(st.Content())
 	w.Resize(fyne.NewSize(1920, 1080))

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"errors"
 	"fmt"
 	"image/color"
 	"strings"
@@ -747,7 +748,12 @@ func (s *Station) command(what string, do func(AlarmDesk) error) {
 	if d == nil {
 		return
 	}
+	s.Touched()
 	if err := do(d); err != nil {
+		if errors.Is(err, alarms.ErrLoggedOut) {
+			s.AskLogin(func() { s.command(what, do) }) // then do it
+			return
+		}
 		s.al.errText.Text = what + " did not go through: " + err.Error()
 		s.al.errText.Refresh()
 		s.al.errUntil = s.now().Add(errorShownFor)

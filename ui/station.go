@@ -79,7 +79,22 @@ type Station struct {
 	bedsKnown int
 
 	al alarmUI
+
+	sess   sessionUI
+	admin  Admin
+	center fyne.CanvasObject // what is under the bars: the grid or a panel
+	info   func(bed string) (BedLabel, bool)
 }
+
+// BedLabel is what the bed administration says of a feed's bed.
+type BedLabel struct {
+	Label, Patient string
+	Standby        bool
+}
+
+// SetBedInfo makes the tiles show the administration's bed labels and
+// patients (a bed not configured shows its feed name).
+func (s *Station) SetBedInfo(f func(bed string) (BedLabel, bool)) { s.info = f }
 
 // NewStation builds the station view for hub. link may be nil.
 func NewStation(hub *monitor.Hub, link Link, now func() time.Time) *Station {
@@ -197,6 +212,15 @@ func (s *Station) update(now time.Time) {
 	if s.al.desk != nil {
 		s.tickAlarmClocks(now)
 	}
+	if s.info != nil {
+		for _, t := range s.tiles {
+			if b := t.Bed(); b != nil {
+				l, ok := s.info(b.Name)
+				t.SetInfo(l, ok)
+			}
+		}
+	}
+	s.updateSession()
 	clock := now.Local().Format("Mon 2 Jan  15:04")
 	if s.clock.Text != clock {
 		s.clock.Text = clock

@@ -54,6 +54,9 @@ type Tile struct {
 
 	bed     *monitor.Bed
 	patient string // the header's text when no alarm
+	label   string // the bed's label from the administration ("" = the feed's name)
+	adminPt string // the patient admitted by the administration
+	standby bool
 
 	alarm      alarms.BedView
 	pauseUntil time.Time   // ALARM PAUSED ends; zero when not paused
@@ -162,6 +165,7 @@ func (t *Tile) SetBed(b *monitor.Bed) {
 	} else {
 		t.bedText.Text = "Bed " + b.Name
 		t.patient = "" // until the new bed's device names its patient
+		t.label, t.adminPt, t.standby = "", "", false
 	}
 	// Alarm state belongs to a bed: the next view sets the new bed's.
 	t.alarm, t.pauseUntil = alarms.BedView{}, time.Time{}
@@ -169,6 +173,29 @@ func (t *Tile) SetBed(b *monitor.Bed) {
 	t.updateBadge(time.Time{})
 	t.painted = paintUnknown
 	t.Flash(time.Time{})
+}
+
+// SetInfo shows what the bed administration says of this bed: its label,
+// the admitted patient (over the device's own idea) and standby. ok false
+// means the feed is bound to no configured bed.
+func (t *Tile) SetInfo(l BedLabel, ok bool) {
+	if !ok {
+		l = BedLabel{}
+	}
+	if l.Label == t.label && l.Patient == t.adminPt && l.Standby == t.standby {
+		return
+	}
+	t.label, t.adminPt, t.standby = l.Label, l.Patient, l.Standby
+	if t.bed != nil {
+		t.bedText.Text = cmpOr(l.Label, "Bed "+t.bed.Name)
+		t.bedText.Refresh()
+		if l.Patient != "" {
+			t.patient = l.Patient
+		} else if ok {
+			t.patient = "no patient admitted"
+		}
+		t.showHeaderText()
+	}
 }
 
 // Bed is the bed shown, or nil.
@@ -193,7 +220,7 @@ func (t *Tile) Update(now time.Time) {
 		return
 	}
 	st := t.bed.State(now)
-	if ds, ok := t.bed.DeviceStatus(); ok && ds.Patient != "" && ds.Patient != t.patient {
+	if ds, ok := t.bed.DeviceStatus(); ok && t.label == "" && ds.Patient != "" && ds.Patient != t.patient {
 		t.patient = ds.Patient
 		t.showHeaderText()
 	}
@@ -216,6 +243,10 @@ func (t *Tile) Update(now time.Time) {
 		hdr = colorTechnical
 	case st.LeadsOff:
 		state = "LEADS OFF"
+	}
+	if t.standby {
+		state, overlay, sub = "STANDBY", "STANDBY", "monitoring paused: no alarms"
+		hdr = colorTechnical
 	}
 	t.setText(t.stateText, state)
 	if t.hdrBase != hdr {

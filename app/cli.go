@@ -1,0 +1,289 @@
+package app
+
+import (
+	"bufio"
+	"cmp"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/user"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/vigil-station/vigil/alarms"
+	"github.com/vigil-station/vigil/app/store"
+)
+
+const usersUsage = `Usage: vigil users <command> [--data DIR] ...
+
+  add NAME --role nurse|charge|admin [--display "Full Name"] [--pin]
+        create an account; the password is read from stdin (first line),
+        with --pin the PIN from the second line
+  list  the accounts, their roles and whether they are disabled or locked out
+  disable NAME | enable NAME
+  reset NAME [--pin]
+        a new password (and PIN) from stdin; clears a lockout
+
+Secrets are read from stdin, never from arguments (they would show in the
+process list and the shell history). Changes are journalled as done by
+it:<your login name> at this host.
+`
+
+const journalUsage = `Usage: vigil journal <command> [--data DIR] ...
+
+  verify   check the journal's integrity and its hash chain (exit 1 if broken)
+  export [--from T] [--to T] [--format csv|json] [--out FILE]
+           the rows with from <= time < to (RFC 3339 or YYYY-MM-DD, UTC;
+           default: everything) for the hospital's records
+`
+
+// parseAdmin reads "vigil users ..." and "vigil journal ...".
+func parseAdmin(cfg Config, cmd Command, args []string, stderr io.Writer) (Config, error) {
+	cfg.Command = cmd
+	usage := map[Command]string{CmdUsers: usersUsage, CmdJournal: journalUsage}[cmd]
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprint(stderr, usage)
+		if len(args) == 0 {
+			return cfg, errors.New("say which command")
+		}
+		return cfg, ErrHelp
+	}
+	cfg.Args = []string{args[0]}
+	fs := flag.NewFlagSet("vigil "+args[0], flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, usage) }
+	fs.StringVar(&cfg.DataDir, "data", "", "the station's data directory (default: the user data directory)")
+	a := &cfg.admin
+	switch cmd {
+	case CmdUsers:
+		fs.StringVar(&a.role, "role", "", "nurse, charge or admin")
+		fs.StringVar(&a.display, "display", "", "the name shown at the station")
+		fs.BoolVar(&a.pin, "pin", false, "also read a PIN (4-8 digits) from stdin")
+	case CmdJournal:
+		fs.StringVar(&a.from, "from", "", "first time (RFC 3339 or YYYY-MM-DD)")
+		fs.StringVar(&a.to, "to", "", "end time, exclusive")
+		fs.StringVar(&a.format, "format", "csv", "csv or json")
+		fs.StringVar(&a.out, "out", "", "file to write (default stdout)")
+	}
+	// flags may come before or after the name
+	rest := args[1:]
+	var pos []string
+	for len(rest) > 0 {
+		if err := fs.Parse(rest); err != nil {
+			return cfg, err
+		}
+		rest = fs.Args()
+		if len(rest) > 0 {
+			pos, rest = append(pos, rest[0]), rest[1:]
+		}
+	}
+	cfg.Args = append(cfg.Args, pos...)
+	return cfg, nil
+}
+
+// adminFlags are the flags of vigil users and vigil journal.
+type adminFlags struct {
+	role, display         string
+	pin                   bool
+	from, to, format, out string
+}
+
+func itActor() alarms.Actor {
+	who := "it"
+	if u, err := user.Current(); err == nil {
+		who = "it:" + u.Username
+	}
+	host, _ := os.Hostname()
+	return alarms.Actor{Who: who, Where: cmp.Or(host, "cli"), Role: alarms.Admin}
+}
+
+func openForAdmin(ctx context.Context, cfg Config, mustExist bool) (*store.Store, error) {
+	dir, err := cfg.dataDir()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(filepath.Join(dir, store.JournalFile)); mustExist && err != nil {
+		return nil, fmt.Errorf("no journal in %s (give the station's --data directory)", dir)
+	}
+	host, _ := os.Hostname()
+	return store.Open(ctx, dir, store.Options{Station: "cli@" + cmp.Or(host, "host")})
+}
+
+func readSecrets(in io.Reader, n int) ([]string, error) {
+	sc := bufio.NewScanner(in)
+	var out []string
+	for len(out) < n && sc.Scan() {
+		out = append(out, strings.TrimRight(sc.Text(), "\r"))
+	}
+	if len(out) < n {
+		return nil, fmt.Errorf("expected %d line(s) on stdin (password%s)", n, map[bool]string{true: ", then PIN", false: ""}[n == 2])
+	}
+	return out, sc.Err()
+}
+
+func runUsers(ctx context.Context, cfg Config, stdin io.Reader, stdout io.Writer) error {
+	s, err := openForAdmin(ctx, cfg, cfg.Args[0] != "add")
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	by := itActor()
+	name := ""
+	if len(cfg.Args) > 1 {
+		name = cfg.Args[1]
+	}
+	needName := func() error {
+		if name == "" {
+			return fmt.Errorf("vigil users %s NAME", cfg.Args[0])
+		}
+		return nil
+	}
+	nSecrets := 1
+	if cfg.admin.pin {
+		nSecrets = 2
+	}
+	switch cfg.Args[0] {
+	case "add":
+		if err := needName(); err != nil {
+			return err
+		}
+		role, err := alarms.ParseRole(cfg.admin.role)
+		if err != nil {
+			return fmt.Errorf("--role: %w", err)
+		}
+		sec, err := readSecrets(stdin, nSecrets)
+		if err != nil {
+			return err
+		}
+		u := store.NewUser{Name: name, Display: cfg.admin.display, Role: role, Password: sec[0]}
+		if len(sec) > 1 {
+			u.PIN = sec[1]
+		}
+		if err := s.AddUser(ctx, by, u); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "user %s added (%s)\n", name, role)
+	case "list":
+		us, err := s.Users(ctx)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "NAME\tDISPLAY\tROLE\tPIN\tSTATUS\tCREATED")
+		for _, u := range us {
+			status := "active"
+			switch {
+			case u.Disabled:
+				status = "disabled"
+			case time.Now().Before(u.Locked):
+				status = "locked out until " + u.Locked.Format("15:04")
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%t\t%s\t%s\n", u.Name, u.Display, u.Role, u.HasPIN, status, u.Created.Format("2006-01-02"))
+		}
+		return tw.Flush()
+	case "disable", "enable":
+		if err := needName(); err != nil {
+			return err
+		}
+		if err := s.SetDisabled(ctx, by, name, cfg.Args[0] == "disable"); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "user %s %sd\n", name, cfg.Args[0])
+	case "reset":
+		if err := needName(); err != nil {
+			return err
+		}
+		sec, err := readSecrets(stdin, nSecrets)
+		if err != nil {
+			return err
+		}
+		pin := ""
+		if len(sec) > 1 {
+			pin = sec[1]
+		}
+		if err := s.Reset(ctx, by, name, sec[0], pin); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "user %s reset\n", name)
+	default:
+		return fmt.Errorf("vigil users %s: say add, list, disable, enable or reset", cfg.Args[0])
+	}
+	return nil
+}
+
+func parseWhen(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	t, err := time.Parse("2006-01-02", s)
+	if err != nil {
+		return t, fmt.Errorf("time %q: use RFC 3339 (2026-11-24T08:00:00Z) or YYYY-MM-DD", s)
+	}
+	return t, nil
+}
+
+// ErrJournalBroken is returned by vigil journal verify for a broken journal.
+var ErrJournalBroken = errors.New("the journal does not verify")
+
+func runJournal(ctx context.Context, cfg Config, stdout io.Writer) error {
+	s, err := openForAdmin(ctx, cfg, true)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	switch cfg.Args[0] {
+	case "verify":
+		v, err := store.Verify(ctx, s.DB())
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "journal %s\nrows: %d\nintegrity: %s\n", s.File(), v.Rows, v.Integrity)
+		for _, p := range v.Problems {
+			fmt.Fprintln(stdout, "problem:", p)
+		}
+		if !v.OK() {
+			return ErrJournalBroken
+		}
+		fmt.Fprintln(stdout, "hash chain: ok")
+	case "export":
+		from, err := parseWhen(cfg.admin.from)
+		if err != nil {
+			return err
+		}
+		to, err := parseWhen(cfg.admin.to)
+		if err != nil {
+			return err
+		}
+		w := stdout
+		if cfg.admin.out != "" {
+			f, err := os.Create(cfg.admin.out)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			w = f
+		}
+		bw := bufio.NewWriter(w)
+		n, err := s.Export(ctx, bw, from, to, cfg.admin.format)
+		if err != nil {
+			return err
+		}
+		if err := bw.Flush(); err != nil {
+			return err
+		}
+		if cfg.admin.out != "" {
+			fmt.Fprintf(stdout, "%d rows written to %s\n", n, cfg.admin.out)
+		}
+	default:
+		return fmt.Errorf("vigil journal %s: say verify or export", cfg.Args[0])
+	}
+	return nil
+}

@@ -1,0 +1,305 @@
+package ui
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/vigil-station/vigil/alarms"
+)
+
+// AdminBed is a bed as the administration screen shows it.
+type AdminBed struct {
+	ID, Label, Feed, State string
+	Patient, MRN, DOB      string
+	Profile, Nurse         string
+	Limits                 string // the overrides, readable
+}
+
+// AuditRow is one journal row for the journal view.
+type AuditRow struct {
+	Seq                                  int64
+	At                                   time.Time
+	Kind, Event, AlarmID, Bed            string
+	Who, Role, Station, Detail, Old, New string
+}
+
+// Admin is the bed administration and the journal, as the operator
+// logged in (each call is checked and journalled in the core).
+type Admin interface {
+	Beds() ([]AdminBed, error)
+	SaveBed(id, label, feed, profile string) error
+	Admit(id, name, mrn, dob string) error
+	Discharge(id string) error
+	Transfer(from, to string) error
+	Standby(id string, on bool) error
+	Assign(id, nurse string) error
+	SetLimit(id, param string, lo, hi float64) error
+	Journal(kinds []string, bed string, limit int) ([]AuditRow, error)
+	Nurses() []string
+}
+
+// SetAdmin connects the administration screens.
+func (s *Station) SetAdmin(a Admin) { s.admin = a }
+
+// ShowPanel puts a screen where the grid was; the station bar and the
+// alarms stay above it, so no alarm is hidden by administration.
+func (s *Station) ShowPanel(title string, body fyne.CanvasObject) {
+	back := widget.NewButton("Back to the ward (Esc)", s.ShowWard)
+	back.Importance = widget.HighImportance
+	t := text(title, ColorWhite, true)
+	t.TextSize = 22
+	panel := container.NewBorder(container.NewBorder(nil, nil, t, back), nil, nil, nil, body)
+	s.setCenter(container.NewStack(canvas.NewRectangle(colorTile), container.NewPadded(panel)))
+}
+
+// ShowWard puts the bed grid back.
+func (s *Station) ShowWard() { s.setCenter(s.grid) }
+
+func (s *Station) setCenter(o fyne.CanvasObject) {
+	for i, c := range s.content.Objects {
+		if c == s.center || (s.center == nil && c == s.grid) {
+			s.content.Objects[i] = o
+		}
+	}
+	s.center = o
+	s.content.Refresh()
+	s.relayout()
+}
+
+// InPanel reports whether a screen other than the grid is shown.
+func (s *Station) InPanel() bool { return s.center != nil && s.center != s.grid }
+
+var limitParams = []string{"hr", "spo2", "rr", "nibp-sys", "nibp-dia", "nibp-mean", "temp", "abp-sys", "abp-dia", "abp-mean", "etco2"}
+
+// ShowAdmin opens the bed administration.
+func (s *Station) ShowAdmin() {
+	if s.admin == nil {
+		return
+	}
+	a := s.admin
+	status := widget.NewLabel("")
+	status.Wrapping = fyne.TextWrapWord
+	var beds []AdminBed
+	sel := -1
+	id, label, feedE := widget.NewEntry(), widget.NewEntry(), widget.NewEntry()
+	feedE.SetPlaceHolder("<ward>/<bed> as the device publishes")
+	profile := widget.NewSelect(alarms.ProfileNames(), nil)
+	name, mrn, dob := widget.NewEntry(), widget.NewEntry(), widget.NewEntry()
+	dob.SetPlaceHolder("YYYY-MM-DD")
+	stateL := widget.NewLabel("")
+	limitsL := widget.NewLabel("")
+	nurse := widget.NewSelect(append([]string{"(none)"}, a.Nurses()...), nil)
+	transferTo := widget.NewSelect(nil, nil)
+	param := widget.NewSelect(limitParams, nil)
+	param.SetSelected("hr")
+	lo, hi := widget.NewEntry(), widget.NewEntry()
+	lo.SetPlaceHolder("low")
+	hi.SetPlaceHolder("high")
+
+	list := widget.NewList(func() int { return len(beds) },
+		func() fyne.CanvasObject { return widget.NewLabel("Bed 00 — name of the patient (standby)") },
+		func(i widget.ListItemID, o fyne.CanvasObject) {
+			b := beds[i]
+			who := b.Patient
+			if who == "" {
+				who = "empty"
+			}
+			o.(*widget.Label).SetText(fmt.Sprintf("%s — %s (%s)", b.Label, who, b.State))
+		})
+	fill := func() {
+		if sel < 0 || sel >= len(beds) {
+			return
+		}
+		b := beds[sel]
+		id.SetText(b.ID)
+		label.SetText(b.Label)
+		feedE.SetText(b.Feed)
+		profile.SetSelected(b.Profile)
+		name.SetText(b.Patient)
+		mrn.SetText(b.MRN)
+		dob.SetText(b.DOB)
+		stateL.SetText(strings.ToUpper(b.State))
+		limitsL.SetText(cmpOr(b.Limits, "profile limits"))
+		nurse.SetSelected(cmpOr(b.Nurse, "(none)"))
+		var others []string
+		for _, o := range beds {
+			if o.ID != b.ID && o.State == "empty" {
+				others = append(others, o.ID)
+			}
+		}
+		transferTo.Options = others
+		transferTo.ClearSelected()
+	}
+	reload := func() {
+		var err error
+		if beds, err = a.Beds(); err != nil {
+			status.SetText(err.Error())
+		}
+		list.Refresh()
+		fill()
+	}
+	list.OnSelected = func(i widget.ListItemID) { sel = i; fill() }
+	do := func(what string, f func() error) func() {
+		return func() {
+			s.Touched()
+			if err := f(); err != nil {
+				if errors.Is(err, alarms.ErrLoggedOut) {
+					s.AskLogin(nil)
+				}
+				status.SetText(what + ": " + err.Error())
+				return
+			}
+			status.SetText(what + ": done, recorded in the journal")
+			reload()
+		}
+	}
+	cur := func() string { return strings.TrimSpace(id.Text) }
+	saveB := widget.NewButton("Save bed", do("Save bed", func() error {
+		return a.SaveBed(cur(), label.Text, strings.TrimSpace(feedE.Text), profile.Selected)
+	}))
+	admitB := widget.NewButton("Admit", do("Admit", func() error { return a.Admit(cur(), name.Text, mrn.Text, dob.Text) }))
+	dischargeB := widget.NewButton("Discharge", do("Discharge", func() error { return a.Discharge(cur()) }))
+	standbyB := widget.NewButton("Standby", do("Standby", func() error { return a.Standby(cur(), true) }))
+	resumeB := widget.NewButton("Resume", do("Resume", func() error { return a.Standby(cur(), false) }))
+	transferB := widget.NewButton("Transfer", do("Transfer", func() error { return a.Transfer(cur(), transferTo.Selected) }))
+	assignB := widget.NewButton("Assign", do("Assign", func() error {
+		n := nurse.Selected
+		if n == "(none)" {
+			n = ""
+		}
+		return a.Assign(cur(), n)
+	}))
+	limitB := widget.NewButton("Set limit", do("Limit", func() error {
+		l, err1 := strconv.ParseFloat(strings.TrimSpace(lo.Text), 64)
+		h, err2 := strconv.ParseFloat(strings.TrimSpace(hi.Text), 64)
+		if err1 != nil || err2 != nil {
+			return errors.New("low and high must be numbers")
+		}
+		return a.SetLimit(cur(), param.Selected, l, h)
+	}))
+	newB := widget.NewButton("New bed", func() {
+		sel = -1
+		list.UnselectAll()
+		for _, e := range []*widget.Entry{id, label, feedE, name, mrn, dob} {
+			e.SetText("")
+		}
+		profile.SetSelected("adult")
+		stateL.SetText("NEW")
+	})
+	section := func(t string) fyne.CanvasObject {
+		l := widget.NewLabelWithStyle(t, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+		return l
+	}
+	form := container.NewVBox(
+		section("Bed"),
+		widget.NewForm(widget.NewFormItem("Bed id", id), widget.NewFormItem("Label", label),
+			widget.NewFormItem("Device feed", feedE), widget.NewFormItem("Limit profile", profile)),
+		container.NewHBox(saveB, newB),
+		widget.NewSeparator(),
+		section("Patient"),
+		widget.NewForm(widget.NewFormItem("State", stateL), widget.NewFormItem("Name", name),
+			widget.NewFormItem("MRN", mrn), widget.NewFormItem("Date of birth", dob)),
+		container.NewHBox(admitB, dischargeB, standbyB, resumeB, widget.NewLabel("   to"), transferTo, transferB),
+		widget.NewSeparator(),
+		section("Care assignment and limits"),
+		widget.NewForm(widget.NewFormItem("Nurse", container.NewHBox(nurse, assignB)),
+			widget.NewFormItem("Per-bed limits", limitsL),
+			widget.NewFormItem("Change", container.NewHBox(param, container.NewGridWrap(fyne.NewSize(90, 36), lo, hi), limitB))),
+		widget.NewSeparator(),
+		status,
+	)
+	split := container.NewHSplit(list, container.NewVScroll(form))
+	split.Offset = 0.35
+	s.ShowPanel("Bed administration", split)
+	reload()
+	if len(beds) > 0 {
+		list.Select(0)
+	}
+}
+
+func cmpOr(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// journalKinds are the journal view's filters.
+var journalKinds = map[string][]string{
+	"Everything": nil, "Alarms": {"alarm"}, "Refused": {"refused"}, "Logins": {"login"},
+	"Configuration": {"config"}, "Technical": {"technical"},
+}
+
+// ShowJournal opens the audit view: the newest journal rows first.
+func (s *Station) ShowJournal() {
+	if s.admin == nil {
+		return
+	}
+	var rows []AuditRow
+	kind := widget.NewSelect([]string{"Everything", "Alarms", "Refused", "Logins", "Configuration", "Technical"}, nil)
+	bed := widget.NewEntry()
+	bed.SetPlaceHolder("bed (all)")
+	count := widget.NewLabel("")
+	cols := []float32{150, 90, 150, 60, 200, 800}
+	table := widget.NewTable(func() (int, int) { return len(rows) + 1, len(cols) },
+		func() fyne.CanvasObject { return widget.NewLabel("") },
+		func(c widget.TableCellID, o fyne.CanvasObject) {
+			l := o.(*widget.Label)
+			if c.Row == 0 {
+				l.TextStyle.Bold = true
+				l.SetText([]string{"Time", "Kind", "Event", "Bed", "Who (role) @ station", "Detail"}[c.Col])
+				return
+			}
+			l.TextStyle.Bold = false
+			r := rows[c.Row-1]
+			switch c.Col {
+			case 0:
+				l.SetText(r.At.Local().Format("02 Jan 15:04:05"))
+			case 1:
+				l.SetText(r.Kind)
+			case 2:
+				l.SetText(r.Event)
+			case 3:
+				l.SetText(r.Bed)
+			case 4:
+				who := cmpOr(r.Who, "system")
+				if r.Role != "" {
+					who += " (" + r.Role + ")"
+				}
+				l.SetText(who + " @ " + r.Station)
+			case 5:
+				d := r.Detail
+				if r.Old != "" || r.New != "" {
+					d = strings.TrimSpace(d + "  " + r.Old + "  →  " + r.New)
+				}
+				l.SetText(d)
+			}
+		})
+	for i, w := range cols {
+		table.SetColumnWidth(i, w)
+	}
+	load := func() {
+		var err error
+		rows, err = s.admin.Journal(journalKinds[kind.Selected], strings.TrimSpace(bed.Text), 1000)
+		if err != nil {
+			count.SetText(err.Error())
+		} else {
+			count.SetText(fmt.Sprintf("%d newest rows; the full journal: vigil journal export", len(rows)))
+		}
+		table.Refresh()
+	}
+	kind.OnChanged = func(string) { load() }
+	bed.OnSubmitted = func(string) { load() }
+	kind.SetSelected("Everything")
+	top := container.NewHBox(widget.NewLabel("Show"), kind, container.NewGridWrap(fyne.NewSize(140, 36), bed),
+		widget.NewButton("Refresh", load), count)
+	s.ShowPanel("Journal — every alarm and every action", container.NewBorder(top, nil, nil, nil, table))
+}

@@ -1,0 +1,228 @@
+package ui
+
+import (
+	"errors"
+	"fmt"
+	"image/color"
+	"strings"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/vigil-station/vigil/alarms"
+)
+
+// UserChoice is an account offered for the two-tap user switch.
+type UserChoice struct {
+	Name, Display string
+	Role          alarms.Role
+}
+
+// Session is who is logged in at the station. While nobody is (locked),
+// the ward stays on the screen and the alarms keep sounding; any action
+// asks for a login first.
+type Session interface {
+	Operator() alarms.Actor
+	Login(name, secret string) error
+	Lock(why string)
+	Touch() // user input: the idle lock counts from the last
+	Choices() []UserChoice
+	NeedsFirstAdmin() bool
+	CreateFirstAdmin(name, display, password, pin string) error
+	// Demo is the DEMO banner's text ("" outside demo mode).
+	Demo() string
+}
+
+// colorDemo is the DEMO band: loud, unlike anything clinical.
+var colorDemo = color.NRGBA{R: 0x6a, G: 0x1b, B: 0x9a, A: 0xff}
+
+// sessionUI is the operator's corner of the station bar and the DEMO band.
+type sessionUI struct {
+	sess     Session
+	win      fyne.Window
+	who      *canvas.Text
+	lockBtn  *widget.Button
+	switchB  *widget.Button
+	adminB   *widget.Button
+	journalB *widget.Button
+	box      *fyne.Container
+	demo     fyne.CanvasObject
+	shown    alarms.Actor
+	asking   bool
+}
+
+// SetSession connects the station to logins; w hosts the dialogs.
+func (s *Station) SetSession(sess Session, w fyne.Window) {
+	u := &s.sess
+	u.sess, u.win = sess, w
+	u.who = text("", ColorWhite, true)
+	u.who.TextSize = 16
+	u.switchB = widget.NewButton("Switch user", func() { s.AskLogin(nil) })
+	u.lockBtn = widget.NewButton("Lock", func() { sess.Lock("locked by hand") })
+	u.adminB = widget.NewButton("Admin", func() { s.requireLogin(s.ShowAdmin) })
+	u.journalB = widget.NewButton("Journal", func() { s.requireLogin(s.ShowJournal) })
+	for _, b := range []*widget.Button{u.switchB, u.lockBtn, u.adminB, u.journalB} {
+		b.Importance = widget.LowImportance
+	}
+	u.box = container.NewHBox(u.who, u.switchB, u.lockBtn, u.journalB, u.adminB)
+	s.barRight.Objects = append([]fyne.CanvasObject{u.box, gap(20)}, s.barRight.Objects...)
+	if banner := sess.Demo(); banner != "" {
+		t := text(banner, ColorWhite, true)
+		t.TextSize = 17
+		t.Alignment = fyne.TextAlignCenter
+		u.demo = container.NewStack(canvas.NewRectangle(colorDemo), t)
+		s.top.Objects = append([]fyne.CanvasObject{s.top.Objects[0], u.demo}, s.top.Objects[1:]...)
+	}
+	s.updateSession()
+	s.relayout()
+	if sess.NeedsFirstAdmin() {
+		s.askFirstAdmin()
+	}
+}
+
+// updateSession shows who is logged in; called a few times a second.
+func (s *Station) updateSession() {
+	u := &s.sess
+	if u.sess == nil {
+		return
+	}
+	op := u.sess.Operator()
+	if op == u.shown && u.who.Text != "" {
+		return
+	}
+	u.shown = op
+	if op.Who == "" {
+		u.who.Text, u.who.Color = "🔒 LOCKED — log in to act", ColorAlarmMedium
+		u.switchB.SetText("Log in")
+		u.lockBtn.Hide()
+	} else {
+		u.who.Text, u.who.Color = fmt.Sprintf("%s (%s)", op.Who, roleName(op.Role)), ColorWhite
+		u.switchB.SetText("Switch user")
+		u.lockBtn.Show()
+	}
+	show(u.adminB, op.Who != "" && alarms.Allowed(op.Role, alarms.ActBeds) || alarms.Allowed(op.Role, alarms.ActAssign) && op.Who != "")
+	u.who.Refresh()
+	s.relayout()
+}
+
+func show(o fyne.CanvasObject, on bool) {
+	if on {
+		o.Show()
+	} else {
+		o.Hide()
+	}
+}
+
+func roleName(r alarms.Role) string {
+	switch r {
+	case alarms.ChargeNurse:
+		return "charge nurse"
+	}
+	return r.String()
+}
+
+// requireLogin runs then now, or after a login when the station is locked.
+func (s *Station) requireLogin(then func()) {
+	if s.sess.sess == nil || s.sess.sess.Operator().Who != "" {
+		then()
+		return
+	}
+	s.AskLogin(then)
+}
+
+// AskLogin is the two-tap switch: tap a name, type the PIN or password
+// (Enter logs in). then runs after a successful login.
+func (s *Station) AskLogin(then func()) {
+	u := &s.sess
+	if u.sess == nil || u.win == nil || u.asking {
+		return
+	}
+	u.asking = true
+	var d dialog.Dialog
+	secret := widget.NewPasswordEntry()
+	secret.SetPlaceHolder("PIN or password")
+	name := widget.NewEntry()
+	name.SetPlaceHolder("user name")
+	msg := widget.NewLabel("")
+	msg.Wrapping = fyne.TextWrapWord
+	login := func() {
+		if err := u.sess.Login(strings.TrimSpace(name.Text), secret.Text); err != nil {
+			msg.SetText(err.Error())
+			secret.SetText("")
+			return
+		}
+		d.Hide()
+		s.updateSession()
+		if then != nil {
+			then()
+		}
+	}
+	secret.OnSubmitted = func(string) { login() }
+	name.OnSubmitted = func(string) { u.win.Canvas().Focus(secret) }
+	var names []fyne.CanvasObject
+	for _, c := range u.sess.Choices() {
+		c := c
+		b := widget.NewButton(fmt.Sprintf("%s\n%s", c.Display, roleName(c.Role)), func() {
+			name.SetText(c.Name)
+			u.win.Canvas().Focus(secret)
+		})
+		names = append(names, b)
+	}
+	grid := container.NewGridWithColumns(4, names...)
+	body := container.NewVBox(widget.NewLabel("Tap your name, then type your PIN or password."),
+		container.NewVScroll(grid), name, secret, msg)
+	if len(names) > 8 {
+		body.Objects[1].(*container.Scroll).SetMinSize(fyne.NewSize(560, 220))
+	}
+	d = dialog.NewCustomConfirm("Log in", "Log in", "Cancel", body, func(ok bool) {
+		u.asking = false
+		if ok {
+			if u.sess.Operator().Who == "" || name.Text != "" {
+				login()
+			}
+		}
+	}, u.win)
+	d.SetOnClosed(func() { u.asking = false })
+	d.Resize(fyne.NewSize(640, 420))
+	d.Show()
+	u.win.Canvas().Focus(secret)
+}
+
+// askFirstAdmin is the first start of an empty journal: make the admin.
+func (s *Station) askFirstAdmin() {
+	u := &s.sess
+	name, display, pw, pw2, pin := widget.NewEntry(), widget.NewEntry(), widget.NewPasswordEntry(), widget.NewPasswordEntry(), widget.NewPasswordEntry()
+	items := []*widget.FormItem{
+		widget.NewFormItem("User name", name), widget.NewFormItem("Full name", display),
+		widget.NewFormItem("Password", pw), widget.NewFormItem("Password again", pw2),
+		widget.NewFormItem("PIN (optional)", pin),
+	}
+	var ask func()
+	ask = func() {
+		dialog.ShowForm("First start: create the admin account", "Create", "Later", items, func(ok bool) {
+			if !ok {
+				return
+			}
+			err := errors.New("the passwords differ")
+			if pw.Text == pw2.Text {
+				err = u.sess.CreateFirstAdmin(strings.TrimSpace(name.Text), display.Text, pw.Text, pin.Text)
+			}
+			if err != nil {
+				dialog.ShowError(err, u.win)
+				return
+			}
+			s.updateSession()
+		}, u.win)
+	}
+	ask()
+}
+
+// Touched tells the session of user input (the window's key and mouse).
+func (s *Station) Touched() {
+	if s.sess.sess != nil {
+		s.sess.sess.Touch()
+	}
+}
