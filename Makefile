@@ -69,6 +69,7 @@ lint: deps ## go vet, gofmt, staticcheck
 
 screenshot: build ## run the station under Xvfb at 1920x1080 and save docs/screenshot.png
 	scripts/screenshot.sh $(BIN) docs/screenshot.png $${SHOT_WAIT:-25}
+	for s in login admin journal; do scripts/screenshot.sh $(BIN) docs/$$s.png 16 $$s; done
 
 package: deps ## build a Linux release tarball with the fyne tool
 	$(GO) run fyne.io/tools/cmd/fyne@v1.7.4 package -os linux --release

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -72,6 +73,7 @@ type Config struct {
 	Limits   string        // limit profile of every bed: adult, paediatric, neonatal
 	Notify   bool          // desktop notifications
 	IdleLock time.Duration // lock the station after this long without input (0: never)
+	Open     string        // screen shown at start: login, admin or journal ("" = the ward)
 
 	// vigil users / vigil journal: the subcommand and its arguments.
 	Args  []string
@@ -161,6 +163,7 @@ func Parse(args []string, stderr io.Writer) (Config, error) {
 	fs.StringVar(&cfg.Station, "station", "", "id of this station among the ward's stations (default: the host name)")
 	fs.StringVar(&cfg.Operator, "operator", "", "with --headless: who acts at this station, recorded with every action (a window always asks for a login)")
 	fs.StringVar(&cfg.Role, "role", "", "with --headless: the operator's role, nurse, charge or admin (default nurse)")
+	fs.StringVar(&cfg.Open, "open", "", "screen to show at start: login, admin (the demo opens it as the demo admin) or journal")
 	fs.DurationVar(&cfg.IdleLock, "idle-lock", 5*time.Minute, "lock the station after this long without input; the ward stays visible and alarms sound (0: never)")
 	fs.StringVar(&cfg.Audio, "audio", "default", "alarm sound: default (the sound card), off, or wav:DIR (write each burst as a WAV file)")
 	fs.StringVar(&cfg.Limits, "limits", "adult", "alarm limit profile of every bed: adult, paediatric or neonatal")
@@ -188,6 +191,9 @@ func Parse(args []string, stderr io.Writer) (Config, error) {
 	}
 	if cfg.Role == "" {
 		cfg.Role = "nurse"
+	}
+	if !slices.Contains([]string{"", "login", "admin", "journal"}, cfg.Open) {
+		return cfg, fmt.Errorf("--open %q: use login, admin or journal", cfg.Open)
 	}
 	if cfg.Operator != "" && !cfg.Headless {
 		return cfg, errors.New("--operator is for --headless stations; a station with a window asks who logs in")

@@ -107,7 +107,7 @@ func (c *Core) seedDemo(cfg Config) error {
 	}
 	admin := alarms.Actor{Who: "demo-admin", Role: alarms.Admin, Where: cfg.stationID()}
 	for i, name := range c.Ward.BedNames() {
-		if err := c.Store.SaveBed(ctx, admin, name, "Bed "+strings.TrimLeft(name, "0"), cfg.Ward+"/"+name, "adult"); err != nil {
+		if err := c.Store.SaveBed(ctx, admin, name, "Bed "+name, cfg.Ward+"/"+name, "adult"); err != nil {
 			return err
 		}
 		if i < len(demoPatients) && i != 3 { // one empty bed to admit into

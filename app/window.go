@@ -49,6 +49,13 @@ func runWindow(ctx context.Context, cfg Config, core *Core) error {
 		}
 	})
 	core.SetFrameCounter(st.Frames)
+	open := map[string]func(){"login": func() { st.AskLogin(nil) }, "admin": st.ShowAdmin, "journal": st.ShowJournal}[cfg.Open]
+	if cfg.Open == "admin" && cfg.demo() && core.Session != nil {
+		_ = core.Session.Login("demo-admin", "3333")
+	}
+	if open != nil {
+		go fyne.Do(open) // runs once the window's loop does
+	}
 	w.SetContent(st.Content())
 	w.Resize(fyne.NewSize(1920, 1080))
 	w.SetMaster()

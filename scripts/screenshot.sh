@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Runs the station in a real window under Xvfb (1920x1080) on a free port and
 # display with alarms of every priority, pauses the audio as a nurse would
-# (key P), and saves a screenshot. Usage: screenshot.sh BIN OUT [SECONDS]
+# (key P), and saves a screenshot. Usage: screenshot.sh BIN OUT [SECONDS [SCREEN]]
+#   SCREEN: login, admin or journal opens that screen (vigil --open) over the same ward
 #   bed 05: the simulator's desaturation scenario (Vigil's own HIGH limit alarm)
 #   bed 07: a device's MEDIUM alarm, bed 09: a device's LOW technical alarm,
 #   bed 12: a nurse call (MEDIUM, latching)
 set -euo pipefail
-bin=$1 out=$2 wait=${3:-25}
+bin=$1 out=$2 wait=${3:-25} screen=${4:-}
 disp=$(for n in $(seq 90 140); do [ -e /tmp/.X11-unix/X$n ] || [ -e /tmp/.X$n-lock ] || { echo $n; break; }; done)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null || echo 18830)
 data=$(mktemp -d)
@@ -15,7 +16,7 @@ xpid=$!
 trap 'kill $vpid 2>/dev/null; kill $xpid 2>/dev/null; rm -rf "$data"' EXIT
 sleep 1
 DISPLAY=":$disp" "$bin" --listen "127.0.0.1:$port" --data "$data" --audio off --notify=false \
-  --scenario desat --bed 5 2>"$data/err.log" &
+  --scenario desat --bed 5 ${screen:+--open "$screen"} 2>"$data/err.log" &
 vpid=$!
 echo "station on display :$disp, broker port $port; screenshot in ${wait}s"
 sleep 8
@@ -26,7 +27,7 @@ pub 09/alarm '{"id":"SPO2-PROBE-1","seq":1,"ts":'"$now"',"code":196660,"priority
 pub 12/event '{"id":"CALL-1","seq":1,"ts":'"$now"',"kind":"nurse_call","text":"bathroom"}'
 sleep $((wait - 12))
 DISPLAY=":$disp" xdotool search --name "Vigil" windowfocus --sync 2>/dev/null || true
-DISPLAY=":$disp" xdotool key p
+[ -n "$screen" ] || DISPLAY=":$disp" xdotool key p
 sleep 4
 mkdir -p "$(dirname "$out")"
 DISPLAY=":$disp" import -window root "$out"

@@ -61,7 +61,7 @@ func (s *Station) ShowPanel(title string, body fyne.CanvasObject) {
 }
 
 // ShowWard puts the bed grid back.
-func (s *Station) ShowWard() { s.setCenter(s.grid) }
+func (s *Station) ShowWard() { s.panelTick = nil; s.setCenter(s.grid) }
 
 func (s *Station) setCenter(o fyne.CanvasObject) {
 	for i, c := range s.content.Objects {
@@ -85,6 +85,7 @@ func (s *Station) ShowAdmin() {
 		return
 	}
 	a := s.admin
+	s.panelTick = nil
 	status := widget.NewLabel("")
 	status.Wrapping = fyne.TextWrapWord
 	var beds []AdminBed
@@ -212,7 +213,7 @@ func (s *Station) ShowAdmin() {
 		section("Care assignment and limits"),
 		widget.NewForm(widget.NewFormItem("Nurse", container.NewHBox(nurse, assignB)),
 			widget.NewFormItem("Per-bed limits", limitsL),
-			widget.NewFormItem("Change", container.NewHBox(param, container.NewGridWrap(fyne.NewSize(90, 36), lo, hi), limitB))),
+			widget.NewFormItem("Change", container.NewHBox(param, container.NewGridWrap(fyne.NewSize(90, 36), lo), container.NewGridWrap(fyne.NewSize(90, 36), hi), limitB))),
 		widget.NewSeparator(),
 		status,
 	)
@@ -278,7 +279,7 @@ func (s *Station) ShowJournal() {
 			case 5:
 				d := r.Detail
 				if r.Old != "" || r.New != "" {
-					d = strings.TrimSpace(d + "  " + r.Old + "  →  " + r.New)
+					d = strings.TrimSpace(d + "  " + r.Old + "  ->  " + r.New)
 				}
 				l.SetText(d)
 			}
@@ -288,7 +289,7 @@ func (s *Station) ShowJournal() {
 	}
 	load := func() {
 		var err error
-		rows, err = s.admin.Journal(journalKinds[kind.Selected], strings.TrimSpace(bed.Text), 1000)
+		rows, err = s.admin.Journal(journalKinds[kind.Selected], strings.TrimSpace(bed.Text), 500)
 		if err != nil {
 			count.SetText(err.Error())
 		} else {
@@ -297,6 +298,12 @@ func (s *Station) ShowJournal() {
 		table.Refresh()
 	}
 	kind.OnChanged = func(string) { load() }
+	s.panelTick = func() { // new rows appear while the view is open
+		if latest, err := s.admin.Journal(journalKinds[kind.Selected], strings.TrimSpace(bed.Text), 1); err == nil &&
+			len(latest) == 1 && (len(rows) == 0 || latest[0].Seq != rows[0].Seq) {
+			load()
+		}
+	}
 	bed.OnSubmitted = func(string) { load() }
 	kind.SetSelected("Everything")
 	top := container.NewHBox(widget.NewLabel("Show"), kind, container.NewGridWrap(fyne.NewSize(140, 36), bed),

@@ -171,12 +171,10 @@ func (s *Station) AskLogin(then func()) {
 		})
 		names = append(names, b)
 	}
-	grid := container.NewGridWithColumns(4, names...)
-	body := container.NewVBox(widget.NewLabel("Tap your name, then type your PIN or password."),
-		container.NewVScroll(grid), name, secret, msg)
-	if len(names) > 8 {
-		body.Objects[1].(*container.Scroll).SetMinSize(fyne.NewSize(560, 220))
-	}
+	grid := container.NewGridWithColumns(3, names...)
+	scroll := container.NewVScroll(grid)
+	scroll.SetMinSize(fyne.NewSize(600, min(float32(len(names)+2)/3, 4)*64))
+	body := container.NewVBox(widget.NewLabel("Tap your name, then type your PIN or password."), scroll, name, secret, msg)
 	d = dialog.NewCustomConfirm("Log in", "Log in", "Cancel", body, func(ok bool) {
 		u.asking = false
 		if ok {

@@ -80,10 +80,12 @@ type Station struct {
 
 	al alarmUI
 
-	sess   sessionUI
-	admin  Admin
-	center fyne.CanvasObject // what is under the bars: the grid or a panel
-	info   func(bed string) (BedLabel, bool)
+	sess      sessionUI
+	admin     Admin
+	center    fyne.CanvasObject // what is under the bars: the grid or a panel
+	panelTick func()            // the open panel's refresh, every 2 s
+	lastPanel time.Time
+	info      func(bed string) (BedLabel, bool)
 }
 
 // BedLabel is what the bed administration says of a feed's bed.
@@ -221,6 +223,10 @@ func (s *Station) update(now time.Time) {
 		}
 	}
 	s.updateSession()
+	if s.panelTick != nil && now.Sub(s.lastPanel) >= 2*time.Second {
+		s.lastPanel = now
+		s.panelTick()
+	}
 	clock := now.Local().Format("Mon 2 Jan  15:04")
 	if s.clock.Text != clock {
 		s.clock.Text = clock
