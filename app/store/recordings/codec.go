@@ -85,7 +85,7 @@ func (e *encoder) encode(samples []int16) []byte {
 // appendTokens appends the uvarint tokens of samples to dst.
 func appendTokens(dst []byte, samples []int16, order int) []byte {
 	var p1, p2 int64 // the last two valid samples (p1 the latest)
-	valid := 0        // valid samples so far, up to 2
+	valid := 0       // valid samples so far, up to 2
 	for i := 0; i < len(samples); {
 		if samples[i] == feed.InvalidSample {
 			j := i + 1

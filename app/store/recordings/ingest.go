@@ -3,6 +3,7 @@ package recordings
 import (
 	"math"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/vigil-station/vigil/monitor/feed"
@@ -73,17 +74,27 @@ type minuteAcc struct {
 	minute int64 // Unix ms / 60000
 	values []float64
 	lastAt time.Time // arrival of the last value, valid or not
+	// The last minute closed. Values for an earlier one are late and
+	// ignored; values for that one reopen it (a device clock behind the
+	// station's, after a pause inside the minute) and the writer keeps
+	// whichever part has more values.
+	written bool
+	last    int64
 }
 
 // chunkAcc collects one channel's samples into a chunk.
 type chunkAcc struct {
 	code           uint32
-	buf            *[]int16 // nil while no chunk is open
-	startMs        float64  // time of the chunk's first sample
-	rateHz         float32
+	buf            *[]int16 // the open chunk's samples; nil while none is open
+	startMs        float64  // time of the open chunk's first sample
+	rateHz         float32  // rate and scaling of the open or last chunk
 	gain, baseline float32
-	capN           int       // samples in a full chunk (ChunkSpan at rateHz)
-	lastAt         time.Time // arrival of the last frame
+	capN           int // samples in a full chunk (ChunkSpan at rateHz)
+	// follows: the last chunk closed full, and the next sample is due at
+	// nextMs; a frame that starts there continues the run exactly.
+	follows bool
+	nextMs  float64
+	lastAt  time.Time // arrival of the last frame
 }
 
 // Numerics adds one numerics frame of bed. Each parameter's valid values
@@ -106,12 +117,12 @@ func (r *Recordings) Numerics(bed string, f feed.NumFrame, at time.Time) {
 	for i := range f.Values {
 		v := &f.Values[i]
 		m := b.param(v.Code)
-		if m.open && minute < m.minute {
+		if (m.open && minute < m.minute) || (m.written && minute < m.last) {
 			r.stats.late.Add(1) // out of order: that minute is gone
 			continue
 		}
 		if m.open && minute > m.minute {
-			if x, ok := m.close(bed); ok {
+			if x, ok := m.close(b.name); ok {
 				r.enqueue(x)
 			}
 		}
@@ -145,10 +156,12 @@ func (r *Recordings) Wave(bed string, f *feed.WaveFrame, at time.Time) {
 	b := r.bed(bed, at)
 	for i := range f.Channels {
 		c := &f.Channels[i]
-		if len(c.Samples) == 0 || !(c.RateHz > 0) || c.Gain == 0 {
-			continue // nothing to store, or no way to read it back
+		if len(c.Samples) == 0 || !(c.RateHz > 0 && c.RateHz <= feed.MaxRateHz) || c.Gain == 0 ||
+			math.IsNaN(float64(c.Gain)) || math.IsInf(float64(c.Gain), 0) ||
+			math.IsNaN(float64(c.Baseline)) || math.IsInf(float64(c.Baseline), 0) {
+			continue // nothing to store, or no way to read it back (feed.DecodeWave refuses these)
 		}
-		r.addSamples(bed, b.wave(c.Code), c, start, at)
+		r.addSamples(b.name, b.wave(c.Code), c, start, at)
 	}
 	r.mu.Unlock()
 	r.afterEnqueue()
@@ -157,30 +170,36 @@ func (r *Recordings) Wave(bed string, f *feed.WaveFrame, at time.Time) {
 // addSamples appends one channel's samples of a frame starting at start.
 // Callers hold r.mu.
 func (r *Recordings) addSamples(bed string, k *chunkAcc, c *feed.Channel, start float64, at time.Time) {
-	if k.buf != nil {
+	if k.buf != nil || k.follows {
 		period := 1000 / float64(k.rateHz)
-		// Frame times are whole ms and may name the first sample of another
-		// channel, so allow half a period either way, plus rounding.
-		next := k.startMs + float64(len(*k.buf))*period
-		if c.RateHz != k.rateHz || c.Gain != k.gain || c.Baseline != k.baseline ||
-			math.Abs(start-next) > 1.5*period+1 {
+		next := k.nextMs
+		if k.buf != nil {
+			next = k.startMs + float64(len(*k.buf))*period
+		}
+		// Frame times are whole ms and may be those of another channel's
+		// first sample, so allow a period and a half either way, plus a ms.
+		if c.RateHz == k.rateHz && c.Gain == k.gain && c.Baseline == k.baseline &&
+			math.Abs(start-next) <= 1.5*period+1 {
+			start = next // the run goes on: keep its exact timing
+		} else if k.buf != nil {
 			r.enqueue(k.close(bed))
 		}
-	}
-	if k.buf == nil {
-		k.open(r, c, start, r.opt.ChunkSpan)
+		k.follows = false
 	}
 	k.lastAt = at
 	s := c.Samples
 	for len(s) > 0 {
+		if k.buf == nil {
+			k.open(r, c, start, r.opt.ChunkSpan)
+		}
 		n := min(len(s), k.capN-len(*k.buf))
 		*k.buf = append(*k.buf, s[:n]...)
 		s = s[n:]
 		if len(*k.buf) == k.capN {
 			// Full: the next chunk starts exactly where this one ends.
-			next := k.startMs + float64(k.capN)*1000/float64(k.rateHz)
+			start = k.startMs + float64(k.capN)*1000/float64(k.rateHz)
 			r.enqueue(k.close(bed))
-			k.open(r, c, next, r.opt.ChunkSpan)
+			k.follows, k.nextMs = true, start
 		}
 	}
 }
@@ -201,7 +220,7 @@ func (k *chunkAcc) close(bed string) row {
 
 // close computes the closed minute's row: false when it had no valid value.
 func (m *minuteAcc) close(bed string) (row, bool) {
-	m.open = false
+	m.open, m.written, m.last = false, true, m.minute
 	if len(m.values) == 0 {
 		return row{}, false
 	}
@@ -241,6 +260,9 @@ func (r *Recordings) recycle(p *[]int16) {
 func (r *Recordings) bed(name string, at time.Time) *bedAcc {
 	b := r.beds[name]
 	if b == nil {
+		// A copy: name may be a slice of a longer string (the topic) that
+		// the rows would otherwise keep alive.
+		name = strings.Clone(name)
 		b = &bedAcc{name: name}
 		r.beds[name] = b
 	}
@@ -318,6 +340,9 @@ func (r *Recordings) sweep(now time.Time, dst []row) []row {
 				continue
 			}
 			if now.Sub(k.lastAt) >= staleChunk {
+				// Should the channel resume where it stopped (a stalled
+				// connection catching up), it goes on seamlessly.
+				k.follows, k.nextMs = true, k.startMs+float64(len(*k.buf))*1000/float64(k.rateHz)
 				dst = append(dst, k.close(name))
 				continue
 			}

@@ -67,20 +67,21 @@ func (s *Segment) End() time.Time {
 // Disclosure returns bed's waveform channel code (a decimal MDC code, e.g.
 // "131330" for ECG lead II) over [from, to): the samples taken in that
 // interval, as contiguous segments in time order. A new segment begins at
-// every gap and change of rate.
+// every gap and change of rate. A chunk that cannot be decoded (a damaged
+// file) is logged and left out, as a gap.
 func (r *Recordings) Disclosure(ctx context.Context, bed, code string, from, to time.Time) ([]Segment, error) {
 	c, err := strconv.ParseUint(code, 10, 32)
 	if err != nil || c == 0 {
 		return nil, fmt.Errorf("recordings: channel code %q is not an MDC code", code)
 	}
 	fromMs, toMs := from.UnixMilli(), to.UnixMilli()
-	// No chunk spans more than MaxChunkSpan, so the index range on start_ms
-	// can begin that much before from.
+	// No chunk spans more than MaxChunkSpan (and a sample period), so the
+	// index range on start_ms can begin a little more than that before from.
 	rows, err := r.db.QueryContext(ctx, `SELECT k.start_ms, k.rate_hz, k.n, k.gain, k.baseline, k.data
 		FROM series s JOIN chunk k ON k.series = s.id
 		WHERE s.bed = ? AND s.kind = 'wave' AND s.code = ?
 		AND k.start_ms >= ? AND k.start_ms < ? AND k.end_ms > ?
-		ORDER BY k.start_ms`, bed, c, fromMs-MaxChunkSpan.Milliseconds()-1, toMs, fromMs)
+		ORDER BY k.start_ms`, bed, c, fromMs-MaxChunkSpan.Milliseconds()-60_000, toMs, fromMs)
 	if err != nil {
 		return nil, fmt.Errorf("recordings: disclosure: %w", err)
 	}
@@ -102,7 +103,10 @@ func (r *Recordings) Disclosure(ctx context.Context, bed, code string, from, to 
 			return nil, fmt.Errorf("recordings: disclosure: %w", err)
 		}
 		if raw, err = dec.decode(raw[:0], data, n); err != nil {
-			return nil, fmt.Errorf("recordings: disclosure of bed %s channel %d at %d: %w", bed, c, startMs, err)
+			// One damaged chunk shows as a gap, not as a review that fails.
+			r.opt.Log.Error("recordings: unreadable waveform chunk skipped", "bed", bed, "code", c,
+				"start", time.UnixMilli(startMs).UTC(), "err", err)
+			continue
 		}
 		// Keep the samples inside [from, to).
 		period := 1000 / rate

@@ -36,8 +36,8 @@ const (
 	DefaultChunkSpan = 10 * time.Second
 	MaxChunkSpan     = 10 * time.Minute
 	// DefaultQueue is about 70 s of the 64-bed icu load (~56 rows/s), and
-	// at most ~16 MB of waiting samples: long enough to ride out a slow
-	// disk or a checkpoint, small enough to bound memory.
+	// ~13 MB of waiting samples at its mix of channels: long enough to ride
+	// out a slow disk or a checkpoint, small enough to bound memory.
 	DefaultQueue = 4096
 )
 
@@ -110,6 +110,8 @@ type Recordings struct {
 	opt  Options
 	db   *sql.DB   // readers (queries) use the pool
 	conn *sql.Conn // the writer's own connection
+	// base is Open's ctx without its cancellation: the writer's statements
+	// run under it, so that a write, once begun, finishes.
 	base context.Context
 
 	// mu guards the open minutes and chunks and closed. The feed goroutine
@@ -131,7 +133,8 @@ type Recordings struct {
 	stop    chan struct{}
 	runDone chan struct{}
 
-	w *writer // owned by Run while it runs, then by Close
+	w          *writer       // owned by Run while it runs, then by Close
+	sweepEvery time.Duration // sweepEvery; shorter in tests
 
 	troubleMu sync.Mutex
 	trouble   map[string]bool
@@ -215,6 +218,8 @@ func Open(ctx context.Context, file string, opt Options) (*Recordings, *dbfile.S
 		queue:   make(chan row, opt.Queue),
 		stop:    make(chan struct{}),
 		trouble: map[string]bool{},
+
+		sweepEvery: sweepEvery,
 	}
 	if r.conn, err = db.Conn(ctx); err != nil {
 		db.Close()
@@ -261,23 +266,23 @@ func (r *Recordings) close() error {
 
 	r.runMu.Lock()
 	close(r.stop)
-	running := r.running
+	running, done := r.running, r.runDone
 	r.runMu.Unlock()
 	if running {
-		<-r.runDone
+		<-done
 	}
 
 	// Run has returned (or never ran): the writer is ours now.
 	w := r.w
 	w.add(final...)
+drain:
 	for {
 		select {
 		case x := <-r.queue:
 			w.add(x)
-			continue
 		default:
+			break drain
 		}
-		break
 	}
 	var err error
 	for attempt, pause := 0, 100*time.Millisecond; len(w.batch) > 0; attempt, pause = attempt+1, pause*3 {
@@ -291,6 +296,12 @@ func (r *Recordings) close() error {
 			break
 		}
 		time.Sleep(pause)
+	}
+	// Leave the file within its budget (the last writes may have passed it).
+	for i := 0; err == nil && i < 10 && r.stats.bytes.Load() > r.opt.Budget; i++ {
+		if !w.retainLogged() {
+			break
+		}
 	}
 	w.closeStmts()
 	if cerr := r.conn.Close(); err == nil {

@@ -32,8 +32,9 @@ const (
 // When a write fails it reports TroubleWrite, stops taking rows from the
 // queue (they wait there; only a full queue drops any) and retries with
 // back-off until the file takes them again. Run returns when ctx is done or
-// Close is called; Close writes whatever is left. A second concurrent Run,
-// or a Run after Close, returns at once.
+// Close is called; Close writes whatever is left. Run may be called again
+// after it returned; a second concurrent Run, or a Run after Close, returns
+// at once.
 func (r *Recordings) Run(ctx context.Context) {
 	r.runMu.Lock()
 	select {
@@ -49,10 +50,15 @@ func (r *Recordings) Run(ctx context.Context) {
 	}
 	r.running, r.runDone = true, make(chan struct{})
 	r.runMu.Unlock()
-	defer close(r.runDone)
+	defer func() {
+		r.runMu.Lock()
+		r.running = false
+		close(r.runDone)
+		r.runMu.Unlock()
+	}()
 
 	w := r.w
-	sweep := time.NewTicker(sweepEvery)
+	sweep := time.NewTicker(r.sweepEvery)
 	defer sweep.Stop()
 	// flushT times the batch's maxDelay, or the retry after a failure.
 	flushT := time.NewTimer(time.Hour)
@@ -479,7 +485,8 @@ func (w *writer) retain(now time.Time) (more bool, err error) {
 				return false, err
 			}
 		}
-		more = more || freed < excess
+		// Still over only if the step's limit, not the table, ran out.
+		more = more || (freed < excess && int64(len(ids)) == left)
 	}
 	if err := tx.Commit(); err != nil {
 		return false, err

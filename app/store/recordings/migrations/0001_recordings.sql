@@ -70,3 +70,8 @@ CREATE TRIGGER chunk_removed AFTER DELETE ON chunk BEGIN
 	UPDATE totals SET chunks = chunks - 1, samples = samples - OLD.n,
 		bytes = bytes - length(OLD.data) WHERE id = 1;
 END;
+-- Vigil never rewrites a chunk; a repair by hand keeps the totals right.
+CREATE TRIGGER chunk_changed AFTER UPDATE OF n, data ON chunk BEGIN
+	UPDATE totals SET samples = samples - OLD.n + NEW.n,
+		bytes = bytes - length(OLD.data) + length(NEW.data) WHERE id = 1;
+END;
