@@ -1,6 +1,9 @@
 package alarms
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // Action is something a person at a station may ask for. Which role may do
 // which action is decided here, in the core, for every path (window, CLI,
@@ -59,6 +62,30 @@ func (a Actor) Check(act Action) error {
 		return ErrLoggedOut
 	case !Allowed(a.Role, act):
 		return ErrNotAllowed
+	}
+	return nil
+}
+
+// Refusal is the trail line of a refused command: who asked for what, and why not.
+func Refusal(by Actor, what string, err error) Record {
+	who := by.Who
+	if who == "" {
+		who = "(locked station)"
+	}
+	return Record{Event: "refused", Who: who, Role: by.Role.String(), Where: by.Where, Detail: what + ": " + err.Error()}
+}
+
+// CheckLimits decides whether by may adjust a bed's limits: a charge nurse
+// or admin any bed, a nurse the beds in her care (assigned).
+func CheckLimits(by Actor, bed string, assigned bool) error {
+	if err := by.Check(ActLimitsAnyBed); err == nil || err == ErrLoggedOut {
+		return err
+	}
+	if err := by.Check(ActLimitsOwnBeds); err != nil {
+		return err
+	}
+	if !assigned {
+		return fmt.Errorf("%w: bed %s is not in your care assignment", ErrNotAllowed, bed)
 	}
 	return nil
 }

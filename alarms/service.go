@@ -390,12 +390,9 @@ func waitDurable(chs []<-chan error, limit time.Duration) error {
 }
 
 func (s *Service) refused(by Actor, what string, err error) {
-	who := by.Who
-	if who == "" {
-		who = "(locked station)"
-	}
-	s.Record(Record{At: s.cfg.Clock(), Event: "refused", Who: who, Role: by.Role.String(), Where: cmp.Or(by.Where, s.cfg.Station),
-		Detail: what + ": " + err.Error()})
+	r := Refusal(by, what, err)
+	r.At, r.Where = s.cfg.Clock(), cmp.Or(r.Where, s.cfg.Station)
+	s.Record(r)
 }
 
 // Acknowledge acknowledges one alarm as the station's operator.
@@ -457,16 +454,7 @@ func (s *Service) Limits(bed string) BedLimits {
 // MayAdjustLimits reports whether by may adjust the limits of bed: a charge
 // nurse or admin any bed, a nurse the beds in her care assignment.
 func (s *Service) MayAdjustLimits(by Actor, bed string) error {
-	if err := by.Check(ActLimitsAnyBed); err == nil || err == ErrLoggedOut {
-		return err
-	}
-	if err := by.Check(ActLimitsOwnBeds); err != nil {
-		return err
-	}
-	if s.cfg.Assigned == nil || !s.cfg.Assigned(bed, by.Who) {
-		return fmt.Errorf("%w: bed %s is not in your care assignment", ErrNotAllowed, bed)
-	}
-	return nil
+	return CheckLimits(by, bed, s.cfg.Assigned != nil && s.cfg.Assigned(bed, by.Who))
 }
 
 // SetLimit sets one limit of a bed, within its profile's bounds, as the

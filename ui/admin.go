@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"strconv"
@@ -128,8 +129,8 @@ func (s *Station) ShowAdmin() {
 		mrn.SetText(b.MRN)
 		dob.SetText(b.DOB)
 		stateL.SetText(strings.ToUpper(b.State))
-		limitsL.SetText(cmpOr(b.Limits, "profile limits"))
-		nurse.SetSelected(cmpOr(b.Nurse, "(none)"))
+		limitsL.SetText(cmp.Or(b.Limits, "profile limits"))
+		nurse.SetSelected(cmp.Or(b.Nurse, "(none)"))
 		var others []string
 		for _, o := range beds {
 			if o.ID != b.ID && o.State == "empty" {
@@ -226,13 +227,6 @@ func (s *Station) ShowAdmin() {
 	}
 }
 
-func cmpOr(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
-}
-
 // journalKinds are the journal view's filters.
 var journalKinds = map[string][]string{
 	"Everything": nil, "Alarms": {"alarm"}, "Refused": {"refused"}, "Logins": {"login"},
@@ -271,7 +265,7 @@ func (s *Station) ShowJournal() {
 			case 3:
 				l.SetText(r.Bed)
 			case 4:
-				who := cmpOr(r.Who, "system")
+				who := cmp.Or(r.Who, "system")
 				if r.Role != "" {
 					who += " (" + r.Role + ")"
 				}

@@ -103,17 +103,9 @@ func (s *Station) updateSession() {
 		u.switchB.SetText("Switch user")
 		u.lockBtn.Show()
 	}
-	show(u.adminB, op.Who != "" && alarms.Allowed(op.Role, alarms.ActBeds) || alarms.Allowed(op.Role, alarms.ActAssign) && op.Who != "")
+	showIf(u.adminB, op.Who != "" && alarms.Allowed(op.Role, alarms.ActAssign)) // charge nurses assign, admins more
 	u.who.Refresh()
 	s.relayout()
-}
-
-func show(o fyne.CanvasObject, on bool) {
-	if on {
-		o.Show()
-	} else {
-		o.Hide()
-	}
 }
 
 func roleName(r alarms.Role) string {

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"cmp"
 	"fmt"
 	"image/color"
 	"math"
@@ -187,7 +188,7 @@ func (t *Tile) SetInfo(l BedLabel, ok bool) {
 	}
 	t.label, t.adminPt, t.standby = l.Label, l.Patient, l.Standby
 	if t.bed != nil {
-		t.bedText.Text = cmpOr(l.Label, "Bed "+t.bed.Name)
+		t.bedText.Text = cmp.Or(l.Label, "Bed "+t.bed.Name)
 		t.bedText.Refresh()
 		if l.Patient != "" {
 			t.patient = l.Patient

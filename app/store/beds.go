@@ -395,15 +395,12 @@ func (s *Store) Assign(ctx context.Context, by alarms.Actor, id, nurse string) e
 // SetLimit sets a per-bed limit override within the profile's bounds: a
 // nurse on the beds in her care, a charge nurse or admin on any bed.
 func (s *Store) SetLimit(ctx context.Context, by alarms.Actor, id, param string, lo, hi float64) error {
-	what := fmt.Sprintf("limit %s %s %g..%g", id, param, lo, hi)
-	if err := by.Check(alarms.ActLimitsAnyBed); err != nil {
-		if err := s.allow(ctx, by, alarms.ActLimitsOwnBeds, what); err != nil {
-			return err
-		}
-		var nurse string
-		if err := s.db.QueryRowContext(ctx, "SELECT nurse FROM beds WHERE id = ?", id).Scan(&nurse); err != nil || nurse != by.Who {
-			return s.refuse(ctx, by, what, fmt.Errorf("%w: bed %s is not in your care assignment", alarms.ErrNotAllowed, id))
-		}
+	var nurse string
+	if err := s.db.QueryRowContext(ctx, "SELECT nurse FROM beds WHERE id = ?", id).Scan(&nurse); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	if err := alarms.CheckLimits(by, id, nurse != "" && nurse == by.Who); err != nil {
+		return s.refuse(ctx, by, fmt.Sprintf("limit %s %s %g..%g", id, param, lo, hi), err)
 	}
 	return s.changeBed(ctx, by, alarms.ActLimitsOwnBeds, "limit-changed", id, false, func(_ context.Context, _ *sql.Tx, b *Bed) error {
 		if _, err := b.Limits().WithLimit(param, lo, hi); err != nil {

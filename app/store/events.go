@@ -131,10 +131,6 @@ const eventCols = "seq, at_ms, kind, event, alarm_id, bed, who, role, station, d
 
 // Events reads journal rows, oldest first (newest first with Newest).
 func (s *Store) Events(ctx context.Context, f Filter) ([]Event, error) {
-	return queryEvents(ctx, s.db, f)
-}
-
-func queryEvents(ctx context.Context, db *sql.DB, f Filter) ([]Event, error) {
 	var where []string
 	var args []any
 	if !f.From.IsZero() {
@@ -169,7 +165,7 @@ func queryEvents(ctx context.Context, db *sql.DB, f Filter) ([]Event, error) {
 	if f.Limit > 0 {
 		q += fmt.Sprintf(" LIMIT %d", f.Limit)
 	}
-	rows, err := db.QueryContext(ctx, q, args...)
+	rows, err := s.db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -34,16 +34,6 @@ var exportHeader = []string{"seq", "at", "kind", "event", "alarm_id", "bed", "wh
 // "json" (an array), oldest first, with each row's chain hash so a copy
 // can be checked against the journal. It returns the number of rows.
 func (s *Store) Export(ctx context.Context, w io.Writer, from, to time.Time, format string) (int, error) {
-	return Export(ctx, s, w, from, to, format)
-}
-
-// eventSource reads journal rows.
-type eventSource interface {
-	Events(ctx context.Context, f Filter) ([]Event, error)
-}
-
-// Export is Store.Export over any source (a journal opened read-only).
-func Export(ctx context.Context, src eventSource, w io.Writer, from, to time.Time, format string) (int, error) {
 	if format != "csv" && format != "json" {
 		return 0, fmt.Errorf("format %q: use csv or json", format)
 	}
@@ -63,7 +53,7 @@ func Export(ctx context.Context, src eventSource, w io.Writer, from, to time.Tim
 	n := 0
 	var after int64
 	for { // in pages, so a year of journal does not sit in memory
-		evs, err := src.Events(ctx, Filter{From: from, To: to, AfterSeq: after, Limit: 5000})
+		evs, err := s.Events(ctx, Filter{From: from, To: to, AfterSeq: after, Limit: 5000})
 		if err != nil {
 			return n, err
 		}

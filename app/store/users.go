@@ -176,12 +176,7 @@ func (s *Store) op(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx,
 
 // refuse journals a refused command and returns err.
 func (s *Store) refuse(ctx context.Context, by alarms.Actor, what string, err error) error {
-	who := by.Who
-	if who == "" {
-		who = "(locked station)"
-	}
-	_ = wait(ctx, s.Append(Event{Kind: KindRefused, Event: "refused", Who: who, Role: by.Role.String(),
-		Station: by.Where, Detail: what + ": " + err.Error()}))
+	_ = wait(ctx, s.Record(alarms.Refusal(by, what, err)))
 	return err
 }
 
