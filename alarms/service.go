@@ -32,6 +32,7 @@ const (
 	CodeProbeOff   = "probe-off"
 	CodeBrokerLost = "broker-lost"
 	CodeJournal    = "journal"
+	CodeRecordings = "recordings"
 	CodeWatchdog   = "ui-watchdog"
 	CodeAudio      = "audio"
 )
@@ -288,7 +289,7 @@ func (s *Service) Resync() {
 }
 
 // Fault raises (present) or clears a station fault: code CodeJournal for a
-// journal or disk failure.
+// journal or disk failure, CodeRecordings for lost trends or waveforms.
 func (s *Service) Fault(code, message string, present bool) {
 	s.push(input{kind: inFault, fault: faultReport{code, message, present}})
 }
@@ -578,7 +579,13 @@ func (s *Service) apply(in *input) {
 	case inFault:
 		key := "/" + in.fault.code
 		if in.fault.present {
-			s.e.Report(Condition{Key: key, Code: in.fault.code, Priority: Medium, Source: Technical,
+			// Lost trends or waveforms are for IT to fix, not a risk to a
+			// patient now: LOW. The journal, sound and display: MEDIUM.
+			prio := Medium
+			if in.fault.code == CodeRecordings {
+				prio = Low
+			}
+			s.e.Report(Condition{Key: key, Code: in.fault.code, Priority: prio, Source: Technical,
 				Message: in.fault.message, Local: true, Audible: true, Value: math.NaN(), Limit: math.NaN()})
 		} else {
 			s.e.Clear(key)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/vigil-station/vigil/alarms"
+	"github.com/vigil-station/vigil/app/store/recordings"
 	"github.com/vigil-station/vigil/monitor/feed"
 	"github.com/vigil-station/vigil/monitor/mqttfeed"
 	"github.com/vigil-station/vigil/monitor/sim"
@@ -74,6 +75,11 @@ type Config struct {
 	Notify   bool          // desktop notifications
 	IdleLock time.Duration // lock the station after this long without input (0: never)
 	Open     string        // screen shown at start: login, admin or journal ("" = the ward)
+
+	// Recordings: how long waveforms are kept and the most disk their
+	// compressed data may take (the oldest go first).
+	WaveKeep   time.Duration
+	DiskBudget int64
 
 	// vigil users / vigil journal: the subcommand and its arguments.
 	Args  []string
@@ -165,6 +171,13 @@ func Parse(args []string, stderr io.Writer) (Config, error) {
 	fs.StringVar(&cfg.Role, "role", "", "with --headless: the operator's role, nurse, charge or admin (default nurse)")
 	fs.StringVar(&cfg.Open, "open", "", "screen to show at start: login, admin (the demo opens it as the demo admin) or journal")
 	fs.DurationVar(&cfg.IdleLock, "idle-lock", 5*time.Minute, "lock the station after this long without input; the ward stays visible and alarms sound (0: never)")
+	fs.DurationVar(&cfg.WaveKeep, "wave-keep", recordings.DefaultWaveKeep, "how long stored waveforms (full disclosure) are kept")
+	cfg.DiskBudget = recordings.DefaultBudget
+	fs.Func("disk-budget", "most disk the stored waveforms may take, e.g. 12GiB or 500MB; the oldest go first (default 12GiB)", func(v string) error {
+		n, err := ParseSize(v)
+		cfg.DiskBudget = n
+		return err
+	})
 	fs.StringVar(&cfg.Audio, "audio", "default", "alarm sound: default (the sound card), off, or wav:DIR (write each burst as a WAV file)")
 	fs.StringVar(&cfg.Limits, "limits", "adult", "alarm limit profile of every bed: adult, paediatric or neonatal")
 	fs.BoolVar(&cfg.Notify, "notify", true, "desktop notifications of new HIGH and MEDIUM alarms and escalations")
@@ -191,6 +204,9 @@ func Parse(args []string, stderr io.Writer) (Config, error) {
 	}
 	if cfg.Role == "" {
 		cfg.Role = "nurse"
+	}
+	if err := checkRecordings(cfg.WaveKeep, cfg.DiskBudget); err != nil {
+		return cfg, err
 	}
 	if !slices.Contains([]string{"", "login", "admin", "journal"}, cfg.Open) {
 		return cfg, fmt.Errorf("--open %q: use login, admin or journal", cfg.Open)

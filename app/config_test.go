@@ -51,7 +51,8 @@ func TestConfigExampleIsValidAndDefault(t *testing.T) {
 	}
 	if got.Ward != def.Ward || got.Broker != def.Broker || got.Sim != def.Sim || got.FPS != def.FPS ||
 		got.FrameMs != def.FrameMs || got.Events != def.Events || got.StatsEvery != def.StatsEvery ||
-		(got.WaveStale != 3*time.Second) || (got.NumStale != 10*time.Second) {
+		(got.WaveStale != 3*time.Second) || (got.NumStale != 10*time.Second) ||
+		got.WaveKeep != def.WaveKeep || got.DiskBudget != def.DiskBudget {
 		t.Fatalf("example differs from the defaults:\n%+v\n%+v", got, def)
 	}
 }
@@ -106,6 +107,9 @@ func TestConfigErrorsNameFileAndLine(t *testing.T) {
 		{"[sim]\nprofile = \"opera\"\n", "vigil.toml:2: sim.profile"},
 		{"[broker]\nca_file = \"/nonexistent/ca.pem\"\n", "vigil.toml:2: broker.ca_file"},
 		{"[broker]\npassword = \"x\"\npassword_file = \"/tmp/p\"\n", "vigil.toml:3: broker.password_file"},
+		{"[recordings]\nwave_keep = \"1s\"\n", "vigil.toml:2: recordings.wave_keep"},
+		{"[recordings]\n\ndisk_budget = \"lots\"\n", "vigil.toml:3: recordings.disk_budget"},
+		{"[recordings]\ndisk_budget = \"1MB\"\n", "vigil.toml:2: recordings.disk_budget"},
 	}
 	for _, tc := range cases {
 		p := writeConfig(t, tc.body)
@@ -179,6 +183,50 @@ func TestAlarmFlags(t *testing.T) {
 	for _, name := range []string{"desat", "tachy", "brady", "asystole", "leads-off", "offline", "nurse-call", "storm"} {
 		if !strings.Contains(list, "  "+name+" ") {
 			t.Errorf("scenario list lacks %s:\n%s", name, list)
+		}
+	}
+}
+
+func TestParseSize(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want int64
+	}{
+		{"12GiB", 12 << 30}, {"500MB", 500e6}, {"2G", 2e9}, {"1048576", 1 << 20}, {"1.5 GiB", 3 << 29},
+		{"64mib", 64 << 20}, {"3TB", 3e12}, {"0", 0},
+	} {
+		if got, err := ParseSize(tc.in); err != nil || got != tc.want {
+			t.Errorf("ParseSize(%q) = %d, %v; want %d", tc.in, got, err, tc.want)
+		}
+	}
+	for _, bad := range []string{"", "GiB", "-1GiB", "12 parsecs", "1e400", "99999999TiB", "NaN"} {
+		if n, err := ParseSize(bad); err == nil {
+			t.Errorf("ParseSize(%q) = %d, accepted", bad, n)
+		}
+	}
+	if s := FormatSize(12 << 30); s != "12GiB" {
+		t.Errorf("FormatSize = %q", s)
+	}
+	if s := FormatSize(1536 << 10); s != "1.5MiB" {
+		t.Errorf("FormatSize = %q", s)
+	}
+}
+
+// --wave-keep and --disk-budget reach the station's settings; nonsense is
+// refused before anything starts.
+func TestRecordingsFlags(t *testing.T) {
+	cfg, err := Parse([]string{"--wave-keep", "24h", "--disk-budget", "2GiB"}, io.Discard)
+	if err != nil || cfg.WaveKeep != 24*time.Hour || cfg.DiskBudget != 2<<30 {
+		t.Fatalf("%v %s %d", err, cfg.WaveKeep, cfg.DiskBudget)
+	}
+	p := writeConfig(t, "[recordings]\nwave_keep = \"48h\"\ndisk_budget = \"4GiB\"\n")
+	cfg, err = Parse([]string{"--config", p, "--disk-budget", "1GiB"}, io.Discard)
+	if err != nil || cfg.WaveKeep != 48*time.Hour || cfg.DiskBudget != 1<<30 {
+		t.Fatalf("file and flag: %v %s %d", err, cfg.WaveKeep, cfg.DiskBudget)
+	}
+	for _, args := range [][]string{{"--wave-keep", "0"}, {"--wave-keep", "2000h"}, {"--disk-budget", "1MB"}, {"--disk-budget", "much"}} {
+		if _, err := Parse(args, io.Discard); err == nil {
+			t.Errorf("%v accepted", args)
 		}
 	}
 }

@@ -24,6 +24,12 @@ type fileConfig struct {
 	Feed    feedSection    `toml:"feed"`
 	Station stationSection `toml:"station"`
 	Sim     simSection     `toml:"sim"`
+	Record  recordSection  `toml:"recordings"`
+}
+
+type recordSection struct {
+	WaveKeep   *duration `toml:"wave_keep"`
+	DiskBudget *string   `toml:"disk_budget"`
 }
 
 type brokerSection struct {
@@ -210,6 +216,24 @@ func (a *applier) apply(fc *fileConfig) {
 		}
 	}
 
+	r := fc.Record
+	if r.WaveKeep != nil && !set["wave-keep"] {
+		c.WaveKeep = r.WaveKeep.Duration
+		if c.WaveKeep < minWaveKeep || c.WaveKeep > maxWaveKeep {
+			a.fail("recordings.wave_keep", "%s: use %s..%s", c.WaveKeep, minWaveKeep, maxWaveKeep)
+		}
+	}
+	if r.DiskBudget != nil && !set["disk-budget"] {
+		n, err := ParseSize(*r.DiskBudget)
+		switch {
+		case err != nil:
+			a.fail("recordings.disk_budget", "%v", err)
+		case n < minDiskBudget:
+			a.fail("recordings.disk_budget", "%s: use at least 16MiB", *r.DiskBudget)
+		}
+		c.DiskBudget = n
+	}
+
 	m := fc.Sim
 	bedsFlag := "sim"
 	if c.Command == CmdSim {
@@ -318,6 +342,14 @@ num_stale = "10s"
 fps = 25                           # waveform frame rate of the window
 # stats = "/var/log/vigil/stats.jsonl"   # diagnostics, one JSON line per interval
 stats_every = "5s"
+
+[recordings]
+# Trends (1-minute medians, kept 7 days) and full-disclosure waveforms in
+# recordings.db beside the journal. Waveforms are kept wave_keep, and at most
+# disk_budget of compressed data (the file is ~1.5 times that); the oldest go
+# first. 72 h of 64 icu beds takes ~10.5GiB.
+wave_keep = "72h"
+disk_budget = "12GiB"
 
 [sim]
 # The simulated ward (demo mode and vigil sim).

@@ -27,6 +27,7 @@ import (
 	"github.com/vigil-station/vigil/alarms/sound"
 	"github.com/vigil-station/vigil/app/broker"
 	"github.com/vigil-station/vigil/app/store"
+	"github.com/vigil-station/vigil/app/store/recordings"
 	"github.com/vigil-station/vigil/monitor"
 	"github.com/vigil-station/vigil/monitor/mqttfeed"
 	"github.com/vigil-station/vigil/monitor/sim"
@@ -45,8 +46,9 @@ type Core struct {
 	Notifier *notify.Notifier // nil when off
 	Sound    *sound.Annunciator
 
-	Store   *store.Store // the journal
-	Session *Session
+	Store      *store.Store           // the journal
+	Recordings *recordings.Recordings // trends and waveforms; nil when unavailable
+	Session    *Session
 
 	alarmsReady   atomic.Pointer[alarms.Service] // set once the service runs
 	faultMu       sync.Mutex
@@ -117,6 +119,7 @@ func Start(ctx context.Context, cfg Config, stdout, stderr io.Writer) (*Core, er
 	if err := c.openJournal(cfg, dir); err != nil {
 		return fail(err)
 	}
+	c.openRecordings(cfg, dir)
 	tlsOpts := cfg.TLS
 	if c.Broker != nil {
 		tlsOpts = mqttfeed.TLS{} // the embedded broker is plain TCP on loopback
@@ -161,6 +164,10 @@ func Start(ctx context.Context, cfg Config, stdout, stderr io.Writer) (*Core, er
 		}
 		if c.Ward != nil {
 			src.simSamples = func() uint64 { return c.Ward.Stats().Samples }
+		}
+		src.journal = c.Store.Stats
+		if c.Recordings != nil {
+			src.recordings = c.Recordings.Stats
 		}
 		c.wg.Add(1)
 		go func() {
@@ -223,6 +230,11 @@ func (c *Core) close() {
 	}
 	if c.Broker != nil {
 		_ = c.Broker.Close()
+	}
+	if c.Recordings != nil {
+		if err := c.Recordings.Close(); err != nil {
+			c.Log.Error("recordings close", "err", err)
+		}
 	}
 	if c.Store != nil {
 		if err := c.Store.Close(); err != nil {

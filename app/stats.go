@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/vigil-station/vigil/alarms"
+	"github.com/vigil-station/vigil/app/store"
+	"github.com/vigil-station/vigil/app/store/recordings"
 	"github.com/vigil-station/vigil/monitor"
 	"github.com/vigil-station/vigil/monitor/mqttfeed"
 )
@@ -48,6 +50,16 @@ type StatsLine struct {
 	AlarmLatencyN     uint64  `json:"alarm_latency_n"`
 	AlarmPublishFails uint64  `json:"alarm_publish_failures"`
 	StationsOnline    int     `json:"stations_online"`
+	// The journal and the recordings.
+	JournalWritten     uint64  `json:"journal_rows_total"`
+	JournalWaiting     int     `json:"journal_waiting"`
+	JournalFailures    uint64  `json:"journal_failures"`
+	JournalLost        uint64  `json:"journal_lost"`
+	JournalCommitP99Ms float64 `json:"journal_commit_p99_ms"`
+	RecordingsWritten  uint64  `json:"recordings_rows_total"`
+	RecordingsQueue    int     `json:"recordings_queue"`
+	RecordingsDropped  uint64  `json:"recordings_dropped"`
+	RecordingsWaveMB   float64 `json:"recordings_wave_mb"`
 	// Final marks the line written as the station stops: its rates and
 	// latencies cover the whole run.
 	Final bool `json:"final,omitempty"`
@@ -75,6 +87,8 @@ type statsSource struct {
 	simSamples    func() uint64
 	alarms        *alarms.Service
 	sync          *alarmSync
+	journal       func() store.Stats
+	recordings    func() recordings.Stats
 }
 
 // cpuTime is the process's user+system CPU time.
@@ -170,6 +184,16 @@ func reportStats(ctx context.Context, w io.Writer, every time.Duration, src stat
 		if src.sync != nil {
 			l.AlarmPublishFails = src.sync.failures.Load()
 			l.StationsOnline = src.sync.stationsOnline()
+		}
+		if src.journal != nil {
+			j := src.journal()
+			l.JournalWritten, l.JournalWaiting, l.JournalFailures, l.JournalLost = j.Written, j.Waiting, j.Failures, j.Lost
+			l.JournalCommitP99Ms = j.CommitP99
+		}
+		if src.recordings != nil {
+			r := src.recordings()
+			l.RecordingsWritten, l.RecordingsQueue, l.RecordingsDropped = r.Written, r.Queue, r.Dropped
+			l.RecordingsWaveMB = round1(float64(r.Bytes) / (1 << 20))
 		}
 		if src.simSamples != nil {
 			l.SimSamplesPerS = round1(float64(cur.sim-prev.sim) / dt)

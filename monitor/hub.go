@@ -33,6 +33,16 @@ type Config struct {
 	Now         func() time.Time
 	Log         *slog.Logger
 	Observer    Observer // told of every applied numerics, status, alarm and event message; may be nil
+	Recorder    Recorder // given every accepted waveform frame and numerics message to store; may be nil
+}
+
+// Recorder stores what the hub accepted (trends and full disclosure). Its
+// methods run on the feed's message goroutine, must not block and must not
+// keep f after they return. Duplicate and late waveform frames, which the
+// hub drops, are not passed on.
+type Recorder interface {
+	Numerics(bed string, f feed.NumFrame, at time.Time)
+	Wave(bed string, f *feed.WaveFrame, at time.Time)
 }
 
 // Observer is told of the clinically relevant messages after the hub has
@@ -110,6 +120,10 @@ func NewHub(cfg Config) *Hub {
 // SetObserver sets the observer of applied messages. Call it before the
 // feed starts (before any writer call).
 func (h *Hub) SetObserver(o Observer) { h.cfg.Observer = o }
+
+// SetRecorder sets the recorder of accepted frames. Call it before the hub
+// is fed.
+func (h *Hub) SetRecorder(r Recorder) { h.cfg.Recorder = r }
 
 // Ward is the ward this hub serves.
 func (h *Hub) Ward() string { return h.cfg.Ward }
@@ -249,6 +263,9 @@ func (h *Hub) Wave(bedName string, f *feed.WaveFrame) {
 	b.lastWave.Store(now.UnixNano())
 	endMs := float64(f.StartMs) + frameMs
 	h.latency.Add(time.Duration((float64(now.UnixNano())/1e6 - endMs) * 1e6))
+	if h.cfg.Recorder != nil {
+		h.cfg.Recorder.Wave(bedName, f, now)
+	}
 }
 
 // Numerics applies a decoded numerics message. Writer only.
@@ -267,6 +284,9 @@ func (h *Hub) Numerics(bedName string, f feed.NumFrame) {
 	b.lastNum.Store(now.UnixNano())
 	if h.cfg.Observer != nil {
 		h.cfg.Observer.Numerics(bedName, f, now)
+	}
+	if h.cfg.Recorder != nil {
+		h.cfg.Recorder.Numerics(bedName, f, now)
 	}
 }
 

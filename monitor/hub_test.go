@@ -315,3 +315,31 @@ func TestDeviceAlarmsMirroredAndDeduplicated(t *testing.T) {
 		t.Fatalf("%d alarms kept, want %d", n, maxBedAlarms)
 	}
 }
+
+type recorded struct {
+	waves []uint32 // sequence numbers of the frames passed on
+	nums  int
+}
+
+func (r *recorded) Wave(bed string, f *feed.WaveFrame, at time.Time) { r.waves = append(r.waves, f.Seq) }
+func (r *recorded) Numerics(bed string, f feed.NumFrame, at time.Time) {
+	r.nums++
+}
+
+// The recorder gets what the hub accepted: not the duplicates and late
+// frames it dropped.
+func TestRecorderGetsAcceptedFramesOnly(t *testing.T) {
+	c := &fakeClock{time.UnixMilli(t0)}
+	h := newTestHub(c)
+	rec := &recorded{}
+	h.SetRecorder(rec)
+	h.Wave("01", frame(0, t0))
+	h.Wave("01", frame(1, t0+200))
+	h.Wave("01", frame(1, t0+200)) // duplicate
+	h.Wave("01", frame(0, t0))     // late
+	h.Wave("01", frame(3, t0+600)) // after a gap: accepted
+	h.Numerics("01", feed.NumFrame{TsMs: t0, Values: []feed.Numeric{{Code: feed.MDCSpO2, Value: 97, Valid: true}}})
+	if len(rec.waves) != 3 || rec.waves[0] != 0 || rec.waves[1] != 1 || rec.waves[2] != 3 || rec.nums != 1 {
+		t.Fatalf("recorder got frames %v and %d numerics, want [0 1 3] and 1", rec.waves, rec.nums)
+	}
+}

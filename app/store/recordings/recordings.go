@@ -30,9 +30,12 @@ const (
 
 // Defaults and limits of Options.
 const (
-	MinTrendKeep     = 7 * 24 * time.Hour
-	DefaultWaveKeep  = 72 * time.Hour
-	DefaultBudget    = 2 << 30 // bytes of compressed waveform data
+	MinTrendKeep    = 7 * 24 * time.Hour
+	DefaultWaveKeep = 72 * time.Hour
+	// DefaultBudget (bytes of compressed waveform data) holds 72 h of the
+	// 64-bed icu load (~44 kB/s, ~10.5 GiB) with room to spare; the file
+	// is about 1.5 times the budget.
+	DefaultBudget    = 12 << 30
 	DefaultChunkSpan = 10 * time.Second
 	MaxChunkSpan     = 10 * time.Minute
 	// DefaultQueue is about 70 s of the 64-bed icu load (~56 rows/s), and
@@ -48,7 +51,7 @@ type Options struct {
 	TrendKeep time.Duration
 	// WaveKeep is how long waveform chunks are kept, 72 h by default.
 	WaveKeep time.Duration
-	// Budget caps the bytes of compressed waveform data kept (2 GiB by
+	// Budget caps the bytes of compressed waveform data kept (12 GiB by
 	// default); beyond it the oldest chunks, of any bed, are deleted first.
 	Budget int64
 	// ChunkSpan is the time one waveform chunk covers (10 s by default,

@@ -669,7 +669,7 @@ func checkSetAside(t *testing.T, file string, old []byte) {
 func TestOptionsDefaults(t *testing.T) {
 	r := open(t, tempFile(t), Options{})
 	o := r.opt
-	if o.TrendKeep != 7*24*time.Hour || o.WaveKeep != 72*time.Hour || o.Budget != 2<<30 ||
+	if o.TrendKeep != 7*24*time.Hour || o.WaveKeep != 72*time.Hour || o.Budget != 12<<30 ||
 		o.ChunkSpan != 10*time.Second || o.Queue != DefaultQueue || r.Stats().QueueCap != DefaultQueue {
 		t.Errorf("defaults: %+v", o)
 	}
