@@ -61,7 +61,7 @@ func (s *Station) SetSession(sess Session, w fyne.Window) {
 	u.who = text("", ColorWhite, true)
 	u.who.TextSize = 16
 	u.switchB = widget.NewButton("Switch user", func() { s.AskLogin(nil) })
-	u.lockBtn = widget.NewButton("Lock", func() { sess.Lock("locked by hand") })
+	u.lockBtn = widget.NewButton("Lock", func() { sess.Lock("locked by hand"); s.updateSession() })
 	u.adminB = widget.NewButton("Admin", func() { s.requireLogin(s.ShowAdmin) })
 	u.journalB = widget.NewButton("Journal", func() { s.requireLogin(s.ShowJournal) })
 	for _, b := range []*widget.Button{u.switchB, u.lockBtn, u.adminB, u.journalB} {

@@ -1,0 +1,303 @@
+package ui
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/vigil-station/vigil/alarms"
+)
+
+// fakeSession is a station's logins: nina's PIN is 1111, carl's 2222.
+type fakeSession struct {
+	op      alarms.Actor
+	logins  []string
+	locks   []string
+	touches int
+	demo    string
+	onLogin func()
+}
+
+var sessionUsers = map[string]struct {
+	pin  string
+	role alarms.Role
+}{"nina": {"1111", alarms.Nurse}, "carl": {"2222", alarms.ChargeNurse}, "ada": {"3333", alarms.Admin}}
+
+func (f *fakeSession) Operator() alarms.Actor { return f.op }
+func (f *fakeSession) Login(name, secret string) error {
+	f.logins = append(f.logins, name+":"+secret)
+	u, ok := sessionUsers[name]
+	if !ok || u.pin != secret {
+		return errors.New("wrong user name, password or PIN")
+	}
+	f.op = alarms.Actor{Who: name, Role: u.role, Where: "st-1"}
+	if f.onLogin != nil {
+		f.onLogin()
+	}
+	return nil
+}
+func (f *fakeSession) Lock(why string) { f.locks = append(f.locks, why); f.op = alarms.Actor{} }
+func (f *fakeSession) Touch()          { f.touches++ }
+func (f *fakeSession) Choices() []UserChoice {
+	return []UserChoice{{"nina", "Nina N.", alarms.Nurse}, {"carl", "Carl C.", alarms.ChargeNurse}, {"ada", "Ada A.", alarms.Admin}}
+}
+func (f *fakeSession) NeedsFirstAdmin() bool                                { return false }
+func (f *fakeSession) CreateFirstAdmin(name, display, pw, pin string) error { return nil }
+func (f *fakeSession) Demo() string                                         { return f.demo }
+
+// objects walks what o shows, depth first, through containers and the
+// renderers of widgets.
+func objects(o fyne.CanvasObject) []fyne.CanvasObject {
+	out := []fyne.CanvasObject{o}
+	switch x := o.(type) {
+	case *fyne.Container:
+		for _, c := range x.Objects {
+			out = append(out, objects(c)...)
+		}
+	case fyne.Widget:
+		for _, c := range test.WidgetRenderer(x).Objects() {
+			out = append(out, objects(c)...)
+		}
+	}
+	return out
+}
+
+func button(t *testing.T, root fyne.CanvasObject, label string) *widget.Button {
+	t.Helper()
+	for _, o := range objects(root) {
+		if b, ok := o.(*widget.Button); ok && b.Text == label && b.Visible() {
+			return b
+		}
+	}
+	t.Fatalf("no visible button %q", label)
+	return nil
+}
+
+// formEntry is the entry of the form row named label.
+func formEntry(t *testing.T, root fyne.CanvasObject, label string) *widget.Entry {
+	t.Helper()
+	for _, o := range objects(root) {
+		if f, ok := o.(*widget.Form); ok {
+			for _, it := range f.Items {
+				if e, ok := it.Widget.(*widget.Entry); ok && it.Text == label {
+					return e
+				}
+			}
+		}
+	}
+	t.Fatalf("no form row %q", label)
+	return nil
+}
+
+func labels(root fyne.CanvasObject) string {
+	var b strings.Builder
+	for _, o := range objects(root) {
+		switch x := o.(type) {
+		case *widget.Label:
+			b.WriteString(x.Text + "\n")
+		case *canvas.Text:
+			b.WriteString(x.Text + "\n")
+		}
+	}
+	return b.String()
+}
+
+func enter(e *widget.Entry, s string) {
+	e.SetText("")
+	test.Type(e, s)
+	e.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
+}
+
+// A locked station: an action asks for a login (two taps: a name, then the
+// PIN), a wrong PIN is said and cleared, the right one logs in and the
+// action then runs; Lock logs out again and the ward stays.
+func TestLoginDialogAndLock(t *testing.T) {
+	desk := &fakeDesk{view: alarmView(1, time.UnixMilli(t0+4000)), err: alarms.ErrLoggedOut}
+	st, w, _ := alarmStation(t, desk)
+	sess := &fakeSession{demo: "DEMO — demo-nurse PIN 1111"}
+	sess.onLogin = func() { desk.err = nil }
+	st.SetSession(sess, w)
+	st.Tick()
+	u := &st.sess
+	if !strings.Contains(u.who.Text, "LOCKED") || u.switchB.Text != "Log in" || u.lockBtn.Visible() || u.adminB.Visible() {
+		t.Fatalf("locked station shows %q, %q, lock %v, admin %v", u.who.Text, u.switchB.Text, u.lockBtn.Visible(), u.adminB.Visible())
+	}
+	if !strings.Contains(labels(st.Content()), "DEMO — demo-nurse PIN 1111") {
+		t.Error("no DEMO band")
+	}
+
+	test.Tap(st.al.rows[0].ack)
+	if !slices.Equal(desk.calls, []string{"ack " + idDesat}) {
+		t.Fatalf("desk calls %q", desk.calls)
+	}
+	dlg := w.Canvas().Overlays().Top()
+	if dlg == nil {
+		t.Fatal("a refused action on a locked station asked for no login")
+	}
+	test.Tap(button(t, dlg, "Nina N.\nnurse")) // tap 1: the name
+	var name, secret *widget.Entry
+	for _, o := range objects(dlg) {
+		if e, ok := o.(*widget.Entry); ok {
+			if e.Password {
+				secret = e
+			} else {
+				name = e
+			}
+		}
+	}
+	if name == nil || secret == nil || name.Text != "nina" {
+		t.Fatalf("the name tap did not fill the user name (%v)", name)
+	}
+	enter(secret, "0000") // tap 2 with the wrong PIN
+	if w.Canvas().Overlays().Top() == nil || secret.Text != "" || !strings.Contains(labels(dlg), "wrong user name") {
+		t.Fatalf("a wrong PIN: dialog open %v, secret %q, says %q", w.Canvas().Overlays().Top() != nil, secret.Text, labels(dlg))
+	}
+	if len(desk.calls) != 1 {
+		t.Fatal("the action ran without a login")
+	}
+	enter(secret, "1111")
+	if w.Canvas().Overlays().Top() != nil {
+		t.Fatal("the login dialog stayed open after a good PIN")
+	}
+	if !slices.Equal(sess.logins, []string{"nina:0000", "nina:1111"}) {
+		t.Fatalf("logins %q", sess.logins)
+	}
+	if !slices.Equal(desk.calls, []string{"ack " + idDesat, "ack " + idDesat}) {
+		t.Fatalf("the acknowledgement did not run after the login: %q", desk.calls)
+	}
+	st.Tick()
+	if u.who.Text != "nina (nurse)" || u.switchB.Text != "Switch user" || !u.lockBtn.Visible() || u.adminB.Visible() {
+		t.Fatalf("after login: %q, %q, lock %v, admin %v (a nurse has no admin)", u.who.Text, u.switchB.Text, u.lockBtn.Visible(), u.adminB.Visible())
+	}
+
+	// Switch to the charge nurse in two taps: the Admin button appears.
+	test.Tap(u.switchB)
+	dlg = w.Canvas().Overlays().Top()
+	test.Tap(button(t, dlg, "Carl C.\ncharge nurse"))
+	for _, o := range objects(dlg) {
+		if e, ok := o.(*widget.Entry); ok && e.Password {
+			enter(e, "2222")
+		}
+	}
+	st.Tick()
+	if u.who.Text != "carl (charge nurse)" || !u.adminB.Visible() {
+		t.Fatalf("after switching: %q, admin %v", u.who.Text, u.adminB.Visible())
+	}
+
+	test.Tap(u.lockBtn)
+	st.Tick()
+	if !slices.Equal(sess.locks, []string{"locked by hand"}) || !strings.Contains(u.who.Text, "LOCKED") {
+		t.Fatalf("lock: %q, label %q", sess.locks, u.who.Text)
+	}
+	if st.InPanel() || len(st.Tiles()) != 16 {
+		t.Fatal("the ward is not on the screen while locked")
+	}
+	if sess.touches == 0 {
+		t.Error("taps did not count as input for the idle lock")
+	}
+}
+
+// fakeAdmin is the administration behind the screens.
+type fakeAdmin struct {
+	beds  []AdminBed
+	calls []string
+	err   error
+	rows  []AuditRow
+}
+
+func (a *fakeAdmin) call(s string) error       { a.calls = append(a.calls, s); return a.err }
+func (a *fakeAdmin) Beds() ([]AdminBed, error) { return a.beds, nil }
+func (a *fakeAdmin) SaveBed(id, label, feed, profile string) error {
+	return a.call("save " + id + "|" + label + "|" + feed + "|" + profile)
+}
+func (a *fakeAdmin) Admit(id, name, mrn, dob string) error {
+	return a.call("admit " + id + "|" + name + "|" + mrn + "|" + dob)
+}
+func (a *fakeAdmin) Discharge(id string) error        { return a.call("discharge " + id) }
+func (a *fakeAdmin) Transfer(from, to string) error   { return a.call("transfer " + from + ">" + to) }
+func (a *fakeAdmin) Standby(id string, on bool) error { return a.call("standby " + id) }
+func (a *fakeAdmin) Assign(id, nurse string) error    { return a.call("assign " + id + "|" + nurse) }
+func (a *fakeAdmin) SetLimit(id, p string, lo, hi float64) error {
+	return a.call("limit " + id + "|" + p)
+}
+func (a *fakeAdmin) Journal(kinds []string, bed string, limit int) ([]AuditRow, error) {
+	a.calls = append(a.calls, "journal "+strings.Join(kinds, ",")+"|"+bed)
+	return a.rows[:min(limit, len(a.rows))], nil
+}
+func (a *fakeAdmin) Nurses() []string { return []string{"nina"} }
+
+// The bed administration replaces the grid under the alarm bar: the first
+// bed is filled in, an edit is saved through the core, a refusal is said,
+// a bad number never reaches the core, and Back returns to the ward.
+func TestAdminScreen(t *testing.T) {
+	desk := &fakeDesk{view: alarmView(1, time.UnixMilli(t0+4000))}
+	st, w, _ := alarmStation(t, desk)
+	sess := &fakeSession{op: alarms.Actor{Who: "ada", Role: alarms.Admin}}
+	st.SetSession(sess, w)
+	adm := &fakeAdmin{beds: []AdminBed{
+		{ID: "01", Label: "Bed 01", Feed: "W/01", State: "admitted", Patient: "Ada Lovelace", MRN: "M1", DOB: "1815-12-10", Profile: "adult", Nurse: "nina"},
+		{ID: "02", Label: "Bed 02", Feed: "W/02", State: "empty", Profile: "adult"},
+	}}
+	st.SetAdmin(adm)
+	st.Tick()
+	test.Tap(st.sess.adminB)
+	if !st.InPanel() {
+		t.Fatal("Admin did not open the bed administration")
+	}
+	root := st.Content()
+	if len(st.al.rows) == 0 || !st.al.rows[0].ack.Visible() {
+		t.Error("the alarm bar is hidden by the administration")
+	}
+	if id, name := formEntry(t, root, "Bed id"), formEntry(t, root, "Name"); id.Text != "01" || name.Text != "Ada Lovelace" {
+		t.Fatalf("the first bed is not filled in: id %q name %q", id.Text, name.Text)
+	}
+	formEntry(t, root, "Label").SetText("Bed 1A")
+	test.Tap(button(t, root, "Save bed"))
+	if !slices.Equal(adm.calls, []string{"save 01|Bed 1A|W/01|adult"}) {
+		t.Fatalf("admin calls %q", adm.calls)
+	}
+	if !strings.Contains(labels(root), "Save bed: done, recorded in the journal") {
+		t.Error("no confirmation of the save")
+	}
+
+	adm.err = alarms.ErrNotAllowed
+	test.Tap(button(t, root, "Discharge"))
+	if !strings.Contains(labels(root), "Discharge: "+alarms.ErrNotAllowed.Error()) {
+		t.Errorf("a refusal is not said: %q", labels(root))
+	}
+	adm.err, adm.calls = nil, nil
+	test.Tap(button(t, root, "Set limit")) // low and high empty
+	if len(adm.calls) != 0 || !strings.Contains(labels(root), "low and high must be numbers") {
+		t.Errorf("a bad limit: calls %q", adm.calls)
+	}
+
+	test.Tap(button(t, root, "Back to the ward (Esc)"))
+	if st.InPanel() {
+		t.Fatal("Back did not return to the ward")
+	}
+
+	// The journal view lists the rows, newest first, and filters by kind.
+	adm.rows = []AuditRow{{Seq: 2, Kind: "alarm", Event: "acknowledged", Bed: "05", Who: "nina", Role: "nurse", Station: "st-1", Detail: "Desat SpO2 80"},
+		{Seq: 1, Kind: "login", Event: "login", Who: "nina", Station: "st-1"}}
+	test.Tap(button(t, st.Content(), "Journal"))
+	if !st.InPanel() || !strings.Contains(labels(st.Content()), "2 newest rows") {
+		t.Fatalf("journal view: %q", labels(st.Content()))
+	}
+	var kind *widget.Select
+	for _, o := range objects(st.Content()) {
+		if s, ok := o.(*widget.Select); ok && slices.Contains(s.Options, "Alarms") {
+			kind = s
+		}
+	}
+	kind.SetSelected("Alarms")
+	if last := adm.calls[len(adm.calls)-1]; last != "journal alarm|" {
+		t.Errorf("filter by kind asked %q", last)
+	}
+}
