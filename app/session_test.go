@@ -1,0 +1,71 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vigil-station/vigil/alarms"
+	"github.com/vigil-station/vigil/app/store"
+)
+
+// The demo station's session: a wrong PIN is refused, the right one logs
+// in, the idle lock logs out after the idle time without input (the alarm
+// system keeps running), an action at a locked station is refused with
+// ErrLoggedOut, and all of it is in the journal.
+func TestSessionLoginIdleLockAndRefusal(t *testing.T) {
+	cfg := testConfig(t, "") // the demo: embedded broker, seeded demo users
+	cfg.Headless = false      // a station with a window has the idle lock
+	cfg.IdleLock = time.Second
+	core, err := Start(context.Background(), cfg, io.Discard, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer core.Close()
+	s := core.Session
+	if err := s.Login("demo-nurse", "0000"); !errors.Is(err, store.ErrBadLogin) {
+		t.Fatalf("wrong PIN: %v", err)
+	}
+	if err := s.Login("demo-nurse", "1111"); err != nil {
+		t.Fatal(err)
+	}
+	if op := s.Operator(); op.Who != "demo-nurse" || op.Role != alarms.Nurse {
+		t.Fatalf("operator %+v", op)
+	}
+	for range 4 { // input keeps the station unlocked
+		time.Sleep(400 * time.Millisecond)
+		s.Touch()
+	}
+	if s.Operator().Who != "demo-nurse" {
+		t.Fatal("locked although the nurse kept working")
+	}
+	waitFor(t, 5*time.Second, "the idle lock", func() bool { return s.Operator().Who == "" })
+	if err := core.Alarms.Acknowledge("no-such-alarm"); !errors.Is(err, alarms.ErrLoggedOut) {
+		t.Fatalf("an action at a locked station: %v", err)
+	}
+	if core.Alarms.View() == nil {
+		t.Fatal("the alarm system stopped with the lock")
+	}
+	// The refusal is journalled without the caller waiting for it.
+	var all string
+	waitFor(t, 3*time.Second, "the refusal in the journal", func() bool {
+		evs, err := core.Store.Events(context.Background(), store.Filter{Kinds: []string{store.KindLogin, store.KindRefused}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var seen []string
+		for _, e := range evs {
+			seen = append(seen, e.Kind+" "+e.Event+" "+e.Who+" "+e.Detail)
+		}
+		all = strings.Join(seen, "\n")
+		return strings.Contains(all, "refused refused (locked station) acknowledge no-such-alarm")
+	})
+	for _, want := range []string{"login login-failed demo-nurse", "login login demo-nurse", "login locked demo-nurse automatic lock after 1s without input"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("journal lacks %q:\n%s", want, all)
+		}
+	}
+}
