@@ -86,7 +86,7 @@ var recordingsText = map[string]string{
 	recordings.TroubleWrite: "Recordings cannot write (disk full or failing): trends and waveforms wait in memory",
 }
 
-func (t *recordingsTroubles) set(problem string, present bool) (msg string, any bool) {
+func (t *recordingsTroubles) set(problem string, present bool) (msg string, up bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.present = slices.DeleteFunc(t.present, func(p string) bool { return p == problem })
@@ -108,11 +108,12 @@ func (c *Core) openRecordings(cfg Config, dataDir string) {
 	dir := cfg.journalDir(dataDir)
 	file := filepath.Join(dir, RecordingsFile)
 	var troubles recordingsTroubles
+	keep, budget := cmp.Or(cfg.WaveKeep, recordings.DefaultWaveKeep), cmp.Or(cfg.DiskBudget, recordings.DefaultBudget)
 	rec, aside, err := recordings.Open(c.ctx, file, recordings.Options{
-		WaveKeep: cfg.WaveKeep, Budget: cfg.DiskBudget, Log: c.Log.With("component", "recordings"),
+		WaveKeep: keep, Budget: budget, Log: c.Log.With("component", "recordings"),
 		OnTrouble: func(problem string, present bool) {
-			msg, any := troubles.set(problem, present)
-			c.fault(alarms.CodeRecordings, msg, any)
+			msg, up := troubles.set(problem, present)
+			c.fault(alarms.CodeRecordings, msg, up)
 		},
 	})
 	if aside != nil {
@@ -135,11 +136,11 @@ func (c *Core) openRecordings(cfg Config, dataDir string) {
 	if err := syscall.Statfs(dir, &fs); err == nil {
 		free := int64(fs.Bavail) * int64(fs.Bsize)
 		// The file grows to about 1.5 times the budget (docs/recordings.md).
-		if need := (cfg.DiskBudget - st.Bytes) * 3 / 2; need > free {
+		if need := (budget - st.Bytes) * 3 / 2; need > free {
 			c.Log.Warn("the disk has less free space than the waveform budget still needs; the oldest waveforms will not be kept that long once it fills",
-				"free", FormatSize(free), "budget", FormatSize(cfg.DiskBudget), "stored", FormatSize(st.Bytes))
+				"free", FormatSize(free), "budget", FormatSize(budget), "stored", FormatSize(st.Bytes))
 		}
 	}
-	c.Log.Info("recordings open", "file", file, "wave_keep", cfg.WaveKeep, "budget", FormatSize(cfg.DiskBudget),
+	c.Log.Info("recordings open", "file", file, "wave_keep", keep, "budget", FormatSize(budget),
 		"stored", FormatSize(st.Bytes), "trend_rows", st.TrendRows)
 }
