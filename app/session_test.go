@@ -18,7 +18,7 @@ import (
 // ErrLoggedOut, and all of it is in the journal.
 func TestSessionLoginIdleLockAndRefusal(t *testing.T) {
 	cfg := testConfig(t, "") // the demo: embedded broker, seeded demo users
-	cfg.Headless = false      // a station with a window has the idle lock
+	cfg.Headless = false     // a station with a window has the idle lock
 	cfg.IdleLock = time.Second
 	core, err := Start(context.Background(), cfg, io.Discard, io.Discard)
 	if err != nil {

@@ -321,7 +321,9 @@ type recorded struct {
 	nums  int
 }
 
-func (r *recorded) Wave(bed string, f *feed.WaveFrame, at time.Time) { r.waves = append(r.waves, f.Seq) }
+func (r *recorded) Wave(bed string, f *feed.WaveFrame, at time.Time) {
+	r.waves = append(r.waves, f.Seq)
+}
 func (r *recorded) Numerics(bed string, f feed.NumFrame, at time.Time) {
 	r.nums++
 }
