@@ -104,6 +104,8 @@ type ingestResult struct {
 	bareMsgs, stationMsgs                  uint64
 	p50, p99                               float64 // ms
 	lateOrGap                              uint64
+	recRows, recDropped                    uint64 // recordings: rows written, rows lost
+	recMB                                  float64
 }
 
 // buildVigil builds the station binary once per benchmark run.
@@ -228,6 +230,7 @@ func runIngest(b *testing.B, bin, profile string, beds int, warm, window time.Du
 	r.stationMsgs = fin.MsgsTotal
 	r.p50, r.p99 = fin.LatencyP50Ms, fin.LatencyP99Ms
 	r.lateOrGap = fin.Gaps + fin.LateFrames + fin.DupFrames
+	r.recRows, r.recDropped, r.recMB = fin.RecordingsWritten, fin.RecordingsDropped, fin.RecordingsWaveMB
 	return r
 }
 
@@ -246,9 +249,10 @@ func BenchmarkIngest(b *testing.B) {
 			lost := float64(r.published) - float64(r.received)
 			b.Logf("%s x64: station %.1f%% CPU, bare subscriber %.1f%% (ratio %.2f), sim %.1f%%, mosquitto %.1f%%; "+
 				"samples published %d, received %d, lost %.0f; sim publish errors %d; messages bare %d station %d; "+
-				"latency p50 %.2f ms p99 %.2f ms; gaps+late+dup %d",
+				"latency p50 %.2f ms p99 %.2f ms; gaps+late+dup %d; recordings %d rows written (%.1f MB of waveforms), %d dropped",
 				p, r.stationCPU, r.bareCPU, r.stationCPU/r.bareCPU, r.simCPU, r.brokerCPU,
-				r.published, r.received, lost, r.simErrors, r.bareMsgs, r.stationMsgs, r.p50, r.p99, r.lateOrGap)
+				r.published, r.received, lost, r.simErrors, r.bareMsgs, r.stationMsgs, r.p50, r.p99, r.lateOrGap,
+				r.recRows, r.recMB, r.recDropped)
 			b.ReportMetric(r.stationCPU, "station_cpu_%")
 			b.ReportMetric(lost, "samples_lost")
 			benchout.Record("ingest_cpu_pct_"+p+"64", r.stationCPU, "pct_of_core")
@@ -258,6 +262,7 @@ func BenchmarkIngest(b *testing.B) {
 				benchout.Record("publish_ring_p50_ms_icu64", r.p50, "ms")
 				benchout.Record("publish_ring_p99_ms_icu64", r.p99, "ms")
 				benchout.Record("bare_cpu_pct_icu64", r.bareCPU, "pct_of_core")
+				benchout.Record("recordings_dropped_icu64", float64(r.recDropped), "rows")
 			} else {
 				benchout.Record("samples_lost_heavy64", lost, "samples")
 				benchout.Record("ingest_ratio_vs_bare_heavy64", r.stationCPU/r.bareCPU, "ratio")
