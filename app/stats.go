@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"math"
 	"os"
 	"runtime"
 	"strconv"
@@ -193,7 +194,7 @@ func reportStats(ctx context.Context, w io.Writer, every time.Duration, src stat
 		if src.recordings != nil {
 			r := src.recordings()
 			l.RecordingsWritten, l.RecordingsQueue, l.RecordingsDropped = r.Written, r.Queue, r.Dropped
-			l.RecordingsWaveMB = round1(float64(r.Bytes) / (1 << 20))
+			l.RecordingsWaveMB = math.Round(float64(r.Bytes)/(1<<20)*100) / 100
 		}
 		if src.simSamples != nil {
 			l.SimSamplesPerS = round1(float64(cur.sim-prev.sim) / dt)
