@@ -36,6 +36,7 @@ func runWindow(ctx context.Context, cfg Config, core *Core) error {
 			return ui.BedLabel{Label: b.Label, Patient: b.Patient.Name, Standby: b.State == store.BedStandby}, ok
 		})
 		st.SetAdmin(adminDesk{core})
+		st.SetTrends(trendDesk{core})
 		st.SetSession(core.Session, w)
 	}
 	w.Canvas().SetOnTypedKey(func(ev *fyne.KeyEvent) {

@@ -82,6 +82,7 @@ type Station struct {
 
 	sess      sessionUI
 	admin     Admin
+	trends    Trends
 	center    fyne.CanvasObject // what is under the bars: the grid or a panel
 	panelTick func()            // the open panel's refresh, every 2 s
 	lastPanel time.Time
@@ -107,8 +108,15 @@ func NewStation(hub *monitor.Hub, link Link, now func() time.Time) *Station {
 	s.tiles = make([]*Tile, Columns*Rows)
 	objs := make([]fyne.CanvasObject, len(s.tiles))
 	for i := range s.tiles {
-		s.tiles[i] = NewTile(nil)
-		objs[i] = s.tiles[i]
+		t := NewTile(nil)
+		t.OnTapped = func() {
+			if b := t.Bed(); b != nil && s.trends != nil {
+				s.Touched()
+				s.ShowTrends(b.Name)
+			}
+		}
+		s.tiles[i] = t
+		objs[i] = t
 	}
 	s.grid = container.New(layout.NewGridLayoutWithColumns(Columns), objs...)
 

@@ -53,6 +53,10 @@ func (c *channelSource) RateHz() float32 {
 type Tile struct {
 	widget.BaseWidget
 
+	// OnTapped runs when the tile is tapped (the station opens the bed's
+	// trends).
+	OnTapped func()
+
 	bed     *monitor.Bed
 	patient string // the header's text when no alarm
 	label   string // the bed's label from the administration ("" = the feed's name)
@@ -444,6 +448,13 @@ func (t *Tile) updateBadge(now time.Time) {
 }
 
 // CreateRenderer implements fyne.Widget.
+// Tapped implements fyne.Tappable.
+func (t *Tile) Tapped(*fyne.PointEvent) {
+	if t.OnTapped != nil {
+		t.OnTapped()
+	}
+}
+
 func (t *Tile) CreateRenderer() fyne.WidgetRenderer { return &tileRenderer{t: t} }
 
 // MinSize lets 16 tiles share a 1080p screen.

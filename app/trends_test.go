@@ -1,0 +1,63 @@
+package app
+
+import (
+	"math"
+	"testing"
+	"time"
+
+	"github.com/vigil-station/vigil/alarms"
+	"github.com/vigil-station/vigil/monitor/feed"
+)
+
+// The trend view's data on a running station: minute medians from the
+// recordings, the bed's limits from the alarm engine (SpO2 low = the
+// desaturation limit), the desaturation onset from the journal.
+func TestTrendDeskOnAStation(t *testing.T) {
+	cfg := testConfig(t, mosquittoURL)
+	cfg.Operator = "nina"
+	cfg.NumStale, cfg.WaveStale = time.Hour, time.Hour
+	core := startStation(t, cfg)
+	dev := newDevice(t, mosquittoURL, cfg.Ward, "03")
+	now := time.Now()
+	// Three earlier minutes (their values stamped by the device), then now.
+	for i, v := range []float64{97, 96, 95} {
+		at := now.Add(time.Duration(i-3) * time.Minute)
+		dev.seq++
+		b := feed.EncodeNum(feed.NumFrame{TsMs: at.UnixMilli(), Seq: dev.seq, Values: []feed.Numeric{spo2(v), {Code: feed.MDCECGHeartRate, Value: 70 + v - 95, Valid: true}}})
+		if err := dev.d.Publish(feed.Topic(cfg.Ward, "03", feed.StreamNum), 1, false, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dev.num("03", spo2(80))
+	waitFor(t, 5*time.Second, "the desaturation alarm", func() bool { _, ok := findAlarm(core, "spo2-desat"); return ok })
+	desk := trendDesk{core}
+	waitFor(t, 10*time.Second, "three closed SpO2 minutes in the trend", func() bool {
+		series, err := desk.Trends("03", now.Add(-time.Hour), time.Now().Add(time.Minute))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range series {
+			if s.Label == "SpO2" && len(s.Points) >= 3 {
+				if s.Points[0].V != 97 || s.Points[1].V != 96 || s.Points[2].V != 95 {
+					t.Fatalf("SpO2 minutes %+v", s.Points)
+				}
+				if s.Low != 85 || !math.IsNaN(s.High) {
+					t.Fatalf("SpO2 limits %v..%v, want the desaturation limit 85 and no high limit", s.Low, s.High)
+				}
+				return len(s.Marks) == 1 && s.Marks[0].Priority == alarms.High
+			}
+		}
+		return false
+	})
+	series, _ := desk.Trends("03", now.Add(-time.Hour), time.Now().Add(time.Minute))
+	var labels []string
+	for _, s := range series {
+		labels = append(labels, s.Label)
+	}
+	if len(series) != 2 || labels[0] != "HR" || labels[1] != "SpO2" {
+		t.Fatalf("series %q, want HR and SpO2 (the parameters recorded)", labels)
+	}
+	if len(series[0].Marks) != 0 {
+		t.Fatalf("HR has alarm marks %+v", series[0].Marks)
+	}
+}

@@ -1,0 +1,209 @@
+package ui
+
+import (
+	"cmp"
+	"fmt"
+	"image"
+	"math"
+	"slices"
+	"strconv"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/widget"
+)
+
+// Trends gives a bed's trends: one series per parameter that has any in
+// [from, to), with its limits and alarm onsets.
+type Trends interface {
+	Trends(bed string, from, to time.Time) ([]TrendSeries, error)
+}
+
+// SetTrends connects the trend view.
+func (s *Station) SetTrends(t Trends) { s.trends = t }
+
+// TrendSpans are the trend view's time spans.
+var TrendSpans = []time.Duration{time.Hour, 8 * time.Hour, 24 * time.Hour, 72 * time.Hour}
+
+const trendChartHeight = 170
+
+// ShowTrends opens bed's trends in place of the grid: a chart per
+// parameter over the chosen span (1, 8, 24 or 72 h), or the same minutes
+// as a table. Data is read and charts are drawn off the UI thread.
+func (s *Station) ShowTrends(bed string) {
+	if s.trends == nil {
+		return
+	}
+	span := 8 * time.Hour
+	status := widget.NewLabel("")
+	charts := container.NewVBox()
+	var tab trendTable
+	table := widget.NewTable(func() (int, int) { return len(tab.mins) + 1, len(tab.series) + 1 },
+		func() fyne.CanvasObject { return widget.NewLabel("00 Mon 00:00") },
+		func(c widget.TableCellID, o fyne.CanvasObject) { o.(*widget.Label).SetText(tab.cell(c.Row, c.Col)) })
+	table.SetColumnWidth(0, 150)
+	asTable := false
+	body := container.NewStack(container.NewVScroll(charts))
+	gen := 0
+	load := func() {
+		gen++
+		g := gen
+		to := s.now()
+		from := to.Add(-span)
+		width := int(max(600, s.content.Size().Width-260))
+		status.SetText("loading…")
+		go func() {
+			t0 := time.Now()
+			got, err := s.trends.Trends(bed, from, to)
+			imgs := make([]*image.RGBA, len(got))
+			for i := range got {
+				if err == nil {
+					imgs[i], err = RenderTrend(got[i], from, to, width, trendChartHeight)
+				}
+			}
+			took := time.Since(t0)
+			fyne.Do(func() {
+				if g != gen {
+					return // a newer span was chosen meanwhile
+				}
+				if err != nil {
+					status.SetText("trends: " + err.Error())
+					return
+				}
+				tab = newTrendTable(got)
+				charts.Objects = charts.Objects[:0]
+				for i, ser := range got {
+					im := canvas.NewImageFromImage(imgs[i])
+					im.FillMode = canvas.ImageFillOriginal
+					im.ScaleMode = canvas.ImageScalePixels
+					charts.Add(container.NewBorder(nil, nil, trendLabel(ser), nil, im))
+				}
+				charts.Refresh()
+				for i := range got {
+					table.SetColumnWidth(i+1, 110)
+				}
+				table.Refresh()
+				if len(got) == 0 {
+					status.SetText("no trends recorded for this bed in the last " + spanName(span))
+				} else {
+					status.SetText(fmt.Sprintf("%d parameters, 1-minute medians, %s; red dashes: alarm limits; vertical lines: alarm onsets (read in %d ms)",
+						len(got), spanName(span), took.Milliseconds()))
+				}
+			})
+		}()
+	}
+	var names []string
+	for _, d := range TrendSpans {
+		names = append(names, spanName(d))
+	}
+	spans := widget.NewRadioGroup(names, func(v string) {
+		for _, d := range TrendSpans {
+			if spanName(d) == v {
+				span = d
+			}
+		}
+		load()
+	})
+	spans.Horizontal = true
+	spans.Required = true
+	view := widget.NewButton("Table", nil)
+	view.OnTapped = func() {
+		asTable = !asTable
+		if asTable {
+			view.SetText("Charts")
+			body.Objects = []fyne.CanvasObject{table}
+		} else {
+			view.SetText("Table")
+			body.Objects = []fyne.CanvasObject{container.NewVScroll(charts)}
+		}
+		body.Refresh()
+	}
+	top := container.NewHBox(widget.NewLabel("Span"), spans, view, status)
+	title := "Trends — " + bed
+	if s.info != nil {
+		if l, ok := s.info(bed); ok && l.Label != "" {
+			title = "Trends — " + l.Label
+			if l.Patient != "" {
+				title += " — " + l.Patient
+			}
+		}
+	}
+	s.ShowPanel(title, container.NewBorder(top, nil, nil, nil, body))
+	spans.SetSelected(spanName(span)) // loads
+}
+
+func spanName(d time.Duration) string { return strconv.Itoa(int(d.Hours())) + " h" }
+
+func trendLabel(s TrendSeries) fyne.CanvasObject {
+	name := text(s.Label, s.Color, true)
+	name.TextSize = 20
+	unit := text(s.Unit, ColorDim, false)
+	last := "—"
+	if n := len(s.Points); n > 0 {
+		last = strconv.FormatFloat(s.Points[n-1].V, 'f', s.Decimals, 64)
+	}
+	v := text(last, s.Color, true)
+	v.TextSize = 28
+	lim := ""
+	if !math.IsNaN(s.Low) || !math.IsNaN(s.High) {
+		lim = fmt.Sprintf("%s – %s", limitText(s.Low, s.Decimals), limitText(s.High, s.Decimals))
+	}
+	return container.NewGridWrap(fyne.NewSize(150, trendChartHeight), container.NewVBox(name, unit, v, text(lim, ColorDim, false)))
+}
+
+func limitText(v float64, decimals int) string {
+	if math.IsNaN(v) {
+		return "off"
+	}
+	return strconv.FormatFloat(v, 'f', decimals, 64)
+}
+
+// trendTable is the trends as a table: a minute per row, newest first, a
+// parameter per column. Built once per load.
+type trendTable struct {
+	series []TrendSeries
+	mins   []int64             // Unix seconds, newest first
+	values []map[int64]float64 // per series
+}
+
+func newTrendTable(series []TrendSeries) trendTable {
+	t := trendTable{series: series, values: make([]map[int64]float64, len(series))}
+	seen := map[int64]bool{}
+	for i, s := range series {
+		t.values[i] = make(map[int64]float64, len(s.Points))
+		for _, p := range s.Points {
+			k := p.At.Unix()
+			t.values[i][k] = p.V
+			if !seen[k] {
+				seen[k] = true
+				t.mins = append(t.mins, k)
+			}
+		}
+	}
+	slices.SortFunc(t.mins, func(a, b int64) int { return cmp.Compare(b, a) })
+	return t
+}
+
+// cell is the text at row, col; row 0 is the header.
+func (t *trendTable) cell(row, col int) string {
+	if row == 0 {
+		if col == 0 {
+			return "Minute"
+		}
+		return t.series[col-1].Label + " " + t.series[col-1].Unit
+	}
+	if row-1 >= len(t.mins) {
+		return ""
+	}
+	k := t.mins[row-1]
+	if col == 0 {
+		return time.Unix(k, 0).Local().Format("Mon 02 15:04")
+	}
+	v, ok := t.values[col-1][k]
+	if !ok {
+		return ""
+	}
+	return strconv.FormatFloat(v, 'f', t.series[col-1].Decimals, 64)
+}
