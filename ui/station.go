@@ -80,9 +80,12 @@ type Station struct {
 
 	al alarmUI
 
-	sess      sessionUI
-	admin     Admin
-	trends    Trends
+	sess   sessionUI
+	admin  Admin
+	trends Trends
+	// spawn runs slow work (reading and drawing trends) off the UI thread;
+	// its results come back through fyne.Do. Tests run it in line.
+	spawn     func(func())
 	center    fyne.CanvasObject // what is under the bars: the grid or a panel
 	panelTick func()            // the open panel's refresh, every 2 s
 	lastPanel time.Time
@@ -104,7 +107,7 @@ func NewStation(hub *monitor.Hub, link Link, now func() time.Time) *Station {
 	if now == nil {
 		now = time.Now
 	}
-	s := &Station{hub: hub, link: link, now: now}
+	s := &Station{hub: hub, link: link, now: now, spawn: func(f func()) { go f() }}
 	s.tiles = make([]*Tile, Columns*Rows)
 	objs := make([]fyne.CanvasObject, len(s.tiles))
 	for i := range s.tiles {

@@ -54,7 +54,7 @@ func (s *Station) ShowTrends(bed string) {
 		from := to.Add(-span)
 		width := int(max(600, s.content.Size().Width-260))
 		status.SetText("loading…")
-		go func() {
+		s.spawn(func() {
 			t0 := time.Now()
 			got, err := s.trends.Trends(bed, from, to)
 			imgs := make([]*image.RGBA, len(got))
@@ -92,7 +92,7 @@ func (s *Station) ShowTrends(bed string) {
 						len(got), spanName(span), took.Milliseconds()))
 				}
 			})
-		}()
+		})
 	}
 	var names []string
 	for _, d := range TrendSpans {

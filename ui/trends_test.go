@@ -44,6 +44,9 @@ func TestTrendView(t *testing.T) {
 	st, _, _ := alarmStation(t, desk)
 	src := &fakeTrends{}
 	st.SetTrends(src)
+	// In the test driver fyne.Do runs on the calling goroutine, so the
+	// loading runs in line here (in the app it is a goroutine of its own).
+	st.spawn = func(f func()) { f() }
 	tileOf(t, st, "05").Tapped(nil)
 	if !st.InPanel() {
 		t.Fatal("tapping a tile did not open its trends")
