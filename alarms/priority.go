@@ -7,7 +7,10 @@
 // transition table in Engine's documentation.
 package alarms
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // Priority of an alarm condition (clinical-reference.md §1).
 type Priority int
@@ -47,6 +50,17 @@ func (p Priority) Prefix() string {
 		return "*"
 	}
 	return ""
+}
+
+// PriorityOfText reads the priority back from a text that starts with its
+// Prefix (an alarm's journalled detail); None when there is none.
+func PriorityOfText(text string) Priority {
+	for _, p := range []Priority{High, Medium, Low} {
+		if strings.HasPrefix(text, p.Prefix()) {
+			return p
+		}
+	}
+	return None
 }
 
 // FlashHz is the visual flashing frequency: high 2 Hz, medium 0.5 Hz (both

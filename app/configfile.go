@@ -219,17 +219,17 @@ func (a *applier) apply(fc *fileConfig) {
 	r := fc.Record
 	if r.WaveKeep != nil && !set["wave-keep"] {
 		c.WaveKeep = r.WaveKeep.Duration
-		if c.WaveKeep < minWaveKeep || c.WaveKeep > maxWaveKeep {
-			a.fail("recordings.wave_keep", "%s: use %s..%s", c.WaveKeep, minWaveKeep, maxWaveKeep)
+		if err := checkWaveKeep(c.WaveKeep); err != nil {
+			a.fail("recordings.wave_keep", "%v", err)
 		}
 	}
 	if r.DiskBudget != nil && !set["disk-budget"] {
 		n, err := ParseSize(*r.DiskBudget)
-		switch {
-		case err != nil:
+		if err == nil {
+			err = checkDiskBudget(n)
+		}
+		if err != nil {
 			a.fail("recordings.disk_budget", "%v", err)
-		case n < minDiskBudget:
-			a.fail("recordings.disk_budget", "%s: use at least 16MiB", *r.DiskBudget)
 		}
 		c.DiskBudget = n
 	}

@@ -27,11 +27,25 @@ const (
 )
 
 func checkRecordings(keep time.Duration, budget int64) error {
-	if keep < minWaveKeep || keep > maxWaveKeep {
-		return fmt.Errorf("--wave-keep %s: use %s..%s", keep, minWaveKeep, maxWaveKeep)
+	if err := checkWaveKeep(keep); err != nil {
+		return fmt.Errorf("--wave-keep %w", err)
 	}
+	if err := checkDiskBudget(budget); err != nil {
+		return fmt.Errorf("--disk-budget %w", err)
+	}
+	return nil
+}
+
+func checkWaveKeep(keep time.Duration) error {
+	if keep < minWaveKeep || keep > maxWaveKeep {
+		return fmt.Errorf("%s: use %s..%s", keep, minWaveKeep, maxWaveKeep)
+	}
+	return nil
+}
+
+func checkDiskBudget(budget int64) error {
 	if budget < minDiskBudget {
-		return fmt.Errorf("--disk-budget %s: use at least 16MiB", FormatSize(budget))
+		return fmt.Errorf("%s: use at least 16MiB", FormatSize(budget))
 	}
 	return nil
 }

@@ -81,31 +81,14 @@ func (d trendDesk) Trends(bed string, from, to time.Time) ([]ui.TrendSeries, err
 			s.Points[i] = ui.TrendPoint{At: tp.At, V: tp.Median}
 		}
 		for _, e := range onsets {
-			if code := alarmCode(e.AlarmID); code == p.Name+"-low" || code == p.Name+"-high" || (p.Name == "spo2" && code == "spo2-desat") {
-				s.Marks = append(s.Marks, ui.TrendMark{At: e.At, Priority: priorityOf(e.Detail), Text: e.Detail})
+			// An alarm id is "<bed>.<code>.<onset ms>" (alarms.alarmID).
+			id := e.AlarmID
+			if strings.Contains(id, "."+p.Name+"-low.") || strings.Contains(id, "."+p.Name+"-high.") ||
+				(p.Name == "spo2" && strings.Contains(id, ".spo2-desat.")) {
+				s.Marks = append(s.Marks, ui.TrendMark{At: e.At, Priority: alarms.PriorityOfText(e.Detail), Text: e.Detail})
 			}
 		}
 		out = append(out, s)
 	}
 	return out, nil
-}
-
-// alarmCode is the condition code inside an alarm id "<bed>.<code>.<ms>".
-func alarmCode(id string) string {
-	i, j := strings.IndexByte(id, '.'), strings.LastIndexByte(id, '.')
-	if i < 0 || j <= i {
-		return ""
-	}
-	return id[i+1 : j]
-}
-
-// priorityOf reads the priority from an alarm text's *** / ** / * prefix.
-func priorityOf(text string) alarms.Priority {
-	switch {
-	case strings.HasPrefix(text, "***"):
-		return alarms.High
-	case strings.HasPrefix(text, "**"):
-		return alarms.Medium
-	}
-	return alarms.Low
 }
