@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -74,7 +75,12 @@ type Config struct {
 	Limits   string        // limit profile of every bed: adult, paediatric, neonatal
 	Notify   bool          // desktop notifications
 	IdleLock time.Duration // lock the station after this long without input (0: never)
-	Open     string        // screen shown at start: login, admin or journal ("" = the ward)
+	Open     string        // screen shown at start: login, admin, journal, events, burden, bed:NAME, trends:NAME, disclosure:NAME ("" = the ward)
+
+	// Overview.
+	Layout int    // beds per screen: 4, 8, 16 or 32; 0 = automatic
+	Waves  int    // waveforms per tile: 2 (ECG, pleth) or 3 (and respiration)
+	Sort   string // bed or acuity
 
 	// Recordings: how long waveforms are kept and the most disk their
 	// compressed data may take (the oldest go first).
@@ -169,7 +175,21 @@ func Parse(args []string, stderr io.Writer) (Config, error) {
 	fs.StringVar(&cfg.Station, "station", "", "id of this station among the ward's stations (default: the host name)")
 	fs.StringVar(&cfg.Operator, "operator", "", "with --headless: who acts at this station, recorded with every action (a window always asks for a login)")
 	fs.StringVar(&cfg.Role, "role", "", "with --headless: the operator's role, nurse, charge or admin (default nurse)")
-	fs.StringVar(&cfg.Open, "open", "", "screen to show at start: login, admin (the demo opens it as the demo admin) or journal")
+	fs.StringVar(&cfg.Open, "open", "", "screen to show at start: login, admin (the demo opens it as the demo admin), journal, events, burden, bed:NAME, trends:NAME or disclosure:NAME")
+	fs.Func("layout", "beds per screen: auto, 4, 8, 16 or 32 (default auto: from the beds and the window's size)", func(v string) error {
+		if v == "auto" {
+			cfg.Layout = 0
+			return nil
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || !slices.Contains([]int{4, 8, 16, 32}, n) {
+			return fmt.Errorf("use auto, 4, 8, 16 or 32")
+		}
+		cfg.Layout = n
+		return nil
+	})
+	fs.IntVar(&cfg.Waves, "waves", 2, "waveforms per tile: 2 (ECG, pleth) or 3 (and respiration)")
+	fs.StringVar(&cfg.Sort, "sort", "bed", "overview order: bed, or acuity (alarm priority, then NEWS2, then stale data)")
 	fs.DurationVar(&cfg.IdleLock, "idle-lock", 5*time.Minute, "lock the station after this long without input; the ward stays visible and alarms sound (0: never)")
 	fs.DurationVar(&cfg.WaveKeep, "wave-keep", recordings.DefaultWaveKeep, "how long stored waveforms (full disclosure) are kept")
 	cfg.DiskBudget = recordings.DefaultBudget
@@ -208,13 +228,31 @@ func Parse(args []string, stderr io.Writer) (Config, error) {
 	if err := checkRecordings(cfg.WaveKeep, cfg.DiskBudget); err != nil {
 		return cfg, err
 	}
-	if !slices.Contains([]string{"", "login", "admin", "journal"}, cfg.Open) {
-		return cfg, fmt.Errorf("--open %q: use login, admin or journal", cfg.Open)
+	if err := checkOpen(cfg.Open); err != nil {
+		return cfg, err
+	}
+	if cfg.Waves != 2 && cfg.Waves != 3 {
+		return cfg, fmt.Errorf("--waves %d: use 2 or 3", cfg.Waves)
+	}
+	if cfg.Sort != "bed" && cfg.Sort != "acuity" {
+		return cfg, fmt.Errorf("--sort %q: use bed or acuity", cfg.Sort)
 	}
 	if cfg.Operator != "" && !cfg.Headless {
 		return cfg, errors.New("--operator is for --headless stations; a station with a window asks who logs in")
 	}
 	return cfg, cfg.validate()
+}
+
+// checkOpen checks --open: a screen, or a screen of a bed (bed:05).
+func checkOpen(v string) error {
+	screen, bed, hasBed := strings.Cut(v, ":")
+	switch {
+	case !hasBed && slices.Contains([]string{"", "login", "admin", "journal", "events", "burden"}, screen):
+		return nil
+	case hasBed && bed != "" && slices.Contains([]string{"bed", "trends", "disclosure"}, screen):
+		return nil
+	}
+	return fmt.Errorf("--open %q: use login, admin, journal, events, burden, bed:NAME, trends:NAME or disclosure:NAME", v)
 }
 
 func parseSim(cfg Config, args []string, stderr io.Writer) (Config, error) {
@@ -477,12 +515,20 @@ func (c Config) Summary() string {
 		fmt.Sprintf("num stale       %s", orDefault(c.NumStale, "10s")),
 		"data            " + c.DataDir,
 		fmt.Sprintf("fps             %d", c.FPS),
+		fmt.Sprintf("layout, waves   %s %d (sort by %s)", layoutName(c.Layout), c.Waves, c.Sort),
 		"station         " + c.stationID(),
 		"operator, role  " + c.Operator + " " + c.Role,
 		"audio           " + c.Audio,
 		"limits          " + c.Limits,
 	}
 	return strings.Join(lines, "\n") + "\n"
+}
+
+func layoutName(n int) string {
+	if n == 0 {
+		return "auto"
+	}
+	return strconv.Itoa(n)
 }
 
 func orDefault(d time.Duration, def string) string {

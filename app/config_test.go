@@ -230,3 +230,20 @@ func TestRecordingsFlags(t *testing.T) {
 		}
 	}
 }
+
+func TestOverviewFlags(t *testing.T) {
+	cfg, err := Parse(nil, io.Discard)
+	if err != nil || cfg.Layout != 0 || cfg.Waves != 2 || cfg.Sort != "bed" {
+		t.Fatalf("defaults: %v layout %d waves %d sort %q", err, cfg.Layout, cfg.Waves, cfg.Sort)
+	}
+	cfg, err = Parse([]string{"--layout", "32", "--waves", "3", "--sort", "acuity", "--open", "bed:05"}, io.Discard)
+	if err != nil || cfg.Layout != 32 || cfg.Waves != 3 || cfg.Sort != "acuity" || cfg.Open != "bed:05" {
+		t.Fatalf("%v layout %d waves %d sort %q open %q", err, cfg.Layout, cfg.Waves, cfg.Sort, cfg.Open)
+	}
+	for _, args := range [][]string{{"--layout", "12"}, {"--layout", "big"}, {"--waves", "4"}, {"--sort", "name"},
+		{"--open", "bed:"}, {"--open", "bed"}, {"--open", "ward:05"}, {"--open", "everything"}} {
+		if _, err := Parse(args, io.Discard); err == nil {
+			t.Errorf("%v accepted", args)
+		}
+	}
+}

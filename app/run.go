@@ -62,7 +62,9 @@ type Core struct {
 	cancel       context.CancelFunc
 	wg           sync.WaitGroup
 	logFile      *os.File
-	frames       func() uint64
+	frames       atomic.Pointer[func() uint64] // the window's frames drawn
+	painted      atomic.Pointer[func() uint64] // and painted
+	firstWave    atomic.Pointer[func() time.Time]
 
 	lastDialLog atomic.Int64
 	closeOnce   sync.Once
@@ -153,12 +155,14 @@ func Start(ctx context.Context, cfg Config, stdout, stderr io.Writer) (*Core, er
 		if err != nil {
 			return fail(err)
 		}
-		src := statsSource{hub: c.Hub, link: c.Sub.State, alarms: c.Alarms, sync: c.sync, frames: func() uint64 {
-			if c.frames != nil {
-				return c.frames()
-			}
-			return 0
-		}}
+		src := statsSource{hub: c.Hub, link: c.Sub.State, alarms: c.Alarms, sync: c.sync,
+			frames: func() uint64 { return callCounter(&c.frames) }, painted: func() uint64 { return callCounter(&c.painted) },
+			firstWave: func() time.Time {
+				if f := c.firstWave.Load(); f != nil {
+					return (*f)()
+				}
+				return time.Time{}
+			}}
 		if c.Broker != nil {
 			src.brokerDropped = c.Broker.Dropped
 		}
@@ -216,7 +220,20 @@ func (c *Core) dialErr(err error) {
 }
 
 // SetFrameCounter lets the window report its frame count in the diagnostics.
-func (c *Core) SetFrameCounter(f func() uint64) { c.frames = f }
+func (c *Core) SetFrameCounter(f func() uint64) { c.frames.Store(&f) }
+
+// SetPaintCounter lets the window report the frames it really painted.
+func (c *Core) SetPaintCounter(f func() uint64) { c.painted.Store(&f) }
+
+// SetFirstWave lets the window report when it first drew a waveform.
+func (c *Core) SetFirstWave(f func() time.Time) { c.firstWave.Store(&f) }
+
+func callCounter(p *atomic.Pointer[func() uint64]) uint64 {
+	if f := p.Load(); f != nil {
+		return (*f)()
+	}
+	return 0
+}
 
 // Close stops everything in reverse start order and waits for it. It may
 // be called more than once.

@@ -30,6 +30,8 @@ type StatsLine struct {
 	Gaps           uint64  `json:"gaps"`
 	DupFrames      uint64  `json:"dup_frames"`
 	FPS            float64 `json:"fps"`
+	FPSPainted     float64 `json:"fps_painted"`
+	FirstWaveMs    int64   `json:"first_wave_ms,omitempty"`
 	CPUPct         float64 `json:"cpu_pct"`
 	RSSMB          float64 `json:"rss_mb"`
 	Goroutines     int     `json:"goroutines"`
@@ -83,6 +85,8 @@ type SimStatsLine struct {
 type statsSource struct {
 	hub           *monitor.Hub
 	frames        func() uint64
+	painted       func() uint64
+	firstWave     func() time.Time
 	link          func() mqttfeed.LinkState
 	brokerDropped func() int64
 	simSamples    func() uint64
@@ -122,6 +126,7 @@ func reportStats(ctx context.Context, w io.Writer, every time.Duration, src stat
 		at                    time.Time
 		cpu                   time.Duration
 		msgs, samples, frames uint64
+		painted               uint64
 		sim                   uint64
 		lat                   monitor.LatencySnapshot
 	}
@@ -134,6 +139,9 @@ func reportStats(ctx context.Context, w io.Writer, every time.Duration, src stat
 		}
 		if src.frames != nil {
 			s.frames = src.frames()
+		}
+		if src.painted != nil {
+			s.painted = src.painted()
 		}
 		if src.simSamples != nil {
 			s.sim = src.simSamples()
@@ -153,6 +161,12 @@ func reportStats(ctx context.Context, w io.Writer, every time.Duration, src stat
 			RSSMB:      round1(rssMB()),
 			Goroutines: runtime.NumGoroutine(),
 			FPS:        round1(float64(cur.frames-prev.frames) / dt),
+			FPSPainted: round1(float64(cur.painted-prev.painted) / dt),
+		}
+		if src.firstWave != nil {
+			if t := src.firstWave(); !t.IsZero() {
+				l.FirstWaveMs = t.Sub(processStart).Milliseconds()
+			}
 		}
 		if src.hub != nil {
 			c := src.hub.Counters()

@@ -3,6 +3,8 @@ package app
 import (
 	"context"
 	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -11,6 +13,7 @@ import (
 	"github.com/vigil-station/vigil/app/store"
 	"github.com/vigil-station/vigil/assets"
 	"github.com/vigil-station/vigil/ui"
+	"github.com/vigil-station/vigil/ui/waveform"
 )
 
 // AppID is the reverse-DNS application id (FyneApp.toml).
@@ -37,20 +40,21 @@ func runWindow(ctx context.Context, cfg Config, core *Core) error {
 		})
 		st.SetAdmin(adminDesk{core})
 		st.SetTrends(trendDesk{core})
+		st.SetLimitDesk(limitDesk{core})
 		st.SetSession(core.Session, w)
 	}
-	w.Canvas().SetOnTypedKey(func(ev *fyne.KeyEvent) {
-		st.Touched()
-		if ev.Name == fyne.KeyEscape && st.InPanel() {
-			st.ShowWard()
-			return
-		}
-		if !st.InPanel() {
-			st.TypedKey(ev) // P: audio pause, A: acknowledge all
-		}
-	})
+	st.ExportDir = filepath.Join(cfg.DataDir, "exports")
+	st.SetWaves(cfg.Waves)
+	st.SetLayout(cfg.Layout)
+	if cfg.Sort == "acuity" {
+		st.SetSort(ui.SortAcuity)
+	}
+	// Arrows, Enter, A, P, Esc and the open view's keys (see ui.HandleKey).
+	w.Canvas().SetOnTypedKey(st.HandleKey)
 	core.SetFrameCounter(st.Frames)
-	open := map[string]func(){"login": func() { st.AskLogin(nil) }, "admin": st.ShowAdmin, "journal": st.ShowJournal}[cfg.Open]
+	core.SetPaintCounter(waveform.PaintedFrames)
+	core.SetFirstWave(waveform.FirstWave)
+	open := openScreen(st, cfg.Open)
 	if cfg.Open == "admin" && cfg.demo() && core.Session != nil {
 		_ = core.Session.Login("demo-admin", "3333")
 	}
@@ -78,16 +82,39 @@ func runWindow(ctx context.Context, cfg Config, core *Core) error {
 	return nil
 }
 
+// openScreen is the view --open asks for at start (nil: the ward).
+func openScreen(st *ui.Station, v string) func() {
+	screen, bed, _ := strings.Cut(v, ":")
+	switch screen {
+	case "login":
+		return func() { st.AskLogin(nil) }
+	case "admin":
+		return st.ShowAdmin
+	case "journal":
+		return st.ShowJournal
+	case "bed":
+		return func() { st.ShowBed(bed) }
+	case "trends":
+		return func() { st.ShowTrends(bed) }
+	}
+	return nil
+}
+
 // watchdog logs when the UI stops drawing frames while the station runs.
 func watchdog(ctx context.Context, core *Core, frames func() uint64) {
 	tk := time.NewTicker(5 * time.Second)
 	defer tk.Stop()
 	last, stuck := frames(), 0
+	firstLogged := false
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-tk.C:
+		}
+		if t := waveform.FirstWave(); !firstLogged && !t.IsZero() {
+			firstLogged = true
+			core.Log.Info("first waveform drawn", "ms_since_start", t.Sub(processStart).Milliseconds())
 		}
 		if f := frames(); f == last {
 			stuck++

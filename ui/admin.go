@@ -53,7 +53,12 @@ func (s *Station) SetAdmin(a Admin) { s.admin = a }
 // ShowPanel puts a screen where the grid was; the station bar and the
 // alarms stay above it, so no alarm is hidden by administration.
 func (s *Station) ShowPanel(title string, body fyne.CanvasObject) {
-	back := widget.NewButton("Back to the ward (Esc)", s.ShowWard)
+	s.back, s.nextBack = s.nextBack, nil
+	label := "Back to the ward (Esc)"
+	if s.back != nil {
+		label = "Back (Esc)"
+	}
+	back := widget.NewButton(label, s.Back)
 	back.Importance = widget.HighImportance
 	t := text(title, ColorWhite, true)
 	t.TextSize = 22
@@ -62,9 +67,34 @@ func (s *Station) ShowPanel(title string, body fyne.CanvasObject) {
 }
 
 // ShowWard puts the bed grid back.
-func (s *Station) ShowWard() { s.panelTick = nil; s.setCenter(s.grid) }
+func (s *Station) ShowWard() { s.back = nil; s.setCenter(s.grid) }
+
+// Back returns to the view the open panel was opened from (a bed's trends
+// back to its detail), or to the ward.
+func (s *Station) Back() {
+	if f := s.back; f != nil {
+		s.back = nil
+		f()
+		return
+	}
+	s.ShowWard()
+}
+
+// openFrom shows a view opened from another one: Back reopens the other.
+func (s *Station) openFrom(parent func(), show func()) {
+	s.nextBack = parent
+	show()
+	s.nextBack = nil
+}
 
 func (s *Station) setCenter(o fyne.CanvasObject) {
+	// The view leaving takes its per-frame work and keys with it.
+	s.panelTick, s.live, s.liveSlow, s.panelKey = nil, nil, nil, nil
+	if o == s.grid {
+		s.ov.bar.Show()
+	} else {
+		s.ov.bar.Hide()
+	}
 	for i, c := range s.content.Objects {
 		if c == s.center || (s.center == nil && c == s.grid) {
 			s.content.Objects[i] = o
@@ -292,7 +322,7 @@ func (s *Station) ShowJournal() {
 		table.Refresh()
 	}
 	kind.OnChanged = func(string) { load() }
-	s.panelTick = func() { // new rows appear while the view is open
+	tick := func() { // new rows appear while the view is open
 		if latest, err := s.admin.Journal(journalKinds[kind.Selected], strings.TrimSpace(bed.Text), 1); err == nil &&
 			len(latest) == 1 && (len(rows) == 0 || latest[0].Seq != rows[0].Seq) {
 			load()
@@ -303,4 +333,5 @@ func (s *Station) ShowJournal() {
 	top := container.NewHBox(widget.NewLabel("Show"), kind, container.NewGridWrap(fyne.NewSize(140, 36), bed),
 		widget.NewButton("Refresh", load), count)
 	s.ShowPanel("Journal — every alarm and every action", container.NewBorder(top, nil, nil, nil, table))
+	s.panelTick = tick
 }

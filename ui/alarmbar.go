@@ -765,11 +765,4 @@ func (s *Station) command(what string, do func(AlarmDesk) error) {
 
 // TypedKey handles the station's alarm keys (the window routes its typed
 // keys here): P pauses the audio, A acknowledges every alarm.
-func (s *Station) TypedKey(ev *fyne.KeyEvent) {
-	switch ev.Name {
-	case fyne.KeyP:
-		s.command("Audio pause", AlarmDesk.PauseAudio)
-	case fyne.KeyA:
-		s.command("Acknowledge all", func(d AlarmDesk) error { return d.AcknowledgeAll("") })
-	}
-}
+func (s *Station) TypedKey(ev *fyne.KeyEvent) { s.HandleKey(ev) }

@@ -32,10 +32,10 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
-	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/vigil-station/vigil/monitor"
+	"github.com/vigil-station/vigil/ui/waveform"
 )
 
 // Link reports the station's connection to the broker.
@@ -49,12 +49,6 @@ type Link interface {
 // SecondaryDisplay is the safety statement shown on the station bar.
 const SecondaryDisplay = "Secondary display — confirm every alarm at the bedside"
 
-// Columns and Rows of the station grid.
-const (
-	Columns = 4
-	Rows    = 4
-)
-
 // Station is the central station view.
 type Station struct {
 	hub   *monitor.Hub
@@ -66,7 +60,7 @@ type Station struct {
 	barBG                          *canvas.Rectangle
 	problem                        *canvas.Text      // the broker problem, in full
 	problemRow                     fyne.CanvasObject // shown under the bar while the link is down
-	grid                           *fyne.Container
+	grid                           *fyne.Container   // the overview: tiles and the empty-filter message
 	top, barBox, barRight          *fyne.Container
 	content                        *fyne.Container
 
@@ -90,6 +84,19 @@ type Station struct {
 	panelTick func()            // the open panel's refresh, every 2 s
 	lastPanel time.Time
 	info      func(bed string) (BedLabel, bool)
+
+	ov          overview
+	live        func()                    // the open view's per-frame work (the bed detail's strips); nil on the grid
+	liveSlow    func(now time.Time)       // and its slow update (5 Hz)
+	panelKey    func(*fyne.KeyEvent) bool // the open view's keys
+	back        func()                    // reopens the view a panel was opened from; nil: the ward
+	nextBack    func()                    // back for the panel being opened (openFrom)
+	limits      LimitDesk
+	detail      *bedDetail   // the bed detail last opened
+	detailTools []detailTool // the detail view's review buttons
+	// ExportDir is where exports (strips, events, the alarm inventory) are
+	// written.
+	ExportDir string
 }
 
 // BedLabel is what the bed administration says of a feed's bed.
@@ -108,20 +115,19 @@ func NewStation(hub *monitor.Hub, link Link, now func() time.Time) *Station {
 		now = time.Now
 	}
 	s := &Station{hub: hub, link: link, now: now, spawn: func(f func()) { go f() }}
-	s.tiles = make([]*Tile, Columns*Rows)
-	objs := make([]fyne.CanvasObject, len(s.tiles))
+	s.tiles = make([]*Tile, MaxTiles)
 	for i := range s.tiles {
 		t := NewTile(nil)
 		t.OnTapped = func() {
-			if b := t.Bed(); b != nil && s.trends != nil {
+			if b := t.Bed(); b != nil {
 				s.Touched()
-				s.ShowTrends(b.Name)
+				s.selectTile(i)
+				s.ShowBed(b.Name)
 			}
 		}
 		s.tiles[i] = t
-		objs[i] = t
 	}
-	s.grid = container.New(layout.NewGridLayoutWithColumns(Columns), objs...)
+	s.buildOverview()
 
 	s.barBG = canvas.NewRectangle(colorBar)
 	s.title = text("VIGIL  Ward "+hub.Ward(), ColorWhite, true)
@@ -149,9 +155,8 @@ func NewStation(hub *monitor.Hub, link Link, now func() time.Time) *Station {
 	s.problem.Alignment = fyne.TextAlignCenter
 	s.problemRow = container.NewStack(canvas.NewRectangle(colorBar), s.problem)
 	s.problemRow.Hide()
-	s.top = container.NewVBox(bar, s.problemRow, s.al.errRow, s.al.bannerBox, s.al.pausedBand, s.al.panel)
+	s.top = container.NewVBox(bar, s.problemRow, s.al.errRow, s.al.bannerBox, s.al.pausedBand, s.al.panel, s.ov.bar)
 	s.content = container.NewBorder(s.top, nil, nil, nil, s.grid)
-	s.bindBeds()
 	s.update(now())
 	return s
 }
@@ -160,6 +165,9 @@ func NewStation(hub *monitor.Hub, link Link, now func() time.Time) *Station {
 // shown or hidden (a hidden object takes no room), and the grid under them.
 // Outer containers first: each gives the next its size.
 func (s *Station) relayout() {
+	if s.content == nil {
+		return // still being built
+	}
 	for _, c := range []*fyne.Container{s.content, s.top, s.barBox, s.barRight, s.al.bannerList, s.al.rowsBox, s.al.controls} {
 		c.Layout.Layout(c.Objects, c.Size())
 	}
@@ -175,23 +183,11 @@ func gap(w float32) fyne.CanvasObject {
 // Content is the station's root object.
 func (s *Station) Content() fyne.CanvasObject { return s.content }
 
-// Tiles are the grid's tiles in display order.
-func (s *Station) Tiles() []*Tile { return s.tiles }
+// Tiles are the tiles on the screen, in display order.
+func (s *Station) Tiles() []*Tile { return s.tiles[:s.ov.cur.Beds] }
 
 // Frames is the number of frames drawn.
 func (s *Station) Frames() uint64 { return s.frames.Load() }
-
-func (s *Station) bindBeds() {
-	beds := s.hub.Beds()
-	s.bedsKnown = len(beds)
-	for i, t := range s.tiles {
-		if i < len(beds) {
-			t.SetBed(beds[i])
-		} else {
-			t.SetBed(nil)
-		}
-	}
-}
 
 // Tick draws one frame: every strip pulls its new samples, the alarm desk
 // gets its heartbeat and the alarm display its flash phase (rebuilt when the
@@ -200,11 +196,18 @@ func (s *Station) bindBeds() {
 func (s *Station) Tick() {
 	now := s.now()
 	if len(s.hub.Beds()) != s.bedsKnown {
-		s.bindBeds()
-		s.al.have = false // the tiles show other beds: redraw their alarms
+		s.ov.dirty = true
+		s.arrange(now)
 	}
-	for _, t := range s.tiles {
-		t.Tick()
+	waveform.NextFrame()
+	if s.live != nil {
+		// A bed's detail view reads its rings (one reader each): the tiles
+		// wait, and catch up from their rings when the overview is back.
+		s.live()
+	} else {
+		for _, t := range s.tiles[:s.ov.cur.Beds] {
+			t.Tick()
+		}
 	}
 	if s.al.desk != nil {
 		s.tickAlarms(now)
@@ -219,14 +222,18 @@ func (s *Station) Tick() {
 
 func (s *Station) update(now time.Time) {
 	s.lastSlow = now
-	for _, t := range s.tiles {
+	s.arrange(now)
+	for _, t := range s.tiles[:s.ov.cur.Beds] {
 		t.Update(now)
+	}
+	if s.liveSlow != nil {
+		s.liveSlow(now)
 	}
 	if s.al.desk != nil {
 		s.tickAlarmClocks(now)
 	}
 	if s.info != nil {
-		for _, t := range s.tiles {
+		for _, t := range s.tiles[:s.ov.cur.Beds] {
 			if b := t.Bed(); b != nil {
 				l, ok := s.info(b.Name)
 				t.SetInfo(l, ok)

@@ -62,6 +62,8 @@ type Tile struct {
 	label   string // the bed's label from the administration ("" = the feed's name)
 	adminPt string // the patient admitted by the administration
 	standby bool
+	holding bool // the feed is bound to no configured bed: a holding tile
+	waves   int  // waveforms shown: 2 (ECG, pleth) or 3 (and respiration)
 
 	alarm      alarms.BedView
 	pauseUntil time.Time   // ALARM PAUSED ends; zero when not paused
@@ -73,12 +75,14 @@ type Tile struct {
 	bg, header, overlayBG                    *canvas.Rectangle
 	bedText, patientText, stateText          *canvas.Text
 	ecgLabel, plethLabel, overlayText        *canvas.Text
+	respLabel                                *canvas.Text
 	overlaySub                               *canvas.Text
 	hrLabel, hrValue, spo2Label, spo2Value   *canvas.Text
 	rrLabel, rrValue, tempLabel, tempValue   *canvas.Text
 	nibpLabel, nibpValue, nibpMean, nibpTime *canvas.Text
-	ecg, pleth                               *waveform.Strip
-	ecgSrc, plethSrc                         *channelSource
+	ecg, pleth, resp                         *waveform.Strip
+	ecgSrc, plethSrc, respSrc                *channelSource
+	selRing                                  *canvas.Rectangle // the keyboard selection
 	badgeBG                                  *canvas.Rectangle
 	badgeText                                *canvas.Text
 	edges                                    [4]*canvas.Rectangle // the alarm border: top, bottom, left, right
@@ -104,6 +108,7 @@ func NewTile(bed *monitor.Bed) *Tile {
 		stateText:   text("", ColorDim, true),
 		ecgLabel:    text("II", ColorECG, false),
 		plethLabel:  text("Pleth", ColorSpO2, false),
+		respLabel:   text("Resp", ColorResp, false),
 		overlayText: text("", ColorWhite, true),
 		overlaySub:  text("", ColorWhite, false),
 		hrLabel:     text("HR", ColorECG, false),
@@ -122,7 +127,12 @@ func NewTile(bed *monitor.Bed) *Tile {
 		badgeText:   text("", ColorBlack, true),
 		hdrBase:     colorHeader,
 		pauseSec:    -1,
+		waves:       2,
+		selRing:     canvas.NewRectangle(color.Transparent),
 	}
+	t.selRing.StrokeColor = ColorWhite
+	t.selRing.StrokeWidth = 4
+	t.selRing.Hide()
 	for i := range t.edges {
 		t.edges[i] = canvas.NewRectangle(color.Transparent)
 	}
@@ -137,17 +147,22 @@ func NewTile(bed *monitor.Bed) *Tile {
 	}
 	t.ecgSrc = &channelSource{code: feed.MDCECGLeadII}
 	t.plethSrc = &channelSource{code: feed.MDCPleth}
+	t.respSrc = &channelSource{code: feed.MDCRespImpedance}
 	t.ecg = waveform.NewStrip(t.ecgSrc, ColorECG, waveform.Scale{Min: -0.8, Max: 1.6}, waveform.Speed25)
 	t.pleth = waveform.NewStrip(t.plethSrc, ColorSpO2, waveform.Scale{Min: 0, Max: 1, Auto: true}, waveform.Speed25)
+	t.resp = waveform.NewStrip(t.respSrc, ColorResp, waveform.Scale{Min: -1, Max: 1, Auto: true}, waveform.Speed12_5)
 	t.ecg.SetBackground(colorTile)
 	t.pleth.SetBackground(colorTile)
+	t.resp.SetBackground(colorTile)
+	t.resp.Hide()
+	t.respLabel.Hide()
 	t.objects = []fyne.CanvasObject{
 		t.bg, t.header, t.bedText, t.patientText, t.stateText,
-		t.ecg, t.pleth, t.ecgLabel, t.plethLabel,
+		t.ecg, t.pleth, t.resp, t.ecgLabel, t.plethLabel, t.respLabel,
 		t.hrLabel, t.hrValue, t.spo2Label, t.spo2Value, t.rrLabel, t.rrValue,
 		t.tempLabel, t.tempValue, t.nibpLabel, t.nibpValue, t.nibpMean, t.nibpTime,
 		t.overlayBG, t.overlayText, t.overlaySub,
-		t.badgeBG, t.badgeText, t.edges[0], t.edges[1], t.edges[2], t.edges[3],
+		t.badgeBG, t.badgeText, t.edges[0], t.edges[1], t.edges[2], t.edges[3], t.selRing,
 	}
 	t.ExtendBaseWidget(t)
 	t.SetBed(bed)
@@ -162,8 +177,11 @@ func (t *Tile) SetBed(b *monitor.Bed) {
 	t.bed = b
 	t.ecgSrc.bed, t.ecgSrc.ch = b, nil
 	t.plethSrc.bed, t.plethSrc.ch = b, nil
+	t.respSrc.bed, t.respSrc.ch = b, nil
 	t.ecg.Clear()
 	t.pleth.Clear()
+	t.resp.Clear()
+	t.holding = false
 	if b == nil {
 		t.bedText.Text = ""
 		t.patient = "empty bed"
@@ -187,19 +205,67 @@ func (t *Tile) SetInfo(l BedLabel, ok bool) {
 	if !ok {
 		l = BedLabel{}
 	}
-	if l.Label == t.label && l.Patient == t.adminPt && l.Standby == t.standby {
+	holding := !ok && t.bed != nil
+	if l.Label == t.label && l.Patient == t.adminPt && l.Standby == t.standby && holding == t.holding {
 		return
 	}
-	t.label, t.adminPt, t.standby = l.Label, l.Patient, l.Standby
+	t.label, t.adminPt, t.standby, t.holding = l.Label, l.Patient, l.Standby, holding
 	if t.bed != nil {
 		t.bedText.Text = cmp.Or(l.Label, "Bed "+t.bed.Name)
-		t.bedText.Refresh()
-		if l.Patient != "" {
+		switch {
+		case holding:
+			// A device publishing under a name no bed is bound to: shown (its
+			// data and alarms are real) but plainly not a bed yet.
+			t.bedText.Text = "Feed " + t.bed.Name
+			t.patient = "HOLDING — not bound to a bed (Admin → Beds)"
+		case l.Patient != "":
 			t.patient = l.Patient
-		} else if ok {
+		default:
 			t.patient = "no patient admitted"
 		}
+		t.bedText.Refresh()
 		t.showHeaderText()
+		t.paintHeader()
+	}
+}
+
+// Holding reports whether the tile shows a feed bound to no configured bed.
+func (t *Tile) Holding() bool { return t.holding }
+
+// SetSelected shows or hides the keyboard selection ring.
+func (t *Tile) SetSelected(on bool) {
+	if on == t.selRing.Visible() {
+		return
+	}
+	if on {
+		t.selRing.Show()
+	} else {
+		t.selRing.Hide()
+	}
+}
+
+// Selected reports whether the tile carries the keyboard selection.
+func (t *Tile) Selected() bool { return t.selRing.Visible() }
+
+// SetWaves shows 2 waveforms (ECG, pleth) or 3 (and respiration).
+func (t *Tile) SetWaves(n int) {
+	if n != 3 {
+		n = 2
+	}
+	if n == t.waves {
+		return
+	}
+	t.waves = n
+	if n == 3 {
+		t.resp.Show()
+		t.respLabel.Show()
+	} else {
+		t.resp.Hide()
+		t.respLabel.Hide()
+		t.resp.Clear()
+	}
+	if sz := t.Size(); sz.Width > 0 {
+		(&tileRenderer{t: t}).Layout(sz)
 	}
 }
 
@@ -210,10 +276,18 @@ func (t *Tile) Bed() *monitor.Bed { return t.bed }
 func (t *Tile) Tick() {
 	t.ecg.Tick()
 	t.pleth.Tick()
+	if t.waves == 3 {
+		t.resp.Tick()
+	}
 }
 
 // Strips exposes the tile's waveform strips (for diagnostics and tests).
-func (t *Tile) Strips() []*waveform.Strip { return []*waveform.Strip{t.ecg, t.pleth} }
+func (t *Tile) Strips() []*waveform.Strip {
+	if t.waves == 3 {
+		return []*waveform.Strip{t.ecg, t.pleth, t.resp}
+	}
+	return []*waveform.Strip{t.ecg, t.pleth}
+}
 
 // Update refreshes header, state and numerics; call about once a second, and
 // it is cheap enough to call every frame: texts refresh only when they change.
@@ -314,6 +388,7 @@ func (t *Tile) setOverlay(s string, bg color.NRGBA) {
 		t.overlayBG.FillColor = bg
 		t.ecg.Clear()
 		t.pleth.Clear()
+		t.resp.Clear()
 	}
 	t.overlayBG.Refresh()
 	t.overlayText.Refresh()
@@ -365,6 +440,9 @@ func (t *Tile) Flash(now time.Time) {
 // drawn and the device state.
 func (t *Tile) paintHeader() {
 	hdr, ink, state := t.hdrBase, ColorWhite, ColorDim
+	if t.holding && hdr == colorHeader {
+		hdr = colorHolding
+	}
 	border, width := color.NRGBA{}, float32(0)
 	// Widths in device-independent pixels: a flashing border is thick, an
 	// acknowledged one thin.
@@ -467,11 +545,25 @@ func (r *tileRenderer) MinSize() fyne.Size           { return r.t.MinSize() }
 func (r *tileRenderer) Refresh()                     {}
 func (r *tileRenderer) Destroy()                     {}
 
-// Layout places everything proportionally to the tile's height, so text is
-// as large as the tile allows (readable at 2 m on a 1080p grid of 16).
+// compactHeight is the tile height under which the compact layout is used
+// (32 beds on a 1080p screen): header, two strips and a numerics column of
+// HR and SpO2 large, RR and NIBP small.
+const compactHeight = 150
+
+// Layout places everything proportionally to the tile's size, so text is as
+// large as the tile allows (readable at 2 m on a 1080p grid of 16).
 func (r *tileRenderer) Layout(size fyne.Size) {
 	t := r.t
-	k := size.Height / 262 // design height of a tile on a 1920x1080 4x4 grid
+	t.selRing.Move(fyne.NewPos(2, 2))
+	t.selRing.Resize(fyne.NewSize(size.Width-4, size.Height-4))
+	if size.Height < compactHeight {
+		r.layoutCompact(size)
+		return
+	}
+	// Design size of a tile on a 1920x1080 4x4 grid: 480 x 262. A wide
+	// tile grows with its height; a tall one is held by its width.
+	k := min(size.Height/262, size.Width/480)
+	r.showFull(true)
 	place := func(o fyne.CanvasObject, x, y, w, h float32) {
 		o.Move(fyne.NewPos(x, y))
 		o.Resize(fyne.NewSize(w, h))
@@ -485,10 +577,11 @@ func (r *tileRenderer) Layout(size fyne.Size) {
 	sizeText(t.patientText, 17)
 	sizeText(t.stateText, 16)
 	pad := 6 * k
-	place(t.bedText, pad, 2*k, 90*k, hh-4*k)
-	place(t.patientText, pad+88*k, 3*k, size.Width-222*k, hh-4*k)
+	bedW := max(90*k, float32(len([]rune(t.bedText.Text)))*11*k)
+	place(t.bedText, pad, 2*k, bedW, hh-4*k)
 	// Text keeps clear of the right edge, where the alarm border is drawn.
 	const edge = 8
+	place(t.patientText, pad+bedW-2*k, 3*k, size.Width-bedW-132*k, hh-4*k)
 	place(t.stateText, size.Width-edge-124*k, 4*k, 124*k, hh-6*k)
 	fit(t.patientText, t.headerLine, t.patientText.Size().Width)
 	t.placeBorder(size)
@@ -497,13 +590,7 @@ func (r *tileRenderer) Layout(size fyne.Size) {
 	waveW := size.Width - numW - pad
 	bodyY := hh + 2*k
 	bodyH := size.Height - bodyY - 2*k
-	ecgH := bodyH * 0.58
-	place(t.ecg, 0, bodyY, waveW, ecgH)
-	place(t.pleth, 0, bodyY+ecgH+2*k, waveW, bodyH-ecgH-2*k)
-	sizeText(t.ecgLabel, 13)
-	sizeText(t.plethLabel, 13)
-	place(t.ecgLabel, pad, bodyY, 200*k, 16*k)
-	place(t.plethLabel, pad, bodyY+ecgH+2*k, 120*k, 16*k)
+	r.placeStrips(waveW, bodyY, bodyH, k, pad)
 	place(t.overlayBG, 0, bodyY, waveW, bodyH)
 	sizeText(t.overlayText, 30)
 	sizeText(t.overlaySub, 16)
@@ -516,15 +603,17 @@ func (r *tileRenderer) Layout(size fyne.Size) {
 
 	x := waveW + pad
 	vw := numW - pad - edge
+	// The numerics column is 262 design pixels high; a taller tile centres it.
+	y0 := bodyY + max(0, (bodyH-224*k)/2)
 	lbl := float32(12)
 	for _, c := range []*canvas.Text{t.hrLabel, t.spo2Label, t.rrLabel, t.tempLabel, t.nibpLabel, t.nibpMean, t.nibpTime} {
 		sizeText(c, lbl)
 	}
 	// HR: the biggest number on the tile.
-	place(t.hrLabel, x, bodyY, vw, 14*k)
+	place(t.hrLabel, x, y0, vw, 14*k)
 	sizeText(t.hrValue, 52)
-	place(t.hrValue, x, bodyY+2*k, vw, 60*k)
-	y := bodyY + 62*k
+	place(t.hrValue, x, y0+2*k, vw, 60*k)
+	y := y0 + 62*k
 	place(t.spo2Label, x, y, vw, 14*k)
 	sizeText(t.spo2Value, 42)
 	place(t.spo2Value, x, y+2*k, vw, 48*k)
@@ -542,4 +631,101 @@ func (r *tileRenderer) Layout(size fyne.Size) {
 	place(t.nibpMean, x+vw-48*k, y, 48*k, 14*k)
 	sizeText(t.nibpValue, 26)
 	place(t.nibpValue, x, y+10*k, vw, 32*k)
+}
+
+// placeStrips stacks the waveform strips in the body: ECG over pleth, or
+// ECG, pleth and respiration.
+func (r *tileRenderer) placeStrips(waveW, bodyY, bodyH, k, pad float32) {
+	t := r.t
+	place := func(o fyne.CanvasObject, x, y, w, h float32) {
+		o.Move(fyne.NewPos(x, y))
+		o.Resize(fyne.NewSize(w, h))
+	}
+	lh := max(11, 13*k)
+	for _, c := range []*canvas.Text{t.ecgLabel, t.plethLabel, t.respLabel} {
+		c.TextSize = lh
+	}
+	shares := []float32{0.58, 0.42}
+	strips := []*waveform.Strip{t.ecg, t.pleth}
+	labels := []*canvas.Text{t.ecgLabel, t.plethLabel}
+	if t.waves == 3 {
+		shares = []float32{0.44, 0.28, 0.28}
+		strips = append(strips, t.resp)
+		labels = append(labels, t.respLabel)
+	}
+	y := bodyY
+	for i, st := range strips {
+		h := bodyH*shares[i] - 2*k
+		place(st, 0, y, waveW, h)
+		place(labels[i], pad, y, 200*k, lh+3)
+		y += h + 2*k
+	}
+}
+
+// layoutCompact is the layout of a short tile (32 beds on 1080p): a slim
+// header, the strips, and HR and SpO2 side by side with RR and NIBP under
+// them. Temperature is left out (it is on the bed's detail view).
+func (r *tileRenderer) layoutCompact(size fyne.Size) {
+	t := r.t
+	k := min(size.Height/128, size.Width/480)
+	place := func(o fyne.CanvasObject, x, y, w, h float32) {
+		o.Move(fyne.NewPos(x, y))
+		o.Resize(fyne.NewSize(w, h))
+	}
+	place(t.bg, 0, 0, size.Width, size.Height)
+	hh := 22 * k
+	place(t.header, 0, 0, size.Width, hh)
+	t.bedText.TextSize, t.patientText.TextSize, t.stateText.TextSize = 15*k, 13*k, 12*k
+	const edge = 6
+	pad := 4 * k
+	bedW := max(70*k, float32(len([]rune(t.bedText.Text)))*9*k)
+	place(t.bedText, pad, 1, bedW, hh-2)
+	place(t.patientText, pad+bedW, 2, size.Width-bedW-pad-94*k-edge, hh-3)
+	place(t.stateText, size.Width-edge-90*k, 2, 90*k, hh-3)
+	fit(t.patientText, t.headerLine, t.patientText.Size().Width)
+	t.placeBorder(size)
+
+	numW := 190 * k
+	waveW := size.Width - numW
+	bodyY := hh + 1
+	bodyH := size.Height - bodyY - 1
+	r.placeStrips(waveW, bodyY, bodyH, k, pad)
+	place(t.overlayBG, 0, bodyY, waveW, bodyH)
+	t.overlayText.TextSize, t.overlaySub.TextSize = 20*k, 12*k
+	place(t.overlayText, 0, bodyY+bodyH/2-24*k, waveW, 28*k)
+	place(t.overlaySub, 0, bodyY+bodyH/2+6*k, waveW, 16*k)
+	t.badgeText.TextSize = 12 * k
+	bw := 160 * k
+	place(t.badgeBG, waveW-bw-2, bodyY+2, bw, 18*k)
+	place(t.badgeText, waveW-bw-2, bodyY+2, bw, 18*k)
+
+	x := waveW + pad
+	vw := numW - pad - edge
+	half := vw / 2
+	for _, c := range []*canvas.Text{t.hrLabel, t.spo2Label, t.rrLabel, t.nibpLabel, t.nibpMean, t.nibpTime} {
+		c.TextSize = 11 * k
+	}
+	place(t.hrLabel, x, bodyY, half, 12*k)
+	place(t.spo2Label, x+half, bodyY, half, 12*k)
+	t.hrValue.TextSize, t.spo2Value.TextSize = 40*k, 40*k
+	place(t.hrValue, x, bodyY+2*k, half-4*k, 46*k)
+	place(t.spo2Value, x+half, bodyY+2*k, half, 46*k)
+	y := bodyY + 50*k
+	place(t.rrLabel, x, y, half, 12*k)
+	place(t.nibpLabel, x+half, y, half, 12*k)
+	t.rrValue.TextSize, t.nibpValue.TextSize = 22*k, 22*k
+	place(t.rrValue, x, y+4*k, half-4*k, 28*k)
+	place(t.nibpValue, x+half, y+4*k, half, 28*k)
+	r.showFull(false) // no room for these
+}
+
+// showFull shows the numerics only the full layout has room for.
+func (r *tileRenderer) showFull(on bool) {
+	for _, c := range []fyne.CanvasObject{r.t.tempLabel, r.t.tempValue, r.t.nibpMean, r.t.nibpTime} {
+		if on {
+			c.Show()
+		} else {
+			c.Hide()
+		}
+	}
 }

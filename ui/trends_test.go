@@ -1,7 +1,9 @@
 package ui
 
 import (
+	"fyne.io/fyne/v2"
 	"math"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -36,9 +38,10 @@ func (f *fakeTrends) asked() ([]time.Duration, []string) {
 	return append([]time.Duration(nil), f.spans...), append([]string(nil), f.beds...)
 }
 
-// Tapping a tile opens its bed's trends under the alarm bar: a chart per
-// parameter drawn off the UI thread, spans 1/8/24/72 h, a table of the
-// same minutes, Back to the ward.
+// Tapping a tile opens its bed's detail, and Trends there its trends under
+// the alarm bar: a chart per parameter drawn off the UI thread, spans
+// 1/8/24/72 h, a table of the same minutes; Back returns to the detail, Esc
+// from there to the ward.
 func TestTrendView(t *testing.T) {
 	desk := &fakeDesk{view: alarmView(1, time.UnixMilli(t0+4000))}
 	st, _, _ := alarmStation(t, desk)
@@ -48,8 +51,12 @@ func TestTrendView(t *testing.T) {
 	// loading runs in line here (in the app it is a goroutine of its own).
 	st.spawn = func(f func()) { f() }
 	tileOf(t, st, "05").Tapped(nil)
-	if !st.InPanel() {
-		t.Fatal("tapping a tile did not open its trends")
+	if bed, _ := st.Detail(); bed != "05" || !st.InPanel() {
+		t.Fatalf("tapping a tile opened %q, want the detail of bed 05", bed)
+	}
+	test.Tap(button(t, st.Content(), "Trends (T)"))
+	if bed, _ := st.Detail(); bed != "" {
+		t.Fatal("Trends did not open the trends")
 	}
 	charts := func() int {
 		n := 0
@@ -75,7 +82,7 @@ func TestTrendView(t *testing.T) {
 	}
 	var spans *widget.RadioGroup
 	for _, o := range objects(st.Content()) {
-		if r, ok := o.(*widget.RadioGroup); ok {
+		if r, ok := o.(*widget.RadioGroup); ok && slices.Contains(r.Options, "72 h") {
 			spans = r
 		}
 	}
@@ -101,9 +108,13 @@ func TestTrendView(t *testing.T) {
 	if cols != 3 || rows != 24*60-60+1 {
 		t.Fatalf("table %d×%d, want 1381 rows (1380 minutes and a header) × 3", rows, cols)
 	}
-	test.Tap(button(t, st.Content(), "Back to the ward (Esc)"))
+	test.Tap(button(t, st.Content(), "Back (Esc)"))
+	if bed, _ := st.Detail(); bed != "05" {
+		t.Fatal("Back did not return to the bed's detail")
+	}
+	st.HandleKey(&fyne.KeyEvent{Name: fyne.KeyEscape})
 	if st.InPanel() {
-		t.Fatal("Back did not return to the ward")
+		t.Fatal("Esc on the detail did not return to the ward")
 	}
 }
 

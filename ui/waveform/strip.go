@@ -22,6 +22,8 @@ import (
 	"image"
 	"image/color"
 	"math"
+	"sync/atomic"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
@@ -101,6 +103,20 @@ func (s *Strip) SetBackground(c color.NRGBA) { s.bg = c; s.full = true }
 
 // Samples is the number of samples the strip has consumed.
 func (s *Strip) Samples() uint64 { return s.samples }
+
+// SetSpeed sets the paper speed in mm/s (12.5, 25 or 50) and restarts the
+// sweep.
+func (s *Strip) SetSpeed(mmS float64) {
+	if s.speed == mmS {
+		return
+	}
+	s.speed = mmS
+	s.cursor = 0
+	s.Clear()
+}
+
+// Speed is the paper speed in mm/s.
+func (s *Strip) Speed() float64 { return s.speed }
 
 // Clear wipes the trace (for example when the device goes offline).
 func (s *Strip) Clear() {
@@ -219,6 +235,31 @@ func (s *Strip) pxPerSec() float64 {
 	return s.speed * dpi / 25.4 * scale
 }
 
+// Frames painted: the station marks each frame it draws (NextFrame); the
+// first strip painted by the renderer in a frame counts it. Comparing this
+// count with the frames asked for shows whether the window really painted
+// them (a raster generator runs only when the canvas paints).
+var (
+	frameNo      atomic.Uint64
+	paintedFrame atomic.Uint64
+	painted      atomic.Uint64
+	firstWave    atomic.Int64 // Unix ns of the first paint with a trace
+)
+
+// FirstWave is when a strip was first painted with a trace (zero before).
+func FirstWave() time.Time {
+	if ns := firstWave.Load(); ns != 0 {
+		return time.Unix(0, ns)
+	}
+	return time.Time{}
+}
+
+// NextFrame marks the start of a frame (once per station tick).
+func NextFrame() { frameNo.Add(1) }
+
+// PaintedFrames is the number of frames in which a strip was painted.
+func PaintedFrames() uint64 { return painted.Load() }
+
 // ensureImage (re)allocates the image and columns for w x h pixels.
 func (s *Strip) ensureImage(w, h int) {
 	if w <= 0 || h <= 0 {
@@ -241,6 +282,12 @@ func (s *Strip) ensureImage(w, h int) {
 // draw is the raster generator: it returns the reused image at exactly the
 // requested size, repainting only the columns that changed.
 func (s *Strip) draw(w, h int) image.Image {
+	if f := frameNo.Load(); paintedFrame.Swap(f) != f {
+		painted.Add(1)
+	}
+	if s.samples > 0 && firstWave.Load() == 0 {
+		firstWave.CompareAndSwap(0, time.Now().UnixNano())
+	}
 	s.ensureImage(w, h)
 	w, h = s.img.Bounds().Dx(), s.img.Bounds().Dy()
 	eraseCols := int(eraseSec*s.pxPerSec()) + 1

@@ -1,0 +1,167 @@
+package ui
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/vigil-station/vigil/alarms"
+	"github.com/vigil-station/vigil/monitor/feed"
+)
+
+// fakeLimits is a limit desk with the adult HR and SpO2 limits.
+type fakeLimits struct {
+	may   error
+	calls []string
+	rows  []LimitRow
+}
+
+func newFakeLimits() *fakeLimits {
+	return &fakeLimits{rows: []LimitRow{
+		{Param: "hr", Label: "HR", Code: feed.MDCECGHeartRate, Low: 50, High: 120, Min: 25, Max: 250, Step: 5},
+		{Param: "spo2", Label: "SpO2", Code: feed.MDCSpO2, Low: 90, High: math.NaN(), Min: 80, Max: 100, Step: 1},
+		{Param: "temp", Label: "Temp", Code: feed.MDCTemp, Low: 36, High: 38.5, Min: 33, Max: 42, Step: 0.1, Decimals: 1},
+	}}
+}
+
+func (f *fakeLimits) BedLimits(string) []LimitRow { return slices.Clone(f.rows) }
+func (f *fakeLimits) MayAdjust(string) error      { return f.may }
+func (f *fakeLimits) SetLimit(bed, param string, lo, hi float64) error {
+	f.calls = append(f.calls, fmt.Sprintf("%s %s %g %g", bed, param, lo, hi))
+	for i := range f.rows {
+		if f.rows[i].Param == param {
+			f.rows[i].Low, f.rows[i].High = lo, hi
+		}
+	}
+	return nil
+}
+
+// feedOn sends secs more of ECG and pleth to beds from the clock's time on
+// (feedBeds starts at t0 again, which the hub drops as duplicates).
+func feedOn(h interface {
+	Wave(string, *feed.WaveFrame)
+}, clk *clock, seq0 uint32, secs float64, tick func(), beds ...string) {
+	for i := 0; float64(i)*0.2 < secs; i++ {
+		ecg, pl := make([]int16, 50), make([]int16, 25)
+		for k := range ecg {
+			ecg[k] = int16(math.Round(ecgAt(float64(i)*0.2+float64(k)/250) * 200))
+		}
+		for k := range pl {
+			pl[k] = int16(math.Round(plethAt(float64(i)*0.2+float64(k)/125) * 1000))
+		}
+		ms := clk.t.UnixMilli()
+		for _, bed := range beds {
+			h.Wave(bed, &feed.WaveFrame{Seq: seq0 + uint32(i), StartMs: ms, Channels: []feed.Channel{
+				{Code: feed.MDCECGLeadII, RateHz: 250, Gain: 200, Samples: ecg},
+				{Code: feed.MDCPleth, RateHz: 125, Gain: 1000, Samples: pl},
+			}})
+		}
+		clk.t = clk.t.Add(200 * time.Millisecond)
+		tick()
+	}
+}
+
+// The bed's detail: every waveform it sends sweeping at the chosen speed,
+// numerics with their limits, − and + within the operator's rights, the
+// bed's alarms; a golden image of the view.
+func TestBedDetail(t *testing.T) {
+	desk := &fakeDesk{view: alarmView(1, time.UnixMilli(t0+4000))}
+	st, w, clk := alarmStation(t, desk)
+	st.spawn = func(f func()) { f() }
+	lim := newFakeLimits()
+	st.SetLimitDesk(lim)
+	st.ShowBed("05")
+	bed, speed := st.Detail()
+	if bed != "05" || speed != 25 {
+		t.Fatalf("detail of %q at %v mm/s", bed, speed)
+	}
+	d := st.detail
+	if len(d.strips) != 2 || d.codes[0] != feed.MDCECGLeadII || d.codes[1] != feed.MDCPleth {
+		t.Fatalf("strips for %v", d.codes)
+	}
+	feedOn(st.hub, clk, 100, 2, st.Tick, "05", "06")
+	st.update(clk.now())
+	for i, s := range d.strips {
+		if s.Samples() == 0 {
+			t.Fatalf("strip %d drew nothing", i)
+		}
+	}
+	// The tiles wait while the detail reads the bed's rings.
+	if n := tileOf(t, st, "06").Strips()[0].Samples(); n == 0 {
+		t.Fatal("tile 06 never drew")
+	}
+	before := tileOf(t, st, "06").Strips()[0].Samples()
+	feedOn(st.hub, clk, 200, 1, st.Tick, "06")
+	if tileOf(t, st, "06").Strips()[0].Samples() != before {
+		t.Fatal("a tile drained its ring while a detail was open")
+	}
+	if got := d.values["hr"].Text; got != "80" {
+		t.Fatalf("HR shows %q", got)
+	}
+	if got := d.limits["hr"].Text; got != "limits 50 – 120" {
+		t.Fatalf("HR limits %q", got)
+	}
+	if got := d.limits["spo2"].Text; got != "limits 90 – off" {
+		t.Fatalf("SpO2 limits %q", got)
+	}
+	if l := labels(st.Content()); !strings.Contains(l, "Desat SpO2 84 < 85") {
+		t.Fatalf("the bed's alarm is not listed: %q", l)
+	}
+	assertGolden(t, "detail.png", w.Canvas().Capture())
+
+	// Quick adjustment: HR high +5, SpO2 low −1, temperature in tenths.
+	test.Tap(button(t, st.Content(), "high +"))
+	var lowButtons []*widget.Button
+	for _, o := range objects(st.Content()) {
+		if b, ok := o.(*widget.Button); ok && b.Text == "low −" {
+			lowButtons = append(lowButtons, b)
+		}
+	}
+	test.Tap(lowButtons[1])
+	test.Tap(lowButtons[2])
+	if want := []string{"05 hr 50 125", "05 spo2 89 NaN", "05 temp 35.9 38.5"}; !slices.Equal(lim.calls, want) {
+		t.Fatalf("limit calls %q, want %q", lim.calls, want)
+	}
+	if got := d.limits["hr"].Text; got != "limits 50 – 125" || !strings.Contains(d.status.Text, "journalled") {
+		t.Fatalf("after high +: %q, status %q", got, d.status.Text)
+	}
+	// At the bound, + stays at the bound.
+	lim.rows[0].High = 250
+	test.Tap(button(t, st.Content(), "high +"))
+	if got := lim.calls[len(lim.calls)-1]; got != "05 hr 50 250" {
+		t.Fatalf("at the bound: %q", got)
+	}
+
+	// Sweep speed.
+	for _, o := range objects(st.Content()) {
+		if r, ok := o.(*widget.RadioGroup); ok && slices.Contains(r.Options, "50 mm/s") {
+			r.SetSelected("50 mm/s")
+		}
+	}
+	for _, s := range st.detail.strips {
+		if s.Speed() != 50 {
+			t.Fatalf("strip at %v mm/s after choosing 50", s.Speed())
+		}
+	}
+	st.HandleKey(&fyne.KeyEvent{Name: fyne.Key1})
+	if _, sp := st.Detail(); sp != 12.5 {
+		t.Fatalf("key 1: %v mm/s", sp)
+	}
+
+	// A nurse not assigned to the bed sees the limits, cannot change them.
+	lim.may = alarms.ErrNotAllowed
+	st.ShowBed("05")
+	if b := button(t, st.Content(), "high +"); !b.Disabled() {
+		t.Fatal("a nurse without the right can tap high +")
+	}
+	if l := labels(st.Content()); !strings.Contains(l, "Limits: ") {
+		t.Fatalf("no word on why the limits are locked: %q", l)
+	}
+}
