@@ -34,6 +34,7 @@ type StatsLine struct {
 	FirstWaveMs    int64   `json:"first_wave_ms,omitempty"`
 	CPUPct         float64 `json:"cpu_pct"`
 	RSSMB          float64 `json:"rss_mb"`
+	HeapMB         float64 `json:"heap_mb"`
 	Goroutines     int     `json:"goroutines"`
 	Connected      bool    `json:"broker_connected"`
 	BrokerProblem  string  `json:"broker_problem,omitempty"`
@@ -119,6 +120,13 @@ func rssMB() float64 {
 	return pages * float64(os.Getpagesize()) / (1 << 20)
 }
 
+// heapMB is the Go heap in use (live and not yet collected objects).
+func heapMB() float64 {
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return float64(m.HeapAlloc) / (1 << 20)
+}
+
 // reportStats writes a StatsLine to w every interval until ctx ends, then a
 // final line covering the whole run.
 func reportStats(ctx context.Context, w io.Writer, every time.Duration, src statsSource) {
@@ -159,6 +167,7 @@ func reportStats(ctx context.Context, w io.Writer, every time.Duration, src stat
 			TS:         cur.at.UTC().Format(time.RFC3339),
 			CPUPct:     round1(100 * (cur.cpu - prev.cpu).Seconds() / dt),
 			RSSMB:      round1(rssMB()),
+			HeapMB:     round1(heapMB()),
 			Goroutines: runtime.NumGoroutine(),
 			FPS:        round1(float64(cur.frames-prev.frames) / dt),
 			FPSPainted: round1(float64(cur.painted-prev.painted) / dt),
