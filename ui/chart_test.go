@@ -3,10 +3,7 @@ package ui
 import (
 	"image"
 	"image/color"
-	"image/png"
 	"math"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -43,11 +40,7 @@ func TestRenderTrend(t *testing.T) {
 	if b := img.Bounds(); b.Dx() != 900 || b.Dy() != 260 {
 		t.Fatalf("size %v", b)
 	}
-	if dir := os.Getenv("VIGIL_WRITE_CHARTS"); dir != "" {
-		f, _ := os.Create(filepath.Join(dir, "trend.png"))
-		png.Encode(f, img)
-		f.Close()
-	}
+	assertGolden(t, "trend.png", img)
 	count := func(r image.Rectangle, match func(color.Color) bool) int {
 		n := 0
 		for y := r.Min.Y; y < r.Max.Y; y++ {

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"image"
+	"image/draw"
 	"math"
 	"slices"
 	"strconv"
@@ -47,6 +48,7 @@ func (s *Station) ShowTrends(bed string) {
 	asTable := false
 	body := container.NewStack(container.NewVScroll(charts))
 	gen := 0
+	var slots []*canvas.Image
 	load := func() {
 		gen++
 		g := gen
@@ -75,9 +77,22 @@ func (s *Station) ShowTrends(bed string) {
 				tab = newTrendTable(got)
 				charts.Objects = charts.Objects[:0]
 				for i, ser := range got {
-					im := canvas.NewImageFromImage(imgs[i])
-					im.FillMode = canvas.ImageFillOriginal
-					im.ScaleMode = canvas.ImageScalePixels
+					// The charts are copied into images kept from the last
+					// load (one per row), so a span change allocates none.
+					for len(slots) <= i {
+						im := canvas.NewImageFromImage(nil)
+						im.FillMode = canvas.ImageFillOriginal
+						im.ScaleMode = canvas.ImageScalePixels
+						slots = append(slots, im)
+					}
+					im := slots[i]
+					buf, _ := im.Image.(*image.RGBA)
+					if buf == nil || buf.Bounds() != imgs[i].Bounds() {
+						buf = image.NewRGBA(imgs[i].Bounds())
+					}
+					draw.Draw(buf, buf.Bounds(), imgs[i], image.Point{}, draw.Src)
+					im.Image = buf
+					im.Refresh()
 					charts.Add(container.NewBorder(nil, nil, trendLabel(ser), nil, im))
 				}
 				charts.Refresh()
