@@ -46,10 +46,11 @@ type Config struct {
 	Command Command
 
 	Ward       string
-	Broker     string // external broker URL; empty: embedded broker + simulator
-	Listen     string // embedded broker address
-	Sim        int    // simulated beds (station: 0 = none unless embedded; sim: beds)
-	Events     bool   // scripted events in the simulator
+	Broker     string        // external broker URL; empty: embedded broker + simulator
+	Listen     string        // embedded broker address
+	Sim        int           // simulated beds (station: 0 = none unless embedded; sim: beds)
+	Events     bool          // scripted events in the simulator
+	SimHistory time.Duration // trend history made up for the simulated beds at start (0: none)
 	Seed       int64
 	FrameMs    int
 	Headless   bool
@@ -161,6 +162,7 @@ func Parse(args []string, stderr io.Writer) (Config, error) {
 	fs.StringVar(&cfg.Listen, "listen", cfg.Listen, "address of the embedded broker (ignored with --broker)")
 	fs.IntVar(&cfg.Sim, "sim", -1, "simulated beds to run (default 16 with the embedded broker, 0 with --broker)")
 	fs.BoolVar(&cfg.Events, "events", cfg.Events, "scripted clinical and technical events in the simulated ward")
+	fs.DurationVar(&cfg.SimHistory, "sim-history", 0, "give the simulated beds this much trend history at start, for demonstrations (up to 72h; only beds with none yet)")
 	fs.BoolVar(&cfg.Headless, "headless", false, "run everything but the window (servers, tests, measurement)")
 	fs.StringVar(&cfg.DataDir, "data", "", "directory for the station's files (default: the user data directory)")
 	fs.StringVar(&cfg.Stats, "stats", "", "write a JSON diagnostics line every 5 s to this file, or - for stdout")
@@ -230,6 +232,9 @@ func Parse(args []string, stderr io.Writer) (Config, error) {
 	}
 	if err := checkOpen(cfg.Open); err != nil {
 		return cfg, err
+	}
+	if cfg.SimHistory < 0 || cfg.SimHistory > MaxSimHistory {
+		return cfg, fmt.Errorf("--sim-history %s: use 0..%s", cfg.SimHistory, MaxSimHistory)
 	}
 	if cfg.Waves != 2 && cfg.Waves != 3 {
 		return cfg, fmt.Errorf("--waves %d: use 2 or 3", cfg.Waves)

@@ -241,7 +241,8 @@ func TestOverviewFlags(t *testing.T) {
 		t.Fatalf("%v layout %d waves %d sort %q open %q", err, cfg.Layout, cfg.Waves, cfg.Sort, cfg.Open)
 	}
 	for _, args := range [][]string{{"--layout", "12"}, {"--layout", "big"}, {"--waves", "4"}, {"--sort", "name"},
-		{"--open", "bed:"}, {"--open", "bed"}, {"--open", "ward:05"}, {"--open", "everything"}} {
+		{"--open", "bed:"}, {"--open", "bed"}, {"--open", "ward:05"}, {"--open", "everything"},
+		{"--sim-history", "73h"}, {"--sim-history", "-1h"}} {
 		if _, err := Parse(args, io.Discard); err == nil {
 			t.Errorf("%v accepted", args)
 		}

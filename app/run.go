@@ -122,6 +122,14 @@ func Start(ctx context.Context, cfg Config, stdout, stderr io.Writer) (*Core, er
 		return fail(err)
 	}
 	c.openRecordings(cfg, dir)
+	if cfg.SimHistory > 0 && c.Ward != nil {
+		t0 := time.Now()
+		n, err := c.simHistory(ctx, cfg.SimHistory, beds)
+		if err != nil {
+			return fail(fmt.Errorf("--sim-history: %w", err))
+		}
+		log.Info("simulated trend history added", "span", cfg.SimHistory, "minutes", n, "took", time.Since(t0).Round(time.Millisecond))
+	}
 	tlsOpts := cfg.TLS
 	if c.Broker != nil {
 		tlsOpts = mqttfeed.TLS{} // the embedded broker is plain TCP on loopback
