@@ -1,10 +1,14 @@
 package app
 
 import (
+	"context"
 	"errors"
+	"io"
 	"math"
+	"time"
 
 	"github.com/vigil-station/vigil/alarms"
+	"github.com/vigil-station/vigil/app/store"
 	"github.com/vigil-station/vigil/ui"
 )
 
@@ -55,4 +59,56 @@ func (d limitDesk) SetLimit(bed, param string, lo, hi float64) error {
 		return errUnbound
 	}
 	return d.c.Store.SetLimit(d.c.ctx, d.c.Alarms.Operator(), b.ID, param, lo, hi)
+}
+
+// burdenDesk is the alarm burden view's source: the journal's alarm trail
+// read as the operator logged in (any role may look).
+type burdenDesk struct{ c *Core }
+
+func (d burdenDesk) check() error { return d.c.Alarms.Operator().Check(alarms.ActView) }
+
+func (d burdenDesk) Burden(from, to time.Time, bed string) (ui.BurdenReport, error) {
+	if err := d.check(); err != nil {
+		return ui.BurdenReport{}, err
+	}
+	ctx, cancel := context.WithTimeout(d.c.ctx, 30*time.Second)
+	defer cancel()
+	b, err := d.c.Store.Burden(ctx, from, to, bed)
+	if err != nil {
+		return ui.BurdenReport{}, err
+	}
+	w := b.Ward
+	r := ui.BurdenReport{From: b.From, To: b.To, Bed: bed, Alarms: w.Alarms, BedDays: w.BedDays, PerBedDay: w.PerBedDay,
+		BedDaysRule: store.BedDaysRule, High: w.High, Medium: w.Medium, Low: w.Low, AutoResolved: w.AutoResolved,
+		AutoShare: w.AutoShare, Acked: w.Ack.Acked, AckMedian: w.Ack.Median, AckP90: w.Ack.P90, AckMax: w.Ack.Max,
+		NoisiestShare: b.NoisiestShare, StationWide: b.StationWide}
+	for _, h := range w.Ack.Hist {
+		r.AckHist = append(r.AckHist, ui.BurdenBucket{Label: h.Label, Count: h.Count})
+	}
+	for _, x := range b.Beds {
+		r.Beds = append(r.Beds, ui.BurdenBed{Bed: x.Bed, Alarms: x.Alarms, BedDays: x.BedDays, PerBedDay: x.PerBedDay,
+			High: x.High, Medium: x.Medium, Low: x.Low, AutoShare: x.AutoShare, Acked: x.Ack.Acked,
+			AckMedian: x.Ack.Median, Noisiest: x.Noisiest})
+	}
+	for _, x := range b.ByParam {
+		r.Params = append(r.Params, ui.BurdenParam{Param: x.Param, Label: x.Label, Alarms: x.Alarms, PerBedDay: x.PerBedDay,
+			High: x.High, Medium: x.Medium, Low: x.Low, AutoShare: x.AutoShare, Acked: x.Ack.Acked, AckMedian: x.Ack.Median})
+	}
+	for _, s := range b.Suggestions {
+		r.Suggestions = append(r.Suggestions, s.Text)
+	}
+	return r, nil
+}
+
+func (d burdenDesk) InventoryCSV(from, to time.Time, bed string, w io.Writer) error {
+	if err := d.check(); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(d.c.ctx, 60*time.Second)
+	defer cancel()
+	recs, err := d.c.Store.AlarmInventory(ctx, from, to, bed)
+	if err != nil {
+		return err
+	}
+	return store.WriteInventoryCSV(w, recs)
 }

@@ -41,6 +41,7 @@ func runWindow(ctx context.Context, cfg Config, core *Core) error {
 		st.SetAdmin(adminDesk{core})
 		st.SetTrends(trendDesk{core})
 		st.SetLimitDesk(limitDesk{core})
+		st.SetBurden(burdenDesk{core})
 		st.SetSession(core.Session, w)
 	}
 	st.ExportDir = filepath.Join(cfg.DataDir, "exports")
@@ -92,6 +93,8 @@ func openScreen(st *ui.Station, v string) func() {
 		return st.ShowAdmin
 	case "journal":
 		return st.ShowJournal
+	case "burden":
+		return st.ShowBurden
 	case "bed":
 		return func() { st.ShowBed(bed) }
 	case "trends":

@@ -68,6 +68,7 @@ type overview struct {
 	score    func(bed string) (float64, bool) // NEWS2, when the analysis gives one
 
 	tilesBox  *fyne.Container
+	wardTools *fyne.Container
 	empty     *canvas.Text
 	bar       *fyne.Container
 	layoutSel *widget.Select
@@ -132,7 +133,31 @@ func (s *Station) buildOverview() {
 	keys.TextSize = 14
 	left := container.NewHBox(widget.NewLabel("Layout"), ov.layoutSel, gap(16), ov.sortSel, gap(16), ov.alertChk,
 		gap(16), ov.prevB, ov.pageText, ov.nextB)
-	ov.bar = container.NewBorder(nil, nil, left, container.NewHBox(keys, gap(8)))
+	ov.wardTools = container.NewHBox()
+	ov.bar = container.NewBorder(nil, nil, container.NewHBox(left, gap(16), ov.wardTools), container.NewHBox(keys, gap(8)))
+}
+
+// addWardTool puts a button on the overview's bar (the ward's reviews).
+func (s *Station) addWardTool(label string, open func()) {
+	b := widget.NewButton(label, func() { s.Touched(); s.requireLogin(open) })
+	s.ov.wardTools.Add(b)
+}
+
+// SetBurden connects the alarm burden view (the overview's "Alarm burden").
+func (s *Station) SetBurden(src BurdenSource) {
+	s.burden = src
+	s.addWardTool("Alarm burden", s.ShowBurden)
+}
+
+// ShowBurden opens the ward's alarm burden: alarms per bed-day by
+// parameter and priority, time to acknowledge, auto-resolved share, the
+// noisiest beds, suggested reviews, the inventory as CSV.
+func (s *Station) ShowBurden() {
+	if s.burden == nil {
+		return
+	}
+	v := NewBurdenView(s.burden, BurdenOptions{Now: s.now, Spawn: s.spawn, ExportDir: s.ExportDir})
+	s.ShowPanel("Alarm burden — for the ward's alarm-safety review", v.Content())
 }
 
 // SetLayout chooses the overview's layout by beds per screen: 4, 8, 16 or

@@ -274,3 +274,22 @@ func TestNaturalOrder(t *testing.T) {
 		t.Fatalf("got %v, want %v", in, want)
 	}
 }
+
+// The overview's "Alarm burden" opens the ward's burden under the alarm
+// bar; Esc returns.
+func TestBurdenFromOverview(t *testing.T) {
+	st, _ := wardStation(t, 4, fyne.NewSize(1920, 1080), nil)
+	src := newFakeBurden()
+	st.SetBurden(src)
+	test.Tap(button(t, st.Content(), "Alarm burden"))
+	if !st.InPanel() || len(src.asks()) != 1 || src.asks()[0].bed != "" {
+		t.Fatalf("in panel %v, asked %v", st.InPanel(), src.asks())
+	}
+	if l := labels(st.Content()); !strings.Contains(l, "Alarm burden") {
+		t.Fatalf("panel says %q", l)
+	}
+	st.HandleKey(&fyne.KeyEvent{Name: fyne.KeyEscape})
+	if st.InPanel() {
+		t.Fatal("Esc did not close the burden")
+	}
+}

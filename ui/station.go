@@ -92,6 +92,7 @@ type Station struct {
 	back        func()                    // reopens the view a panel was opened from; nil: the ward
 	nextBack    func()                    // back for the panel being opened (openFrom)
 	limits      LimitDesk
+	burden      BurdenSource
 	detail      *bedDetail   // the bed detail last opened
 	detailTools []detailTool // the detail view's review buttons
 	// ExportDir is where exports (strips, events, the alarm inventory) are
