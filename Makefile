@@ -71,7 +71,7 @@ lint: deps ## go vet, gofmt, staticcheck
 
 screenshot: build ## run the station under Xvfb at 1920x1080 and save docs/screenshot.png
 	scripts/screenshot.sh $(BIN) docs/screenshot.png $${SHOT_WAIT:-25}
-	for s in login admin journal; do scripts/screenshot.sh $(BIN) docs/$$s.png 16 $$s; done
+	for s in login admin journal bed:05 trends:05 burden; do scripts/screenshot.sh $(BIN) docs/$${s/:/-}.png 20 $$s; done
 
 package: deps ## build a Linux release tarball with the fyne tool
 	$(GO) run fyne.io/tools/cmd/fyne@v1.7.4 package -os linux --release

@@ -2,7 +2,9 @@
 # Runs the station in a real window under Xvfb (1920x1080) on a free port and
 # display with alarms of every priority, pauses the audio as a nurse would
 # (key P), and saves a screenshot. Usage: screenshot.sh BIN OUT [SECONDS [SCREEN]]
-#   SCREEN: login, admin or journal opens that screen (vigil --open) over the same ward
+#   SCREEN: a screen to open over the same ward (vigil --open): login, admin, journal,
+#   burden, events, bed:05, trends:05, disclosure:05; the ward starts with 24 h of
+#   simulated trend history (--sim-history) so trends have something to show
 #   bed 05: the simulator's desaturation scenario (Vigil's own HIGH limit alarm)
 #   bed 07: a device's MEDIUM alarm, bed 09: a device's LOW technical alarm,
 #   bed 12: a nurse call (MEDIUM, latching)
@@ -16,7 +18,7 @@ xpid=$!
 trap 'kill $vpid 2>/dev/null; kill $xpid 2>/dev/null; rm -rf "$data"' EXIT
 sleep 1
 DISPLAY=":$disp" "$bin" --listen "127.0.0.1:$port" --data "$data" --audio off --notify=false \
-  --scenario desat --bed 5 ${screen:+--open "$screen"} 2>"$data/err.log" &
+  --scenario desat --bed 5 --sim-history 24h ${screen:+--open "$screen"} 2>"$data/err.log" &
 vpid=$!
 echo "station on display :$disp, broker port $port; screenshot in ${wait}s"
 sleep 8

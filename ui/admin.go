@@ -64,10 +64,19 @@ func (s *Station) ShowPanel(title string, body fyne.CanvasObject) {
 	t.TextSize = 22
 	panel := container.NewBorder(container.NewBorder(nil, nil, t, back), nil, nil, nil, body)
 	s.setCenter(container.NewStack(canvas.NewRectangle(colorTile), container.NewPadded(panel)))
+	if s.OnView != nil {
+		s.OnView(title)
+	}
 }
 
 // ShowWard puts the bed grid back.
-func (s *Station) ShowWard() { s.back = nil; s.setCenter(s.grid) }
+func (s *Station) ShowWard() {
+	s.back = nil
+	s.setCenter(s.grid)
+	if s.OnView != nil {
+		s.OnView("ward")
+	}
+}
 
 // Back returns to the view the open panel was opened from (a bed's trends
 // back to its detail), or to the ward.

@@ -66,6 +66,8 @@ type Station struct {
 
 	// OnAbout is called by the About button on the station bar.
 	OnAbout func()
+	// OnView is told the title of each view opened ("ward" for the grid).
+	OnView func(title string)
 
 	frames    atomic.Uint64
 	pending   atomic.Bool
