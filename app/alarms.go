@@ -47,7 +47,7 @@ func (c *Core) startAlarms(cfg Config) error {
 	ac.Hub, ac.Log, ac.Display = c.Hub, c.Log, !cfg.Headless
 	ac.Assigned = c.Assigned
 	if c.Store != nil {
-		ac.Recorder = c.Store
+		ac.Recorder = snippetRecorder{store: c.Store, c: c}
 	}
 	ac.Link = func() bool { // the subscriber is made after the service starts
 		sub := c.sync.sub.Load()

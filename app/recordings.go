@@ -142,8 +142,9 @@ func (c *Core) openRecordings(cfg Config, dataDir string) {
 	}
 	c.Recordings = rec
 	c.Hub.SetRecorder(rec)
-	c.wg.Add(1)
+	c.wg.Add(2)
 	go func() { defer c.wg.Done(); rec.Run(c.ctx) }()
+	go func() { defer c.wg.Done(); c.purgeSnippets(rec) }()
 
 	st := rec.Stats()
 	var fs syscall.Statfs_t
@@ -157,4 +158,28 @@ func (c *Core) openRecordings(cfg Config, dataDir string) {
 	}
 	c.Log.Info("recordings open", "file", file, "wave_keep", keep, "budget", FormatSize(budget),
 		"stored", FormatSize(st.Bytes), "trend_rows", st.TrendRows)
+}
+
+// SnippetKeep is how long alarm snippets (the waveforms around each alarm's
+// onset) are kept: long after the full disclosure is gone, for the ward's
+// event reviews, and then purged so they cannot fill the disk.
+const SnippetKeep = 90 * 24 * time.Hour
+
+// purgeSnippets drops the snippets older than SnippetKeep, at start and
+// every hour, until the station stops.
+func (c *Core) purgeSnippets(rec *recordings.Recordings) {
+	tk := time.NewTicker(time.Hour)
+	defer tk.Stop()
+	for {
+		if n, err := rec.PurgeSnippets(c.ctx, time.Now().Add(-SnippetKeep)); err != nil && c.ctx.Err() == nil {
+			c.Log.Warn("old alarm snippets not purged", "err", err)
+		} else if n > 0 {
+			c.Log.Info("old alarm snippets purged", "count", n, "older_than", SnippetKeep)
+		}
+		select {
+		case <-c.ctx.Done():
+			return
+		case <-tk.C:
+		}
+	}
 }

@@ -43,6 +43,9 @@ func runWindow(ctx context.Context, cfg Config, core *Core) error {
 		st.SetTrends(trendDesk{core})
 		st.SetLimitDesk(limitDesk{core})
 		st.SetBurden(burdenDesk{core})
+		if core.Recordings != nil {
+			st.SetReview(reviewDesk{core})
+		}
 		st.SetSession(core.Session, w)
 	}
 	st.ExportDir = filepath.Join(cfg.DataDir, "exports")
@@ -96,6 +99,10 @@ func openScreen(st *ui.Station, v string) func() {
 		return st.ShowJournal
 	case "burden":
 		return st.ShowBurden
+	case "events":
+		return func() { st.ShowEvents("") }
+	case "disclosure":
+		return func() { st.ShowDisclosure(bed, time.Time{}) }
 	case "bed":
 		return func() { st.ShowBed(bed) }
 	case "trends":

@@ -53,9 +53,15 @@ func (s *Station) SetAdmin(a Admin) { s.admin = a }
 // ShowPanel puts a screen where the grid was; the station bar and the
 // alarms stay above it, so no alarm is hidden by administration.
 func (s *Station) ShowPanel(title string, body fyne.CanvasObject) {
-	s.back, s.nextBack = s.nextBack, nil
+	switch {
+	case s.nextBack != nil: // opened from another view
+		s.back = append(s.back, s.nextBack)
+		s.nextBack = nil
+	case !s.goingBack: // opened from the ward (or the bar): a new trail
+		s.back = nil
+	}
 	label := "Back to the ward (Esc)"
-	if s.back != nil {
+	if len(s.back) > 0 {
 		label = "Back (Esc)"
 	}
 	back := widget.NewButton(label, s.Back)
@@ -81,9 +87,12 @@ func (s *Station) ShowWard() {
 // Back returns to the view the open panel was opened from (a bed's trends
 // back to its detail), or to the ward.
 func (s *Station) Back() {
-	if f := s.back; f != nil {
-		s.back = nil
+	if n := len(s.back); n > 0 {
+		f := s.back[n-1]
+		s.back = s.back[:n-1]
+		s.goingBack = true
 		f()
+		s.goingBack = false
 		return
 	}
 	s.ShowWard()

@@ -48,8 +48,9 @@ func (s *Station) SetLimitDesk(d LimitDesk) { s.limits = d }
 // SweepSpeeds are the detail view's paper speeds in mm/s.
 var SweepSpeeds = []float64{12.5, 25, 50}
 
-// waveStyle is a waveform's label, colour and scale on the detail view.
-func waveStyle(code uint32) (string, color.NRGBA, waveform.Scale) {
+// WaveStyle is a waveform's label, colour and scale on the detail view
+// and in the reviews.
+func WaveStyle(code uint32) (string, color.NRGBA, waveform.Scale) {
 	leads := map[uint32]string{feed.MDCECGLeadI: "I", feed.MDCECGLeadII: "II", feed.MDCECGLeadIII: "III",
 		feed.MDCECGLeadAVR: "aVR", feed.MDCECGLeadAVL: "aVL", feed.MDCECGLeadAVF: "aVF"}
 	switch {
@@ -75,9 +76,9 @@ func waveStyle(code uint32) (string, color.NRGBA, waveform.Scale) {
 // lighter than the HIGH alarm red).
 var colorABP = color.NRGBA{R: 0xFF, G: 0x5A, B: 0x5A, A: 0xFF}
 
-// waveOrder puts ECG leads first (II first of them), then pleth, ABP,
+// WaveOrder puts ECG leads first (II first of them), then pleth, ABP,
 // respiration and CO2.
-func waveOrder(code uint32) int {
+func WaveOrder(code uint32) int {
 	switch {
 	case code == feed.MDCECGLeadII:
 		return 0
@@ -240,12 +241,12 @@ func (d *bedDetail) buildWaves() {
 	for _, c := range chs {
 		codes = append(codes, c.Code)
 	}
-	slices.SortFunc(codes, func(a, b uint32) int { return cmp.Or(cmp.Compare(waveOrder(a), waveOrder(b)), cmp.Compare(a, b)) })
+	slices.SortFunc(codes, func(a, b uint32) int { return cmp.Or(cmp.Compare(WaveOrder(a), WaveOrder(b)), cmp.Compare(a, b)) })
 	d.codes = codes
 	d.strips = d.strips[:0]
 	var rows []fyne.CanvasObject
 	for _, code := range codes {
-		label, col, scale := waveStyle(code)
+		label, col, scale := WaveStyle(code)
 		st := waveform.NewStrip(&channelSource{bed: d.bed, code: code}, col, scale, d.speed)
 		st.SetBackground(colorTile)
 		d.strips = append(d.strips, st)
@@ -531,7 +532,7 @@ func recentAlarms(rows []AuditRow, n int) string {
 }
 
 // key handles the detail's keys: A acknowledges the bed, P pauses the
-// audio, T opens the trends, Left/Right go to the previous or next bed on
+// audio, T opens the trends, D the full disclosure, E the events, Left/Right go to the previous or next bed on
 // the overview, 1/2/3 choose the sweep speed.
 func (d *bedDetail) key(ev *fyne.KeyEvent) bool {
 	s := d.s
@@ -544,6 +545,14 @@ func (d *bedDetail) key(ev *fyne.KeyEvent) bool {
 	case fyne.KeyT:
 		if s.trends != nil {
 			s.openFrom(func() { s.ShowBed(name) }, func() { s.ShowTrends(name) })
+		}
+	case fyne.KeyD:
+		if s.review != nil {
+			s.openFrom(func() { s.ShowBed(name) }, func() { s.ShowDisclosure(name, time.Time{}) })
+		}
+	case fyne.KeyE:
+		if s.review != nil {
+			s.openFrom(func() { s.ShowBed(name) }, func() { s.ShowEvents(name) })
 		}
 	case fyne.Key1, fyne.Key2, fyne.Key3:
 		d.setSpeed(SweepSpeeds[int(ev.Name[0]-'1')])

@@ -91,12 +91,16 @@ type Station struct {
 	live        func()                    // the open view's per-frame work (the bed detail's strips); nil on the grid
 	liveSlow    func(now time.Time)       // and its slow update (5 Hz)
 	panelKey    func(*fyne.KeyEvent) bool // the open view's keys
-	back        func()                    // reopens the view a panel was opened from; nil: the ward
+	back        []func()                  // reopen the views the open panel was opened from, the nearest last; none: the ward
 	nextBack    func()                    // back for the panel being opened (openFrom)
+	goingBack   bool                      // Back is reopening a view
 	limits      LimitDesk
 	burden      BurdenSource
-	detail      *bedDetail   // the bed detail last opened
-	detailTools []detailTool // the detail view's review buttons
+	review      Review
+	disclosure  *DisclosureView // the full disclosure last opened
+	events      *EventReview    // the event review last opened
+	detail      *bedDetail      // the bed detail last opened
+	detailTools []detailTool    // the detail view's review buttons
 	// ExportDir is where exports (strips, events, the alarm inventory) are
 	// written.
 	ExportDir string

@@ -54,4 +54,12 @@
 // step deletes at most a few thousand rows per transaction so that writes
 // interleave. SQLite reuses the freed pages, so the file grows to about
 // its high-water mark and stays there; it does not shrink.
+//
+// # Alarm snippets
+//
+// KeepSnippet registers an alarm's interval (10 s either side of onset)
+// with its numerics; a trigger copies every chunk retention deletes that
+// overlaps a snippet into snippet_chunk, so the snippet outlives the
+// disclosure (snippets.go). Snippet reads one back, Snippets lists them,
+// PurgeSnippets drops the old ones (they are outside the budget).
 package recordings

@@ -2,6 +2,7 @@ package recordings
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"math"
 	"strconv"
@@ -173,4 +174,16 @@ func (r *Recordings) strings(ctx context.Context, q string, args ...any) ([]stri
 		out = append(out, s)
 	}
 	return out, rows.Err()
+}
+
+// WaveRange is the span of bed's stored waveforms: the start of its oldest
+// chunk and the end of its newest (zero times when it has none).
+func (r *Recordings) WaveRange(ctx context.Context, bed string) (first, last time.Time, err error) {
+	var lo, hi sql.NullInt64
+	err = r.db.QueryRowContext(ctx, `SELECT MIN(k.start_ms), MAX(k.end_ms) FROM chunk k
+		JOIN series s ON s.id = k.series WHERE s.bed = ? AND s.kind = 'wave'`, bed).Scan(&lo, &hi)
+	if err != nil || !lo.Valid {
+		return time.Time{}, time.Time{}, err
+	}
+	return time.UnixMilli(lo.Int64), time.UnixMilli(hi.Int64), nil
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -129,6 +130,8 @@ type Recordings struct {
 	// Options.Queue (not 0 or 1): it is the buffer that lets a slow disk
 	// fall behind without ever blocking the feed goroutine.
 	queue chan row
+	// snip carries kept snippets to the writer (snippets.go).
+	snip snippetQ
 
 	// Run's lifecycle: stop is closed by Close; runDone when Run returns.
 	runMu   sync.Mutex
@@ -219,6 +222,7 @@ func Open(ctx context.Context, file string, opt Options) (*Recordings, *dbfile.S
 		base:    context.WithoutCancel(ctx),
 		beds:    map[string]*bedAcc{},
 		queue:   make(chan row, opt.Queue),
+		snip:    newSnippetQ(),
 		stop:    make(chan struct{}),
 		trouble: map[string]bool{},
 
@@ -287,6 +291,8 @@ drain:
 			break drain
 		}
 	}
+	// Snippets queued before closed was set, and those a failing disk held.
+	w.takeSnippets(math.MaxInt)
 	var err error
 	for attempt, pause := 0, 100*time.Millisecond; len(w.batch) > 0; attempt, pause = attempt+1, pause*3 {
 		if err = w.flush(); err == nil {
@@ -299,6 +305,14 @@ drain:
 			break
 		}
 		time.Sleep(pause)
+	}
+	if len(w.snips) > 0 {
+		if serr := w.writeSnippets(); serr != nil {
+			r.opt.Log.Error("recordings: snippets lost at close", "snippets", len(w.snips), "err", serr)
+			if err == nil {
+				err = fmt.Errorf("recordings: %d snippets not written at close: %w", len(w.snips), serr)
+			}
+		}
 	}
 	// Leave the file within its budget (the last writes may have passed it).
 	for i := 0; err == nil && i < 10 && r.stats.bytes.Load() > r.opt.Budget; i++ {

@@ -17,7 +17,7 @@ import (
 const (
 	maxBatch    = 500                    // rows per transaction
 	maxDelay    = 250 * time.Millisecond // a row waits at most this long for its batch
-	sweepEvery  = time.Second            // stale minutes and chunks, retention schedule
+	sweepEvery  = time.Second            // stale minutes and chunks, retention schedule, snippet retries
 	retainEvery = time.Minute
 	retainStep  = 2000 // rows deleted per retention transaction, so writes interleave
 	minBackoff  = 250 * time.Millisecond
@@ -79,6 +79,10 @@ func (r *Recordings) Run(ctx context.Context) {
 		if failing || len(w.batch) >= maxBatch {
 			in = nil // rows wait in the queue
 		}
+		snipIn := r.snip.ch
+		if len(w.snips) >= snippetQueue {
+			snipIn = nil // a failing disk: they wait in the queue, KeepSnippet refuses more
+		}
 		fired := false
 		select {
 		case <-ctx.Done():
@@ -103,6 +107,15 @@ func (r *Recordings) Run(ctx context.Context) {
 			swept = r.sweep(r.opt.Now(), swept[:0])
 			w.add(swept...)
 			clear(swept)
+			if len(w.snips) > 0 {
+				w.writeSnippets() // the retry after a failure; logged there
+			}
+		case x := <-snipIn:
+			w.snips = append(w.snips, x)
+			w.takeSnippets(snippetQueue)
+			if w.snipFailures == 0 {
+				w.writeSnippets()
+			}
 		}
 
 		switch {
@@ -154,6 +167,9 @@ type writer struct {
 	series map[seriesKey]int64
 
 	insSeries, getSeries, insTrend, insChunk, totals *sql.Stmt
+
+	snips        []snippetRow // snippets taken from the queue, not yet written (snippets.go)
+	snipFailures int          // consecutive failed snippet writes
 
 	trendCursor int   // next trend series for age retention
 	failures    int   // consecutive failed flushes
