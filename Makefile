@@ -71,7 +71,10 @@ lint: deps ## go vet, gofmt, staticcheck
 
 screenshot: build ## run the station under Xvfb at 1920x1080 and save docs/screenshot.png
 	scripts/screenshot.sh $(BIN) docs/screenshot.png $${SHOT_WAIT:-25}
-	for s in login admin journal bed:05 trends:05 burden; do scripts/screenshot.sh $(BIN) docs/$${s/:/-}.png 20 $$s; done
+	for s in login admin journal bed:05 trends:05; do scripts/screenshot.sh $(BIN) docs/$${s/:/-}.png 20 $$s; done
+	scripts/screenshot.sh $(BIN) docs/events.png 25 "keys:e Return"
+	scripts/screenshot.sh $(BIN) docs/burden.png 25 "keys:b"
+	scripts/screenshot.sh $(BIN) docs/disclosure.png 25 "keys:Right Right Right Right Right Return d"
 
 package: deps ## build a Linux release tarball with the fyne tool
 	$(GO) run fyne.io/tools/cmd/fyne@v1.7.4 package -os linux --release

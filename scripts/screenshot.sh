@@ -10,6 +10,10 @@
 #   bed 12: a nurse call (MEDIUM, latching)
 set -euo pipefail
 bin=$1 out=$2 wait=${3:-25} screen=${4:-}
+# SCREEN "keys:K1 K2 ..." types those keys (xdotool names) after the wait instead,
+# for views that need the ward's alarms first (events, full disclosure).
+open="" keys=""
+case "$screen" in keys:*) keys=${screen#keys:} ;; "") ;; *) open=$screen ;; esac
 disp=$(for n in $(seq 90 140); do [ -e /tmp/.X11-unix/X$n ] || [ -e /tmp/.X$n-lock ] || { echo $n; break; }; done)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null || echo 18830)
 data=$(mktemp -d)
@@ -18,7 +22,7 @@ xpid=$!
 trap 'kill $vpid 2>/dev/null; kill $xpid 2>/dev/null; rm -rf "$data"' EXIT
 sleep 1
 DISPLAY=":$disp" "$bin" --listen "127.0.0.1:$port" --data "$data" --audio off --notify=false \
-  --scenario desat --bed 5 --sim-history 24h ${screen:+--open "$screen"} 2>"$data/err.log" &
+  --scenario desat --bed 5 --sim-history 24h ${open:+--open "$open"} 2>"$data/err.log" &
 vpid=$!
 echo "station on display :$disp, broker port $port; screenshot in ${wait}s"
 sleep 8
@@ -30,6 +34,7 @@ pub 12/event '{"id":"CALL-1","seq":1,"ts":'"$now"',"kind":"nurse_call","text":"b
 sleep $((wait - 12))
 DISPLAY=":$disp" xdotool search --name "Vigil" windowfocus --sync 2>/dev/null || true
 [ -n "$screen" ] || DISPLAY=":$disp" xdotool key p
+[ -z "$keys" ] || { DISPLAY=":$disp" xdotool key --delay 400 $keys; sleep 3; }
 sleep 4
 mkdir -p "$(dirname "$out")"
 DISPLAY=":$disp" import -window root "$out"

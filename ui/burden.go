@@ -405,8 +405,21 @@ func burdenWho(bed string) string {
 	return "Bed " + bed
 }
 
+// burdenMinBedDays is the least monitored time a rate is shown for: one
+// bed-hour. Over a journal minutes old, alarms "per bed-day" would be a
+// number without meaning.
+const burdenMinBedDays = 1.0 / 24
+
+// burdenPerDay is a rate per bed-day, "—" over too short a time.
+func burdenPerDay(rate, bedDays float64) string {
+	if bedDays < burdenMinBedDays {
+		return "—"
+	}
+	return fmt.Sprintf("%.1f", rate)
+}
+
 func burdenRate(r BurdenReport, n int) string {
-	if r.BedDays <= 0 {
+	if r.BedDays < burdenMinBedDays {
 		return "—"
 	}
 	return fmt.Sprintf("%.1f", float64(n)/r.BedDays)
@@ -423,8 +436,12 @@ func burdenSummary(r BurdenReport, bed, span string) string {
 		ack = fmt.Sprintf("median %s, 90th percentile %s (%d of %d acknowledged)", burdenDur(r.AckMedian),
 			burdenDur(r.AckP90), r.Acked, r.Alarms)
 	}
-	return head + fmt.Sprintf("%d alarms · %.1f bed-days · %.1f alarms per bed-day · auto-resolved within 10 s: %s · "+
-		"time to acknowledge: %s", r.Alarms, r.BedDays, r.PerBedDay, burdenPct(r.AutoShare), ack)
+	rate := burdenPerDay(r.PerBedDay, r.BedDays) + " alarms per bed-day"
+	if r.BedDays < burdenMinBedDays {
+		rate = "too short a time for rates (under one bed-hour)"
+	}
+	return head + fmt.Sprintf("%d alarms · %.1f bed-days · %s · auto-resolved within 10 s: %s · "+
+		"time to acknowledge: %s", r.Alarms, r.BedDays, rate, burdenPct(r.AutoShare), ack)
 }
 
 // burdenNoisiest names the ward's noisiest beds (a one-bed report has no
@@ -512,7 +529,7 @@ func (v *BurdenView) bedCell(row, col int) (string, bool) {
 	case 1:
 		return fmt.Sprint(b.Alarms), noisy
 	case 2:
-		return fmt.Sprintf("%.1f", b.PerBedDay), noisy
+		return burdenPerDay(b.PerBedDay, b.BedDays), noisy
 	case 3:
 		return fmt.Sprint(b.High), false
 	case 4:
@@ -542,7 +559,7 @@ func (v *BurdenView) paramCell(row, col int) (string, bool) {
 	case 1:
 		return fmt.Sprint(p.Alarms), false
 	case 2:
-		return fmt.Sprintf("%.1f", p.PerBedDay), false
+		return burdenPerDay(p.PerBedDay, v.report.BedDays), false
 	case 3:
 		return fmt.Sprint(p.High), false
 	case 4:

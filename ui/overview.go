@@ -129,7 +129,7 @@ func (s *Station) buildOverview() {
 	ov.nextB = widget.NewButtonWithIcon("", theme.NavigateNextIcon(), func() { s.SetPage(s.ov.page + 1) })
 	ov.pageText = text("", ColorWhite, true)
 	ov.pageText.TextSize = 16
-	keys := text("Keys: arrows select · Enter opens · A acknowledges · P pauses audio · PgUp/PgDn page · Esc back", ColorDim, false)
+	keys := text("Keys: arrows select · Enter opens · A acknowledge · P pause audio · E events · B burden · PgUp/PgDn page · Esc back", ColorDim, false)
 	keys.TextSize = 14
 	left := container.NewHBox(widget.NewLabel("Layout"), ov.layoutSel, gap(16), ov.sortSel, gap(16), ov.alertChk,
 		gap(16), ov.prevB, ov.pageText, ov.nextB)
@@ -146,7 +146,7 @@ func (s *Station) addWardTool(label string, open func()) {
 // SetBurden connects the alarm burden view (the overview's "Alarm burden").
 func (s *Station) SetBurden(src BurdenSource) {
 	s.burden = src
-	s.addWardTool("Alarm burden", s.ShowBurden)
+	s.addWardTool("Alarm burden (B)", s.ShowBurden)
 }
 
 // ShowBurden opens the ward's alarm burden: alarms per bed-day by
@@ -513,6 +513,14 @@ func (s *Station) gridKey(ev *fyne.KeyEvent) bool {
 		s.command(what, func(d AlarmDesk) error { return d.AcknowledgeAll(bed) })
 	case fyne.KeyP:
 		s.command("Audio pause", AlarmDesk.PauseAudio)
+	case fyne.KeyE:
+		if s.review != nil {
+			s.requireLogin(func() { s.ShowEvents("") })
+		}
+	case fyne.KeyB:
+		if s.burden != nil {
+			s.requireLogin(s.ShowBurden)
+		}
 	default:
 		return false
 	}

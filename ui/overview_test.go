@@ -281,8 +281,13 @@ func TestBurdenFromOverview(t *testing.T) {
 	st, _ := wardStation(t, 4, fyne.NewSize(1920, 1080), nil)
 	src := newFakeBurden()
 	st.SetBurden(src)
-	test.Tap(button(t, st.Content(), "Alarm burden"))
-	if !st.InPanel() || len(src.asks()) != 1 || src.asks()[0].bed != "" {
+	st.HandleKey(&fyne.KeyEvent{Name: fyne.KeyB})
+	if !st.InPanel() {
+		t.Fatal("B did not open the burden")
+	}
+	st.HandleKey(&fyne.KeyEvent{Name: fyne.KeyEscape})
+	test.Tap(button(t, st.Content(), "Alarm burden (B)"))
+	if !st.InPanel() || len(src.asks()) != 2 || src.asks()[1].bed != "" {
 		t.Fatalf("in panel %v, asked %v", st.InPanel(), src.asks())
 	}
 	if l := labels(st.Content()); !strings.Contains(l, "Alarm burden") {

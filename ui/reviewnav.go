@@ -12,7 +12,7 @@ import (
 // "Events" for the whole ward.
 func (s *Station) SetReview(src Review) {
 	s.review = src
-	s.addWardTool("Events", func() { s.ShowEvents("") })
+	s.addWardTool("Events (E)", func() { s.ShowEvents("") })
 	s.detailTools = append(s.detailTools,
 		func(bed string, reopen func()) fyne.CanvasObject {
 			return widget.NewButton("Full disclosure (D)", func() {

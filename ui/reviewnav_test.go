@@ -57,8 +57,14 @@ func TestReviewNavigation(t *testing.T) {
 		t.Fatal("Esc from the events did not return to the detail")
 	}
 	key(fyne.KeyEscape)
-	test.Tap(button(t, st.Content(), "Events"))
+	test.Tap(button(t, st.Content(), "Events (E)"))
 	if n := len(st.events.Events()); n != 4 {
 		t.Fatalf("the ward's events: %d, want 4", n)
+	}
+	key(fyne.KeyEscape)
+	st.events = nil
+	key(fyne.KeyE)
+	if st.events == nil || !st.InPanel() {
+		t.Fatal("E on the overview did not open the ward's events")
 	}
 }
