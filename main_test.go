@@ -120,7 +120,9 @@ func startXvfb(t testing.TB) string {
 		if err := x.Start(); err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { x.Process.Kill(); x.Wait() })
+		// SIGTERM lets Xvfb remove its lock file and socket (SIGKILL left them,
+		// and each run used up a display number for good).
+		t.Cleanup(func() { x.Process.Signal(syscall.SIGTERM); x.Wait() })
 		time.Sleep(time.Second)
 		return fmt.Sprintf(":%d", n)
 	}
