@@ -112,7 +112,8 @@ func clientOptions(broker, clientID, user, password string, t TLS) (*paho.Client
 		SetPingTimeout(PingTimeout).
 		SetConnectTimeout(ConnectTimeout).
 		SetAutoReconnect(true).
-		SetWriteTimeout(opTimeout)
+		SetWriteTimeout(opTimeout).
+		SetStore(newCopyStore())
 	if t.Enabled() || IsTLSURL(broker) {
 		tc, err := t.Config()
 		if err != nil {
