@@ -1,7 +1,6 @@
 package main
 
 import (
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,22 +17,11 @@ import (
 // limit to the alarm drawn in the window and published to the other
 // stations. One iteration is one 85 s run (make bench runs it once).
 func BenchmarkAlarmLatency(b *testing.B) {
-	display := os.Getenv("DISPLAY")
-	if display == "" {
-		display = startXvfb(b)
-	}
+	display := xDisplay(b)
 	dir := b.TempDir()
-	bin := filepath.Join(dir, "vigil")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		b.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := buildVigil(b)
 	for i := 0; i < b.N; i++ {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			b.Fatal(err)
-		}
-		addr := l.Addr().String()
-		l.Close()
+		addr := freeAddr(b)
 		stats := filepath.Join(dir, "stats.jsonl")
 		_ = os.Remove(stats)
 		cmd := exec.Command(bin, "--listen", addr, "--data", dir, "--sim", "64", "--profile", "icu",

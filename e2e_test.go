@@ -2,7 +2,6 @@ package main
 
 import (
 	"image"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -29,21 +28,9 @@ func TestViewsEndToEnd(t *testing.T) {
 			t.Fatalf("%s not found (make test installs imagemagick and xdotool): %v", tool, err)
 		}
 	}
-	display := os.Getenv("DISPLAY")
-	if display == "" {
-		display = startXvfb(t)
-	}
+	display := xDisplay(t)
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "vigil")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
+	bin, addr := buildVigil(t), freeAddr(t)
 	stats := filepath.Join(dir, "stats.jsonl")
 	logPath := filepath.Join(dir, "stderr.log")
 	cmd := exec.Command(bin, "--listen", addr, "--data", dir, "--sim", "8", "--scenario", "desat", "--bed", "2",

@@ -29,21 +29,9 @@ func TestWindowUnderXvfb(t *testing.T) {
 			t.Fatalf("%s not found (make test installs imagemagick): %v", tool, err)
 		}
 	}
-	display := os.Getenv("DISPLAY")
-	if display == "" {
-		display = startXvfb(t)
-	}
+	display := xDisplay(t)
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "vigil")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
+	bin, addr := buildVigil(t), freeAddr(t)
 	stats := filepath.Join(dir, "stats.jsonl")
 	cmd := exec.Command(bin, "--listen", addr, "--data", dir, "--stats", stats, "--stats-every", "1s")
 	cmd.Env = append(os.Environ(), "DISPLAY="+display, "LANG=C.UTF-8", "XDG_RUNTIME_DIR="+dir)
@@ -106,6 +94,35 @@ func TestWindowUnderXvfb(t *testing.T) {
 	case <-time.After(8 * time.Second):
 		t.Fatal("station ignored SIGTERM for 8 s")
 	}
+}
+
+// xDisplay is the X display to run the window on: $DISPLAY (xvfb-run gives
+// one), else a private Xvfb that lives as long as t.
+func xDisplay(t testing.TB) string {
+	if d := os.Getenv("DISPLAY"); d != "" {
+		return d
+	}
+	return startXvfb(t)
+}
+
+// buildVigil builds the station into a temporary directory of t (warm: the
+// build cache serves it).
+func buildVigil(t testing.TB) string {
+	bin := filepath.Join(t.TempDir(), "vigil")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// freeAddr is a loopback address with a free port, for a station's broker.
+func freeAddr(t testing.TB) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
 }
 
 func startXvfb(t testing.TB) string {

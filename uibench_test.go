@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -39,8 +38,8 @@ const (
 // 32 beds of 2 or 3 waveforms: 45 s runs, the median of the stats lines
 // after the first 15 s.
 func BenchmarkUIGrid(b *testing.B) {
-	display := uibDisplay(b)
-	bin := uibBuild(b)
+	display := xDisplay(b)
+	bin := buildVigil(b)
 	for _, c := range []struct {
 		name        string
 		beds, waves int
@@ -85,8 +84,8 @@ func BenchmarkUIGrid(b *testing.B) {
 // BenchmarkUIIdle measures the CPU share of the window with no beds
 // (embedded broker, --sim 0): a 40 s run, the median after the first 15 s.
 func BenchmarkUIIdle(b *testing.B) {
-	display := uibDisplay(b)
-	bin := uibBuild(b)
+	display := xDisplay(b)
+	bin := buildVigil(b)
 	var figs uibFigures
 	var cpu float64
 	for i := 0; i < b.N; i++ {
@@ -105,8 +104,8 @@ func BenchmarkUIIdle(b *testing.B) {
 // the first waveform painted, with the default ward of 16 beds: three runs
 // of 12 s, the median. The binary is built before the runs (warm start).
 func BenchmarkStartupFirstWave(b *testing.B) {
-	display := uibDisplay(b)
-	bin := uibBuild(b)
+	display := xDisplay(b)
+	bin := buildVigil(b)
 	var figs uibFigures
 	var med float64
 	for i := 0; i < b.N; i++ {
@@ -148,8 +147,8 @@ func BenchmarkRSS64Beds(b *testing.B) {
 		soak = d
 	}
 	const every = 10 * time.Second
-	display := uibDisplay(b)
-	bin := uibBuild(b)
+	display := xDisplay(b)
+	bin := buildVigil(b)
 	var figs uibFigures
 	var maxRSS, rssGrowth, heapGrowth, grGrowth float64
 	for i := 0; i < b.N; i++ {
@@ -222,33 +221,6 @@ type uibSample struct {
 	m       map[string]any
 }
 
-// uibDisplay is the X display to run on: $DISPLAY, else a private Xvfb that
-// lives as long as b.
-func uibDisplay(b *testing.B) string {
-	if d := os.Getenv("DISPLAY"); d != "" {
-		return d
-	}
-	return startXvfb(b)
-}
-
-// uibBuild builds the station once for b (warm: the build cache serves it).
-func uibBuild(b *testing.B) string {
-	bin := filepath.Join(b.TempDir(), "vigil")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		b.Fatalf("build: %v\n%s", err, out)
-	}
-	return bin
-}
-
-func uibFreeAddr(b *testing.B) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
 // uibRun runs the station for dur with a fresh data directory and a free
 // broker port, writing stats every `every`, and returns its stats lines. It
 // fails b when the station exits with an error, hangs, or ends without its
@@ -257,7 +229,7 @@ func uibRun(b *testing.B, bin, display string, dur, every time.Duration, args ..
 	b.Helper()
 	dir := b.TempDir()
 	stats := filepath.Join(dir, "stats.jsonl")
-	args = append([]string{"--listen", uibFreeAddr(b), "--data", dir, "--audio", "off", "--notify=false",
+	args = append([]string{"--listen", freeAddr(b), "--data", dir, "--audio", "off", "--notify=false",
 		"--stats", stats, "--stats-every", every.String(), "--duration", dur.String()}, args...)
 	ctx, cancel := context.WithTimeout(context.Background(), dur+90*time.Second)
 	defer cancel()

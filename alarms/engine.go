@@ -351,9 +351,13 @@ func (e *Engine) resolve(a *Alarm, why, by string) {
 // alarmID is the id of an alarm of condition c: its key (bed/code) and the
 // start of the condition, so that stations seeing the same message agree on
 // it; a topic level ("05.spo2-desat.1732400000000").
-func alarmID(c Condition, since time.Time) string {
+// IDPart is s in the characters of an alarm id: letters, digits, '-',
+// '_' and '.' kept, '/' (a key's separator) as '.', anything else as '_'.
+// An alarm's id begins with IDPart of its key ("05/spo2-desat" ->
+// "05.spo2-desat").
+func IDPart(s string) string {
 	var b strings.Builder
-	for _, r := range c.Key {
+	for _, r := range s {
 		switch {
 		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_', r == '.':
 			b.WriteRune(r)
@@ -363,6 +367,12 @@ func alarmID(c Condition, since time.Time) string {
 			b.WriteByte('_')
 		}
 	}
+	return b.String()
+}
+
+func alarmID(c Condition, since time.Time) string {
+	var b strings.Builder
+	b.WriteString(IDPart(c.Key))
 	if b.Len() > 100 {
 		s := b.String()[:100]
 		b.Reset()

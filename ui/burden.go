@@ -3,7 +3,6 @@ package ui
 import (
 	"errors"
 	"fmt"
-	"image/color"
 	"io"
 	"os"
 	"path/filepath"
@@ -192,7 +191,7 @@ func NewBurdenView(src BurdenSource, opt BurdenOptions) *BurdenView {
 	v.summary = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	v.summary.Wrapping = fyne.TextWrapWord
 	for i, p := range []alarms.Priority{alarms.High, alarms.Medium, alarms.Low} {
-		v.prio[i] = burdenCanvasText("", PriorityColor(p))
+		v.prio[i] = text("", PriorityColor(p), true)
 		v.prio[i].TextSize = 20
 	}
 	v.noisy = widget.NewLabel("")
@@ -243,15 +242,15 @@ func NewBurdenView(src BurdenSource, opt BurdenOptions) *BurdenView {
 	v.refreshB = widget.NewButtonWithIcon("Refresh", theme.ViewRefreshIcon(), v.Reload)
 
 	section := func(t string) fyne.CanvasObject {
-		l := burdenCanvasText(t, ColorWhite)
+		l := text(t, ColorWhite, true)
 		l.TextSize = 20
 		return l
 	}
 	controls := container.NewHBox(widget.NewLabel("Window"), v.spans, widget.NewLabel("   Show"),
-		container.NewStack(burdenGap(230), v.bedSel), v.refreshB, v.exportB)
+		container.NewStack(gap(230), v.bedSel), v.refreshB, v.exportB)
 	summary := container.NewThemeOverride(v.summary, burdenTheme{text: 22})
 	top := container.NewVBox(controls, summary,
-		container.NewHBox(v.prio[0], burdenGap(24), v.prio[1], burdenGap(24), v.prio[2]), v.noisy, v.note)
+		container.NewHBox(v.prio[0], gap(24), v.prio[1], gap(24), v.prio[2]), v.noisy, v.note)
 	bedsBox := container.NewBorder(section("Beds — noisiest first"), nil, nil, nil, v.beds)
 	paramsBox := container.NewBorder(section("Parameters and conditions"), nil, nil, nil, v.params)
 	tables := container.NewVSplit(bedsBox, paramsBox)
@@ -267,23 +266,11 @@ func NewBurdenView(src BurdenSource, opt BurdenOptions) *BurdenView {
 	return v
 }
 
-func burdenCanvasText(s string, c color.Color) *canvas.Text {
-	t := canvas.NewText(s, c)
-	t.TextStyle.Bold = true
-	return t
-}
-
 func burdenSmall(s string) fyne.CanvasObject {
 	l := widget.NewLabel(s)
 	l.Importance = widget.LowImportance
 	l.Wrapping = fyne.TextWrapWord
 	return l
-}
-
-func burdenGap(w float32) fyne.CanvasObject {
-	r := canvas.NewRectangle(color.Transparent)
-	r.SetMinSize(fyne.NewSize(w, 1))
-	return r
 }
 
 // Content is the view, to show in a panel.

@@ -4,7 +4,6 @@ import (
 	"encoding/csv"
 	"errors"
 	"io"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -13,7 +12,6 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
-	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 )
@@ -111,51 +109,6 @@ func (f *fakeBurden) asks() []burdenAsk {
 	return slices.Clone(f.asked)
 }
 
-// burdenWalk is every object o shows, through containers and widget
-// renderers.
-func burdenWalk(o fyne.CanvasObject) []fyne.CanvasObject {
-	out := []fyne.CanvasObject{o}
-	switch x := o.(type) {
-	case *fyne.Container:
-		for _, c := range x.Objects {
-			out = append(out, burdenWalk(c)...)
-		}
-	case fyne.Widget:
-		for _, c := range test.WidgetRenderer(x).Objects() {
-			out = append(out, burdenWalk(c)...)
-		}
-	}
-	return out
-}
-
-// burdenTexts is every label's and text's content under o, a line each.
-func burdenTexts(o fyne.CanvasObject) string {
-	var b strings.Builder
-	for _, x := range burdenWalk(o) {
-		switch t := x.(type) {
-		case *widget.Label:
-			b.WriteString(t.Text + "\n")
-		case *canvas.Text:
-			b.WriteString(t.Text + "\n")
-		}
-	}
-	return b.String()
-}
-
-func burdenReadCSV(t *testing.T, path string) [][]string {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	rows, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return rows
-}
-
 func newBurdenTestView(t *testing.T, src BurdenSource, dir string) (*BurdenView, fyne.Window) {
 	t.Helper()
 	test.NewTempApp(t)
@@ -185,7 +138,7 @@ func TestBurdenView(t *testing.T) {
 	if v.summary.Text != summary {
 		t.Errorf("summary\n%q, want\n%q", v.summary.Text, summary)
 	}
-	shown := burdenTexts(v.Content())
+	shown := labels(v.Content())
 	for _, want := range []string{
 		summary,
 		"*** HIGH 2 (0.7 per bed-day)", "** MEDIUM 18 (6.0 per bed-day)", "* LOW 1 (0.3 per bed-day)",
@@ -257,7 +210,7 @@ func TestBurdenView(t *testing.T) {
 
 	test.Tap(v.exportB)
 	path := filepath.Join(dir, "alarm-inventory-20261026T0800Z-20261125T0800Z-bed-02.csv")
-	rows := burdenReadCSV(t, path)
+	rows := readCSV(t, path)
 	if len(rows) != 4 || rows[0][0] != "alarm_id" || rows[1][1] != "02" || rows[3][0] != "02.spo2-low.old" {
 		t.Fatalf("bed 02's 30 days: %q", rows)
 	}
@@ -272,7 +225,7 @@ func TestBurdenView(t *testing.T) {
 	v.spans.SetSelected("24 h")
 	test.Tap(v.exportB)
 	path = filepath.Join(dir, "alarm-inventory-20261124T0800Z-20261125T0800Z.csv")
-	rows = burdenReadCSV(t, path)
+	rows = readCSV(t, path)
 	var ids []string
 	for _, r := range rows[1:] {
 		ids = append(ids, r[0])
@@ -326,7 +279,7 @@ func TestBurdenViewStaleAndFailure(t *testing.T) {
 
 func burdenButton(t *testing.T, root fyne.CanvasObject, label string) *widget.Button {
 	t.Helper()
-	for _, o := range burdenWalk(root) {
+	for _, o := range objects(root) {
 		if b, ok := o.(*widget.Button); ok && b.Text == label {
 			return b
 		}

@@ -43,31 +43,6 @@ func (f *fakeLimits) SetLimit(bed, param string, lo, hi float64) error {
 	return nil
 }
 
-// feedOn sends secs more of ECG and pleth to beds from the clock's time on
-// (feedBeds starts at t0 again, which the hub drops as duplicates).
-func feedOn(h interface {
-	Wave(string, *feed.WaveFrame)
-}, clk *clock, seq0 uint32, secs float64, tick func(), beds ...string) {
-	for i := 0; float64(i)*0.2 < secs; i++ {
-		ecg, pl := make([]int16, 50), make([]int16, 25)
-		for k := range ecg {
-			ecg[k] = int16(math.Round(ecgAt(float64(i)*0.2+float64(k)/250) * 200))
-		}
-		for k := range pl {
-			pl[k] = int16(math.Round(plethAt(float64(i)*0.2+float64(k)/125) * 1000))
-		}
-		ms := clk.t.UnixMilli()
-		for _, bed := range beds {
-			h.Wave(bed, &feed.WaveFrame{Seq: seq0 + uint32(i), StartMs: ms, Channels: []feed.Channel{
-				{Code: feed.MDCECGLeadII, RateHz: 250, Gain: 200, Samples: ecg},
-				{Code: feed.MDCPleth, RateHz: 125, Gain: 1000, Samples: pl},
-			}})
-		}
-		clk.t = clk.t.Add(200 * time.Millisecond)
-		tick()
-	}
-}
-
 // The bed's detail: every waveform it sends sweeping at the chosen speed,
 // numerics with their limits, − and + within the operator's rights, the
 // bed's alarms; a golden image of the view.
@@ -86,7 +61,7 @@ func TestBedDetail(t *testing.T) {
 	if len(d.strips) != 2 || d.codes[0] != feed.MDCECGLeadII || d.codes[1] != feed.MDCPleth {
 		t.Fatalf("strips for %v", d.codes)
 	}
-	feedOn(st.hub, clk, 100, 2, st.Tick, "05", "06")
+	feedFrames(st.hub, clk, 100, 2, st.Tick, false, "05", "06")
 	st.update(clk.now())
 	for i, s := range d.strips {
 		if s.Samples() == 0 {
@@ -98,7 +73,7 @@ func TestBedDetail(t *testing.T) {
 		t.Fatal("tile 06 never drew")
 	}
 	before := tileOf(t, st, "06").Strips()[0].Samples()
-	feedOn(st.hub, clk, 200, 1, st.Tick, "06")
+	feedFrames(st.hub, clk, 200, 1, st.Tick, false, "06")
 	if tileOf(t, st, "06").Strips()[0].Samples() != before {
 		t.Fatal("a tile drained its ring while a detail was open")
 	}

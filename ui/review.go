@@ -523,16 +523,23 @@ func (v *DisclosureView) buildStrips() {
 	if len(v.strips) == len(v.held.traces) {
 		return // the strips draw the held traces by index
 	}
-	v.strips = v.strips[:0]
-	objs := make([]fyne.CanvasObject, 0, len(v.held.traces))
-	for i := range v.held.traces {
-		s := newReviewStrip(func(img *image.RGBA) { v.render(img, i) })
-		v.strips = append(v.strips, s)
+	v.strips = reviewStrips(v.strips, v.stripBox, len(v.held.traces), v.render)
+}
+
+// reviewStrips puts n strips into box, one row each, strip i drawn by
+// render(img, i), reusing the slice strips.
+func reviewStrips(strips []*reviewStrip, box *fyne.Container, n int, render func(img *image.RGBA, i int)) []*reviewStrip {
+	strips = strips[:0]
+	objs := make([]fyne.CanvasObject, 0, n)
+	for i := range n {
+		s := newReviewStrip(func(img *image.RGBA) { render(img, i) })
+		strips = append(strips, s)
 		objs = append(objs, s.raster)
 	}
-	v.stripBox.Objects = objs
-	v.stripBox.Layout = layout.NewGridLayoutWithRows(max(len(objs), 1))
-	v.stripBox.Refresh()
+	box.Objects = objs
+	box.Layout = layout.NewGridLayoutWithRows(max(n, 1))
+	box.Refresh()
+	return strips
 }
 
 // render draws held channel i over the screen into img.
@@ -1112,16 +1119,7 @@ func (e *EventReview) showEvent() {
 		}
 	}
 	e.marks = []StripMark{{At: ev.Onset, Color: PriorityColor(ev.Priority), Text: ev.Priority.Prefix() + " onset"}}
-	e.strips = e.strips[:0]
-	objs := make([]fyne.CanvasObject, 0, len(e.traces))
-	for i := range e.traces {
-		s := newReviewStrip(func(img *image.RGBA) { e.render(img, i) })
-		e.strips = append(e.strips, s)
-		objs = append(objs, s.raster)
-	}
-	e.stripBox.Objects = objs
-	e.stripBox.Layout = layout.NewGridLayoutWithRows(max(len(objs), 1))
-	e.stripBox.Refresh()
+	e.strips = reviewStrips(e.strips, e.stripBox, len(e.traces), e.render)
 }
 
 // render draws the snippet's channel i, all of its time across img.

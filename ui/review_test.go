@@ -140,7 +140,8 @@ func reviewExported(t *testing.T, status string, ext string) string {
 	return ""
 }
 
-func reviewCSV(t *testing.T, path string) [][]string {
+// readCSV reads an exported CSV file whole.
+func readCSV(t *testing.T, path string) [][]string {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
@@ -328,7 +329,7 @@ func TestReviewDisclosureExport(t *testing.T) {
 	if b := img.Bounds(); b.Dx() != reviewExportW || b.Dy() != reviewExportHeadH+2*reviewExportStripH {
 		t.Errorf("PNG is %v, want %d×%d (annotation and 2 strips)", b, reviewExportW, reviewExportHeadH+2*reviewExportStripH)
 	}
-	rows := reviewCSV(t, csvPath)
+	rows := readCSV(t, csvPath)
 	if len(rows) != 1+2500 {
 		t.Fatalf("CSV has %d rows, want a header and 2500 (10 s at 250 Hz)", len(rows))
 	}
@@ -429,7 +430,7 @@ func TestReviewEvents(t *testing.T) {
 		t.Errorf("snippet PNG is %v", b)
 	}
 	test.Tap(button(t, e.Content(), "Export CSV"))
-	rows := reviewCSV(t, reviewExported(t, e.status.Text, ".csv"))
+	rows := readCSV(t, reviewExported(t, e.status.Text, ".csv"))
 	if len(rows) != 1+5000 || len(rows[0]) != 3 {
 		t.Errorf("snippet CSV is %d rows × %d, want 5001 × 3 (20 s at 250 Hz)", len(rows), len(rows[0]))
 	}

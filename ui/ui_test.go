@@ -53,8 +53,17 @@ func feedBed(h *monitor.Hub, clk *clock, secs float64, tick func()) {
 	feedBeds(h, clk, secs, tick, "01")
 }
 
-// feedBeds is feedBed for several beds, all showing the same signals.
+// feedBeds is feedBed for several beds, all showing the same signals, from
+// t0 on (frames numbered from 0), with numerics every second.
 func feedBeds(h *monitor.Hub, clk *clock, secs float64, tick func(), beds ...string) {
+	clk.t = time.UnixMilli(t0)
+	feedFrames(h, clk, 0, secs, tick, true, beds...)
+}
+
+// feedFrames sends secs of ECG and pleth to beds in 200 ms frames from the
+// clock's time on, numbered from seq0, ticking after each frame; with
+// withNum, normal numerics every fifth frame.
+func feedFrames(h *monitor.Hub, clk *clock, seq0 uint32, secs float64, tick func(), withNum bool, beds ...string) {
 	for i := 0; float64(i)*0.2 < secs; i++ {
 		start := float64(i) * 0.2
 		ecg, pl := make([]int16, 50), make([]int16, 25)
@@ -64,16 +73,16 @@ func feedBeds(h *monitor.Hub, clk *clock, secs float64, tick func(), beds ...str
 		for k := range pl {
 			pl[k] = int16(math.Round(plethAt(start+float64(k)/125) * 1000))
 		}
-		ms := int64(t0 + i*200)
+		ms := clk.t.UnixMilli()
 		for _, bed := range beds {
-			h.Wave(bed, &feed.WaveFrame{Seq: uint32(i), StartMs: ms, Channels: []feed.Channel{
+			h.Wave(bed, &feed.WaveFrame{Seq: seq0 + uint32(i), StartMs: ms, Channels: []feed.Channel{
 				{Code: feed.MDCECGLeadII, RateHz: 250, Gain: 200, Samples: ecg},
 				{Code: feed.MDCPleth, RateHz: 125, Gain: 1000, Samples: pl},
 			}})
 		}
 		for _, bed := range beds {
-			if i%5 == 0 {
-				numerics(h, bed, ms, uint32(i/5))
+			if withNum && i%5 == 0 {
+				numerics(h, bed, ms, (seq0+uint32(i))/5)
 			}
 		}
 		clk.t = time.UnixMilli(ms + 200)

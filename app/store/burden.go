@@ -233,7 +233,7 @@ func conditionCode(id, bed string) string {
 	if i := strings.LastIndexByte(rest, '.'); i >= 0 && allDigits(rest[i+1:]) {
 		rest = rest[:i]
 	}
-	prefix := sanitizeKey(bed) + "."
+	prefix := alarms.IDPart(bed) + "."
 	if c, ok := strings.CutPrefix(rest, prefix); ok && c != "" {
 		return c
 	}
@@ -264,22 +264,6 @@ func allDigits(s string) bool {
 		}
 	}
 	return true
-}
-
-// sanitizeKey turns a key part into id characters as alarms.alarmID does.
-func sanitizeKey(s string) string {
-	var b strings.Builder
-	for _, r := range s {
-		switch {
-		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_', r == '.':
-			b.WriteRune(r)
-		case r == '/':
-			b.WriteByte('.')
-		default:
-			b.WriteByte('_')
-		}
-	}
-	return b.String()
 }
 
 // otherCodes are the condition codes that are not limit alarms.

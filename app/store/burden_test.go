@@ -38,7 +38,7 @@ func newBurdenJournal(t *testing.T) *burdenJournal {
 
 // id is the alarm id the engine gives a condition of bed with onset at.
 func burdenID(bed, code string, at time.Time) string {
-	return fmt.Sprintf("%s.%s.%d", sanitizeKey(bed), code, at.UnixMilli())
+	return fmt.Sprintf("%s.%s.%d", alarms.IDPart(bed), code, at.UnixMilli())
 }
 
 func (j *burdenJournal) row(at time.Time, ev, id, bed, who, detail string) {
