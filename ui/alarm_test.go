@@ -177,7 +177,7 @@ func share(img image.Image, rect image.Rectangle, match func(color.Color) bool) 
 // header and left border of a tile, inside the thick border.
 func headerRect(tl *Tile) image.Rectangle {
 	r := abs(tl, 8, 8, 8, 0)
-	r.Max.Y = r.Min.Y + int(tl.header.Size().Height) - 10
+	r.Max.Y = r.Min.Y + int(tl.head.raster.Size().Height) - 10
 	return r
 }
 
@@ -519,16 +519,16 @@ func TestTileAlarmHeaderAndBadge(t *testing.T) {
 	if got := tile.patientText.Text; got != "** HR 134 > 120  (+2)" || !tile.patientText.TextStyle.Bold {
 		t.Errorf("header %q (bold %v)", got, tile.patientText.TextStyle.Bold)
 	}
-	if tile.header.FillColor != ColorAlarmMedium || tile.bedText.Color != ColorBlack || tile.borderW != 6 {
-		t.Errorf("lit MEDIUM: header %v, ink %v, border %v", tile.header.FillColor, tile.bedText.Color, tile.borderW)
+	if tile.head.bg != ColorAlarmMedium || tile.bedText.Color != ColorBlack || tile.borderW != 6 {
+		t.Errorf("lit MEDIUM: header %v, ink %v, border %v", tile.head.bg, tile.bedText.Color, tile.borderW)
 	}
 	tile.SetAlarm(alarms.BedView{Priority: alarms.Medium, Text: "** HR 134 > 120", Count: 1}, clk.t)
-	if tile.header.FillColor != dim(ColorAlarmMedium) || tile.borderW != 2 || tile.bedText.Color != ColorWhite {
-		t.Errorf("acknowledged MEDIUM: header %v, border %v", tile.header.FillColor, tile.borderW)
+	if tile.head.bg != dim(ColorAlarmMedium) || tile.borderW != 2 || tile.bedText.Color != ColorWhite {
+		t.Errorf("acknowledged MEDIUM: header %v, border %v", tile.head.bg, tile.borderW)
 	}
 	tile.SetAlarm(alarms.BedView{PausedFor: 90 * time.Second}, clk.t)
-	if tile.patientText.Text != "Ada Lovelace" || tile.borderW != 0 || tile.header.FillColor != tile.hdrBase {
-		t.Errorf("no alarm: header %q %v, border %v", tile.patientText.Text, tile.header.FillColor, tile.borderW)
+	if tile.patientText.Text != "Ada Lovelace" || tile.borderW != 0 || tile.head.bg != tile.hdrBase {
+		t.Errorf("no alarm: header %q %v, border %v", tile.patientText.Text, tile.head.bg, tile.borderW)
 	}
 	if tile.badgeText.Text != "ALARM PAUSED 1:30" || !tile.badgeBG.Visible() {
 		t.Errorf("badge %q visible %v", tile.badgeText.Text, tile.badgeBG.Visible())

@@ -271,9 +271,9 @@ func (d *bedDetail) setSpeed(v float64) {
 	}
 }
 
-func (d *bedDetail) tick() {
+func (d *bedDetail) tick(now time.Time) {
 	for _, st := range d.strips {
-		st.Tick()
+		st.Tick(now)
 	}
 }
 

@@ -208,8 +208,8 @@ func TestHoldingTile(t *testing.T) {
 	if st.Tiles()[0].Holding() {
 		t.Fatal("a bound bed is shown as holding")
 	}
-	if tl.header.FillColor != colorHolding {
-		t.Fatalf("holding header colour %v", tl.header.FillColor)
+	if tl.head.bg != colorHolding {
+		t.Fatalf("holding header colour %v", tl.head.bg)
 	}
 }
 

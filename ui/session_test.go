@@ -65,6 +65,12 @@ func objects(o fyne.CanvasObject) []fyne.CanvasObject {
 		for _, c := range test.WidgetRenderer(x).Objects() {
 			out = append(out, objects(c)...)
 		}
+		if tl, ok := x.(*Tile); ok {
+			// drawn into the tile's panels, not objects of their own
+			for _, tx := range tl.Texts() {
+				out = append(out, tx)
+			}
+		}
 	}
 	return out
 }

@@ -88,7 +88,7 @@ type Station struct {
 	info      func(bed string) (BedLabel, bool)
 
 	ov          overview
-	live        func()                    // the open view's per-frame work (the bed detail's strips); nil on the grid
+	live        func(time.Time)           // the open view's per-frame work (the bed detail's strips); nil on the grid
 	liveSlow    func(now time.Time)       // and its slow update (5 Hz)
 	panelKey    func(*fyne.KeyEvent) bool // the open view's keys
 	back        []func()                  // reopen the views the open panel was opened from, the nearest last; none: the ward
@@ -210,10 +210,10 @@ func (s *Station) Tick() {
 	if s.live != nil {
 		// A bed's detail view reads its rings (one reader each): the tiles
 		// wait, and catch up from their rings when the overview is back.
-		s.live()
+		s.live(now)
 	} else {
 		for _, t := range s.tiles[:s.ov.cur.Beds] {
-			t.Tick()
+			t.Tick(now)
 		}
 	}
 	if s.al.desk != nil {

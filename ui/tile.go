@@ -72,7 +72,8 @@ type Tile struct {
 	hdrBase    color.NRGBA // header colour from the device state
 	headerLine string      // header text before fitting
 
-	bg, header, overlayBG                    *canvas.Rectangle
+	overlayBG                                *canvas.Rectangle
+	head, nums                               *textPanel // the header and the numerics column (see textPanel)
 	bedText, patientText, stateText          *canvas.Text
 	ecgLabel, plethLabel, overlayText        *canvas.Text
 	respLabel                                *canvas.Text
@@ -100,9 +101,7 @@ func text(s string, c color.Color, bold bool) *canvas.Text {
 // NewTile builds a tile for bed (nil for an empty slot).
 func NewTile(bed *monitor.Bed) *Tile {
 	t := &Tile{
-		bg:          canvas.NewRectangle(colorTile),
-		header:      canvas.NewRectangle(colorHeader),
-		overlayBG:   canvas.NewRectangle(color.NRGBA{A: 0}),
+		overlayBG:   canvas.NewRectangle(color.Transparent),
 		bedText:     text("", ColorWhite, true),
 		patientText: text("", ColorWhite, false),
 		stateText:   text("", ColorDim, true),
@@ -135,6 +134,7 @@ func NewTile(bed *monitor.Bed) *Tile {
 	t.selRing.Hide()
 	for i := range t.edges {
 		t.edges[i] = canvas.NewRectangle(color.Transparent)
+		t.edges[i].Hide()
 	}
 	t.badgeText.Alignment = fyne.TextAlignCenter
 	t.badgeBG.Hide()
@@ -151,19 +151,23 @@ func NewTile(bed *monitor.Bed) *Tile {
 	t.ecg = waveform.NewStrip(t.ecgSrc, ColorECG, waveform.Scale{Min: -0.8, Max: 1.6}, waveform.Speed25)
 	t.pleth = waveform.NewStrip(t.plethSrc, ColorSpO2, waveform.Scale{Min: 0, Max: 1, Auto: true}, waveform.Speed25)
 	t.resp = waveform.NewStrip(t.respSrc, ColorResp, waveform.Scale{Min: -1, Max: 1, Auto: true}, waveform.Speed12_5)
-	t.ecg.SetBackground(colorTile)
-	t.pleth.SetBackground(colorTile)
-	t.resp.SetBackground(colorTile)
+	// The body is the window's black: a filled rectangle under it would
+	// cost its whole area in every frame for nothing (see textPanel). A rule
+	// on the numerics' right keeps neighbours apart.
+	t.head = newTextPanel(colorHeader, t.bedText, t.patientText, t.stateText)
+	t.nums = newTextPanel(colorBackground, t.hrLabel, t.hrValue, t.spo2Label, t.spo2Value,
+		t.rrLabel, t.rrValue, t.tempLabel, t.tempValue, t.nibpLabel, t.nibpValue, t.nibpMean, t.nibpTime)
+	t.ecg.SetBackground(colorBackground)
+	t.pleth.SetBackground(colorBackground)
+	t.resp.SetBackground(colorBackground)
 	t.resp.Hide()
 	t.respLabel.Hide()
-	t.objects = []fyne.CanvasObject{
-		t.bg, t.header, t.bedText, t.patientText, t.stateText,
+	t.objects = append(t.head.objects(), t.nums.objects()...)
+	t.objects = append(t.objects,
 		t.ecg, t.pleth, t.resp, t.ecgLabel, t.plethLabel, t.respLabel,
-		t.hrLabel, t.hrValue, t.spo2Label, t.spo2Value, t.rrLabel, t.rrValue,
-		t.tempLabel, t.tempValue, t.nibpLabel, t.nibpValue, t.nibpMean, t.nibpTime,
 		t.overlayBG, t.overlayText, t.overlaySub,
 		t.badgeBG, t.badgeText, t.edges[0], t.edges[1], t.edges[2], t.edges[3], t.selRing,
-	}
+	)
 	t.ExtendBaseWidget(t)
 	t.SetBed(bed)
 	return t
@@ -272,13 +276,15 @@ func (t *Tile) SetWaves(n int) {
 // Bed is the bed shown, or nil.
 func (t *Tile) Bed() *monitor.Bed { return t.bed }
 
-// Tick pulls new waveform samples; call once per frame on the UI goroutine.
-func (t *Tile) Tick() {
-	t.ecg.Tick()
-	t.pleth.Tick()
+// Tick pulls new waveform samples and draws the frame at now; call once per
+// frame on the UI goroutine.
+func (t *Tile) Tick(now time.Time) {
+	t.ecg.Tick(now)
+	t.pleth.Tick(now)
 	if t.waves == 3 {
-		t.resp.Tick()
+		t.resp.Tick(now)
 	}
+	t.syncPanels()
 }
 
 // Strips exposes the tile's waveform strips (for diagnostics and tests).
@@ -292,6 +298,23 @@ func (t *Tile) Strips() []*waveform.Strip {
 // Update refreshes header, state and numerics; call about once a second, and
 // it is cheap enough to call every frame: texts refresh only when they change.
 func (t *Tile) Update(now time.Time) {
+	t.update(now)
+	t.syncPanels()
+}
+
+// syncPanels redraws the header and numerics if their texts changed.
+func (t *Tile) syncPanels() {
+	t.head.sync()
+	t.nums.sync()
+}
+
+// Texts are the texts the tile shows in its header and numerics (for
+// diagnostics and tests: they are drawn into images, not objects).
+func (t *Tile) Texts() []*canvas.Text {
+	return append(t.head.Texts(), t.nums.Texts()...)
+}
+
+func (t *Tile) update(now time.Time) {
 	if t.bed == nil {
 		t.setText(t.stateText, "")
 		t.setOverlay("", colorTile)
@@ -381,11 +404,15 @@ func (t *Tile) setOverlay(s string, bg color.NRGBA) {
 		return
 	}
 	t.overlayText.Text = s
+	// Hidden, not transparent: the GL painter fills every visible
+	// rectangle whose colour is not color.Transparent itself, at the cost of
+	// its whole area every frame.
 	if s == "" {
-		t.overlayBG.FillColor = color.NRGBA{A: 0}
+		t.overlayBG.Hide()
 	} else {
 		bg.A = 0xE0
 		t.overlayBG.FillColor = bg
+		t.overlayBG.Show()
 		t.ecg.Clear()
 		t.pleth.Clear()
 		t.resp.Clear()
@@ -454,12 +481,17 @@ func (t *Tile) paintHeader() {
 	case paintAcked:
 		hdr, border, width = dim(PriorityColor(p)), PriorityColor(p), 2
 	}
-	setFill(t.header, hdr)
+	t.head.setBackground(hdr)
 	setInk(t.bedText, ink)
 	setInk(t.patientText, ink)
 	setInk(t.stateText, state)
 	for _, e := range t.edges {
 		setFill(e, border)
+		if width == 0 {
+			e.Hide()
+		} else {
+			e.Show()
+		}
 	}
 	if t.borderW != width {
 		t.borderW = width
@@ -554,6 +586,7 @@ const compactHeight = 150
 // large as the tile allows (readable at 2 m on a 1080p grid of 16).
 func (r *tileRenderer) Layout(size fyne.Size) {
 	t := r.t
+	defer t.syncPanels()
 	t.selRing.Move(fyne.NewPos(2, 2))
 	t.selRing.Resize(fyne.NewSize(size.Width-4, size.Height-4))
 	if size.Height < compactHeight {
@@ -570,9 +603,8 @@ func (r *tileRenderer) Layout(size fyne.Size) {
 	}
 	sizeText := func(c *canvas.Text, pts float32) { c.TextSize = pts * k }
 
-	place(t.bg, 0, 0, size.Width, size.Height)
 	hh := 30 * k
-	place(t.header, 0, 0, size.Width, hh)
+	t.head.place(fyne.NewPos(0, 0), fyne.NewSize(size.Width, hh))
 	sizeText(t.bedText, 20)
 	sizeText(t.patientText, 17)
 	sizeText(t.stateText, 16)
@@ -591,6 +623,7 @@ func (r *tileRenderer) Layout(size fyne.Size) {
 	bodyY := hh + 2*k
 	bodyH := size.Height - bodyY - 2*k
 	r.placeStrips(waveW, bodyY, bodyH, k, pad)
+	r.placeNumerics(waveW, hh, size, k)
 	place(t.overlayBG, 0, bodyY, waveW, bodyH)
 	sizeText(t.overlayText, 30)
 	sizeText(t.overlaySub, 16)
@@ -633,6 +666,15 @@ func (r *tileRenderer) Layout(size fyne.Size) {
 	place(t.nibpValue, x, y+10*k, vw, 32*k)
 }
 
+// placeNumerics puts the numerics panel right of the strips, under the
+// header, with the rule between this tile and the next on its right edge.
+func (r *tileRenderer) placeNumerics(waveW, hh float32, size fyne.Size, k float32) {
+	w, h := size.Width-waveW, size.Height-hh
+	r.t.nums.place(fyne.NewPos(waveW, hh), fyne.NewSize(w, h))
+	rw := max(1, 2*k)
+	r.t.nums.setRules(panelRule{x: w - rw, y: 0, w: rw, h: h, c: colorHeader})
+}
+
 // placeStrips stacks the waveform strips in the body: ECG over pleth, or
 // ECG, pleth and respiration.
 func (r *tileRenderer) placeStrips(waveW, bodyY, bodyH, k, pad float32) {
@@ -672,9 +714,8 @@ func (r *tileRenderer) layoutCompact(size fyne.Size) {
 		o.Move(fyne.NewPos(x, y))
 		o.Resize(fyne.NewSize(w, h))
 	}
-	place(t.bg, 0, 0, size.Width, size.Height)
 	hh := 22 * k
-	place(t.header, 0, 0, size.Width, hh)
+	t.head.place(fyne.NewPos(0, 0), fyne.NewSize(size.Width, hh))
 	t.bedText.TextSize, t.patientText.TextSize, t.stateText.TextSize = 15*k, 13*k, 12*k
 	const edge = 6
 	pad := 4 * k
@@ -690,6 +731,7 @@ func (r *tileRenderer) layoutCompact(size fyne.Size) {
 	bodyY := hh + 1
 	bodyH := size.Height - bodyY - 1
 	r.placeStrips(waveW, bodyY, bodyH, k, pad)
+	r.placeNumerics(waveW, hh, size, k)
 	place(t.overlayBG, 0, bodyY, waveW, bodyH)
 	t.overlayText.TextSize, t.overlaySub.TextSize = 20*k, 12*k
 	place(t.overlayText, 0, bodyY+bodyH/2-24*k, waveW, 28*k)

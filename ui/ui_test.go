@@ -61,7 +61,7 @@ func feedBeds(h *monitor.Hub, clk *clock, secs float64, tick func(), beds ...str
 }
 
 // feedFrames sends secs of ECG and pleth to beds in 200 ms frames from the
-// clock's time on, numbered from seq0, ticking after each frame; with
+// clock's time on, numbered from seq0, ticking five times a frame; with
 // withNum, normal numerics every fifth frame.
 func feedFrames(h *monitor.Hub, clk *clock, seq0 uint32, secs float64, tick func(), withNum bool, beds ...string) {
 	for i := 0; float64(i)*0.2 < secs; i++ {
@@ -85,8 +85,11 @@ func feedFrames(h *monitor.Hub, clk *clock, seq0 uint32, secs float64, tick func
 				numerics(h, bed, ms, (seq0+uint32(i))/5)
 			}
 		}
-		clk.t = time.UnixMilli(ms + 200)
-		tick()
+		// Frames arrive every 200 ms and the window draws every 40 ms.
+		for k := 1; k <= 5; k++ {
+			clk.t = time.UnixMilli(ms + int64(k)*40)
+			tick()
+		}
 	}
 }
 
@@ -118,7 +121,7 @@ func TestTileGolden(t *testing.T) {
 	w := test.NewTempWindow(t, tile)
 	w.SetPadded(false)
 	w.Resize(fyne.NewSize(476, 262))
-	feedBed(h, clk, 4, tile.Tick)
+	feedBed(h, clk, 4, func() { tile.Tick(clk.now()) })
 	tile.Update(clk.now())
 
 	for _, s := range tile.Strips() {
@@ -177,7 +180,7 @@ func TestStripKeepsPeaks(t *testing.T) {
 	w := test.NewTempWindow(t, tile)
 	w.SetPadded(false)
 	w.Resize(fyne.NewSize(476, 262))
-	feedBed(h, clk, 3, tile.Tick)
+	feedBed(h, clk, 3, func() { tile.Tick(clk.now()) })
 	img := w.Canvas().Capture()
 	ecg := tile.ecg
 	pos, size := ecg.Position(), ecg.Size()

@@ -76,12 +76,17 @@ type Strip struct {
 	autoLo   float32 // running extremes for auto scale over the current sweep
 	autoHi   float32
 
-	img     *image.RGBA
-	raster  *canvas.Raster
-	dirty   []bool // columns to repaint
-	full    bool   // repaint everything
-	buf     []float32
-	samples uint64
+	img     *image.RGBA // the whole strip; segments show slices of it
+	segs    []*segment  // the rasters on screen, left to right
+	nsegs   int         // segments in use
+	pxScale float32     // image pixels per device-independent unit
+	dirty   []bool      // columns to repaint
+	full    bool        // repaint everything
+	samples uint64      // samples drawn
+
+	q    []float32 // drained, not yet drawn: q[head:]
+	head int
+	pace pacer
 }
 
 // NewStrip creates a strip drawing src in colour c.
@@ -89,17 +94,24 @@ func NewStrip(src Source, c color.NRGBA, scale Scale, speedMMs float64) *Strip {
 	s := &Strip{src: src, color: c, bg: color.NRGBA{A: 255}, scale: scale, speed: speedMMs,
 		lo: scale.Min, hi: scale.Max, prevLast: float32(math.NaN()), full: true}
 	s.resetAuto()
-	s.raster = canvas.NewRaster(s.draw)
-	s.raster.ScaleMode = canvas.ImageScalePixels
 	s.ExtendBaseWidget(s)
 	return s
 }
 
-// SetSource replaces the source (nil stops the sweep).
-func (s *Strip) SetSource(src Source) { s.src = src }
+// SetSource replaces the source (nil stops the sweep); samples of the old
+// source not yet drawn are dropped with it.
+func (s *Strip) SetSource(src Source) {
+	s.src = src
+	s.q, s.head = s.q[:0], 0
+	s.pace = pacer{}
+}
 
 // SetBackground sets the strip's background colour.
-func (s *Strip) SetBackground(c color.NRGBA) { s.bg = c; s.full = true }
+func (s *Strip) SetBackground(c color.NRGBA) {
+	s.bg = c
+	s.full = true
+	s.paint()
+}
 
 // Samples is the number of samples the strip has consumed.
 func (s *Strip) Samples() uint64 { return s.samples }
@@ -124,43 +136,68 @@ func (s *Strip) Clear() {
 		s.cols[i] = column{}
 	}
 	s.prevLast = float32(math.NaN())
+	s.q, s.head = s.q[:0], 0
+	s.pace = pacer{}
 	s.full = true
-	s.raster.Refresh()
+	s.paint()
 }
 
 func (s *Strip) resetAuto() {
 	s.autoLo, s.autoHi = float32(math.Inf(1)), float32(math.Inf(-1))
 }
 
-// Tick pulls new samples from the source and schedules a repaint. It must be
-// called on the UI goroutine, once per frame.
-func (s *Strip) Tick() {
+// Tick takes new samples from the source and plays them out at their own
+// rate: feeds arrive in bursts (a 200 ms frame five times a second), and a
+// strip that drew each burst on arrival would jump five times a second
+// instead of sweeping. So the strip holds a short playout buffer, sized from
+// the largest burst it has seen, and writes dt × rate samples a frame, a
+// little faster when the buffer runs long (clock drift, a stalled window)
+// and all at once when it is seconds behind. Nothing is dropped: every sample
+// drained is drawn, later or sooner. now is the frame's time; call once per
+// frame on the UI goroutine.
+func (s *Strip) Tick(now time.Time) {
 	if s.src == nil {
-		return
-	}
-	s.buf = s.src.Drain(s.buf[:0])
-	if len(s.cols) == 0 {
-		// Not painted yet: size the columns from the layout so no sample is
-		// lost before the first frame; draw adjusts to the exact pixels.
-		if sz := s.Size(); sz.Width >= 1 && sz.Height >= 1 {
-			scale := float32(1)
-			if c := fyne.CurrentApp().Driver().CanvasForObject(s); c != nil {
-				scale = c.Scale()
-			}
-			s.ensureImage(int(sz.Width*scale), int(sz.Height*scale))
-		}
-	}
-	if len(s.buf) == 0 || len(s.cols) == 0 {
 		return
 	}
 	rate := float64(s.src.RateHz())
 	if rate <= 0 {
 		return
 	}
+	n := len(s.q)
+	s.q = s.src.Drain(s.q)
+	s.pace.arrived(len(s.q)-n, rate)
+	if len(s.cols) == 0 {
+		// Not laid out yet: nowhere to draw (the samples wait).
+		return
+	}
+	k := s.pace.release(now, len(s.q)-s.head, rate)
+	if k == 0 {
+		return
+	}
+	s.write(s.q[s.head:s.head+k], rate)
+	s.head += k
+	if s.head == len(s.q) {
+		s.q, s.head = s.q[:0], 0
+	} else if s.head > 4096 && s.head > len(s.q)/2 {
+		s.q = s.q[:copy(s.q, s.q[s.head:])]
+		s.head = 0
+	}
+	s.paint()
+}
+
+// Pending is the number of samples drained from the source and not yet drawn.
+func (s *Strip) Pending() int { return len(s.q) - s.head }
+
+// Latency is the playout delay the strip aims at: the time between a sample
+// arriving and its being drawn.
+func (s *Strip) Latency() time.Duration { return s.pace.target() }
+
+// write draws samples into the columns at the cursor.
+func (s *Strip) write(samples []float32, rate float64) {
 	w := len(s.cols)
 	pxPerSample := s.pxPerSec() / rate
 	eraseCols := int(eraseSec*s.pxPerSec()) + 1
-	for _, v := range s.buf {
+	for _, v := range samples {
 		c := int(s.cursor)
 		col := &s.cols[c]
 		nan := v != v
@@ -188,8 +225,10 @@ func (s *Strip) Tick() {
 				s.cols[(c+k)%w] = column{}
 				s.mark((c + k) % w)
 			}
-			for k := 1; k <= eraseCols; k++ {
-				s.mark((int(next) + k) % w)
+			// The erase bar moves on: the columns it now covers lose
+			// their old trace (those it already covered stay blank).
+			for k := max(c+eraseCols+1, int(next)+1); k <= int(next)+eraseCols; k++ {
+				s.mark(k % w)
 			}
 		}
 		s.mark(c)
@@ -199,8 +238,7 @@ func (s *Strip) Tick() {
 		}
 		s.cursor = next
 	}
-	s.samples += uint64(len(s.buf))
-	s.raster.Refresh()
+	s.samples += uint64(len(samples))
 }
 
 // endSweep adapts an auto scale once per sweep, so the trace does not breathe.
@@ -229,8 +267,8 @@ func (s *Strip) mark(c int) {
 
 func (s *Strip) pxPerSec() float64 {
 	scale := 1.0
-	if sz := s.Size(); sz.Width > 0 && s.img != nil {
-		scale = float64(s.img.Bounds().Dx()) / float64(sz.Width)
+	if s.pxScale > 0 {
+		scale = float64(s.pxScale)
 	}
 	return s.speed * dpi / 25.4 * scale
 }
@@ -279,19 +317,16 @@ func (s *Strip) ensureImage(w, h int) {
 	s.full = true
 }
 
-// draw is the raster generator: it returns the reused image at exactly the
-// requested size, repainting only the columns that changed.
-func (s *Strip) draw(w, h int) image.Image {
-	if f := frameNo.Load(); paintedFrame.Swap(f) != f {
-		painted.Add(1)
+// paint draws the columns that changed into the strip's image and refreshes
+// the segments that show them.
+func (s *Strip) paint() {
+	if s.img == nil {
+		return
 	}
-	if s.samples > 0 && firstWave.Load() == 0 {
-		firstWave.CompareAndSwap(0, time.Now().UnixNano())
-	}
-	s.ensureImage(w, h)
-	w, h = s.img.Bounds().Dx(), s.img.Bounds().Dy()
+	w, h := s.img.Bounds().Dx(), s.img.Bounds().Dy()
 	eraseCols := int(eraseSec*s.pxPerSec()) + 1
 	cur := int(s.cursor)
+	seg := 0
 	for x := 0; x < w; x++ {
 		if !s.full && !s.dirty[x] {
 			continue
@@ -299,9 +334,15 @@ func (s *Strip) draw(w, h int) image.Image {
 		s.dirty[x] = false
 		ahead := (x - cur + w) % w
 		s.paintColumn(x, h, ahead > 0 && ahead <= eraseCols)
+		for seg < s.nsegs-1 && x >= s.segs[seg].x1 {
+			seg++
+		}
+		if seg < s.nsegs && !s.segs[seg].stale {
+			s.segs[seg].stale = true
+			s.segs[seg].raster.Refresh()
+		}
 	}
 	s.full = false
-	return s.img
 }
 
 func (s *Strip) paintColumn(x, h int, erased bool) {
@@ -328,6 +369,93 @@ func (s *Strip) paintColumn(x, h int, erased bool) {
 	}
 }
 
+// Segments. The GL painter uploads a raster's whole texture each time it is
+// refreshed, and under a software GL that upload is the dearest part of a
+// frame: a strip refreshed whole every frame cost about as much as
+// everything else on the screen. So a strip is shown as vertical segments
+// of about segWidth pixels, each its own raster with its own small image,
+// and a frame refreshes only the segments whose columns changed, one or
+// two around the sweep's cursor.
+const segWidth = 64
+
+type segment struct {
+	s      *Strip
+	x0, x1 int // columns of the strip's image shown
+	raster *canvas.Raster
+	img    *image.RGBA
+	stale  bool // refreshed, its generator not run yet
+}
+
+// draw is a segment's raster generator: its columns of the strip's image,
+// copied into its own image of exactly the requested size.
+func (g *segment) draw(w, h int) image.Image {
+	s := g.s
+	if f := frameNo.Load(); paintedFrame.Swap(f) != f {
+		painted.Add(1)
+	}
+	if s.samples > 0 && firstWave.Load() == 0 {
+		firstWave.CompareAndSwap(0, time.Now().UnixNano())
+	}
+	g.stale = false
+	w, h = max(w, 1), max(h, 1)
+	if g.img == nil || g.img.Bounds().Dx() != w || g.img.Bounds().Dy() != h {
+		g.img = image.NewRGBA(image.Rect(0, 0, w, h))
+	}
+	cw := min(w, g.x1-g.x0)
+	rows := 0
+	if s.img != nil {
+		rows = min(h, s.img.Bounds().Dy())
+		for y := 0; y < rows; y++ {
+			src := s.img.Pix[y*s.img.Stride+g.x0*4:]
+			copy(g.img.Pix[y*g.img.Stride:y*g.img.Stride+cw*4], src[:cw*4])
+		}
+	} else {
+		cw = 0
+	}
+	// Rounding can ask for a pixel more than the strip has: background.
+	for y := 0; y < h; y++ {
+		from := cw
+		if y >= rows {
+			from = 0
+		}
+		row := g.img.Pix[y*g.img.Stride:]
+		for x := from; x < w; x++ {
+			row[x*4], row[x*4+1], row[x*4+2], row[x*4+3] = s.bg.R, s.bg.G, s.bg.B, s.bg.A
+		}
+	}
+	return g.img
+}
+
+// layout sizes the strip's image to size at the canvas's pixel scale and
+// places the segments over it.
+func (s *Strip) layout(size fyne.Size) {
+	scale := float32(1)
+	if c := fyne.CurrentApp().Driver().CanvasForObject(s); c != nil {
+		scale = c.Scale()
+	}
+	s.pxScale = scale
+	w := int(math.Round(float64(size.Width * scale)))
+	h := int(math.Round(float64(size.Height * scale)))
+	s.ensureImage(w, h)
+	w = s.img.Bounds().Dx()
+	n := max(1, (w+segWidth/2)/segWidth)
+	for len(s.segs) < n {
+		g := &segment{s: s}
+		g.raster = canvas.NewRaster(g.draw)
+		g.raster.ScaleMode = canvas.ImageScalePixels
+		s.segs = append(s.segs, g)
+	}
+	s.nsegs = n
+	for i, g := range s.segs[:n] {
+		g.x0, g.x1 = i*w/n, (i+1)*w/n
+		g.raster.Move(fyne.NewPos(float32(g.x0)/scale, 0))
+		g.raster.Resize(fyne.NewSize(float32(g.x1-g.x0)/scale, size.Height))
+		g.stale = false
+	}
+	s.full = true
+	s.paint()
+}
+
 // CreateRenderer implements fyne.Widget.
 func (s *Strip) CreateRenderer() fyne.WidgetRenderer {
 	return &stripRenderer{s: s}
@@ -338,10 +466,17 @@ func (s *Strip) MinSize() fyne.Size { return fyne.NewSize(60, 24) }
 
 type stripRenderer struct{ s *Strip }
 
-func (r *stripRenderer) Layout(size fyne.Size) { r.s.raster.Resize(size) }
+func (r *stripRenderer) Layout(size fyne.Size) { r.s.layout(size) }
 func (r *stripRenderer) MinSize() fyne.Size    { return r.s.MinSize() }
-func (r *stripRenderer) Refresh()              { r.s.raster.Refresh() }
+func (r *stripRenderer) Refresh() {
+	r.s.full = true
+	r.s.paint()
+}
 func (r *stripRenderer) Objects() []fyne.CanvasObject {
-	return []fyne.CanvasObject{r.s.raster}
+	out := make([]fyne.CanvasObject, r.s.nsegs)
+	for i, g := range r.s.segs[:r.s.nsegs] {
+		out[i] = g.raster
+	}
+	return out
 }
 func (r *stripRenderer) Destroy() {}
