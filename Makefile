@@ -57,7 +57,7 @@ bench: build ## run the benchmarks; the tracked figures are the BENCH <name> <va
 	  $(GO) test -run '^$$' -bench . -timeout 10m ./app/store/recordings/ && \
 	  $(GO) test -run '^$$' -bench '^BenchmarkTrendOpen24h$$' -benchtime 10x -timeout 10m ./app/ && \
 	  $(GO) test -run '^$$' -bench '^BenchmarkRenderStrip$$' -benchmem ./ui/ && \
-	  $(GO) test -run '^$$' -bench '^(BenchmarkUIIdle|BenchmarkStartupFirstWave)$$' -benchtime 1x -timeout 10m -v . && \
+	  $(GO) test -run '^$$' -bench '^(BenchmarkUIIdle|BenchmarkStartupFirstWave|BenchmarkDisclosureScroll)$$' -benchtime 1x -timeout 10m -v . && \
 	  $(GO) test -run '^$$' -bench '^BenchmarkRSS64Beds$$' -benchtime 1x -timeout 45m -v . && \
 	  $(GO) test -run '^$$' -bench '^BenchmarkUIGrid$$' -benchtime 1x -timeout 15m -v . ; \
 	} 2>&1 | tee bin/bench.log

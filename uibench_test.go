@@ -18,8 +18,9 @@ import (
 
 // The window benchmarks run the real station binary in a real window (the
 // DISPLAY of the environment, else a private Xvfb at 1920x1080) with the
-// embedded broker and a simulated ward, read its --stats lines and report
-// the figures make bench tracks. Each iteration is one run of the station;
+// embedded broker and a simulated ward (for the grid and the soak, simulated
+// devices in a process of their own, so the figures are the station's),
+// read its --stats lines and report the figures make bench tracks. Each iteration is one run of the station;
 // make bench runs them with -benchtime 1x.
 //
 // They fail only on broken runs: no stats, the station exiting with an error
@@ -54,8 +55,8 @@ func BenchmarkUIGrid(b *testing.B) {
 			var figs uibFigures
 			var fps, painted, cpu float64
 			for i := 0; i < b.N; i++ {
-				samples := uibRun(b, bin, display, 45*time.Second, 5*time.Second,
-					"--sim", fmt.Sprint(c.beds), "--layout", fmt.Sprint(c.beds), "--waves", fmt.Sprint(c.waves))
+				samples := uibRunFed(b, bin, display, 45*time.Second, 5*time.Second, c.beds,
+					"--layout", fmt.Sprint(c.beds), "--waves", fmt.Sprint(c.waves))
 				steady := uibSteady(b, samples, uibWarmup)
 				uibCheckBeds(b, steady, c.beds)
 				fps = uibMedian(b, steady, "fps")
@@ -97,6 +98,56 @@ func BenchmarkUIIdle(b *testing.B) {
 	}
 	b.ReportMetric(cpu, "cpu_pct")
 	uibTarget(b, "ui_idle_cpu_pct", cpu, "%", cpu <= 3, "≤ 3 % of one core")
+	figs.print()
+}
+
+// BenchmarkDisclosureScroll measures how smoothly the full disclosure
+// scrolls: a ward of 4 beds records for 30 s, then keys (xdotool) open a
+// bed's disclosure and step its cursor back and forth, 30 steps a second,
+// for 16 s. Each step redraws every strip of the screen from memory; the
+// frames painted while it scrolls are the figure (the station's frame rate,
+// 25, is the most it can be).
+func BenchmarkDisclosureScroll(b *testing.B) {
+	display := xDisplay(b)
+	bin := buildVigil(b)
+	if _, err := exec.LookPath("xdotool"); err != nil {
+		b.Fatalf("xdotool not found (make bench installs it): %v", err)
+	}
+	var figs uibFigures
+	var painted float64
+	const start, scroll = 34 * time.Second, 16 * time.Second
+	for i := 0; i < b.N; i++ {
+		keys := []string{"key", "--delay", "33"}
+		for k := 0; k < int(scroll.Seconds())*30/2; k++ {
+			keys = append(keys, "Left", "Right")
+		}
+		script := fmt.Sprintf("sleep %d; xdotool search --sync --name Vigil windowfocus --sync; xdotool key --delay 300 Right Return d; sleep 2; xdotool %s",
+			int(start.Seconds())-3, strings.Join(keys, " "))
+		driver := func(ctx context.Context) *exec.Cmd {
+			cmd := exec.CommandContext(ctx, "sh", "-c", script)
+			cmd.Env = append(os.Environ(), "DISPLAY="+display)
+			return cmd
+		}
+		dir := b.TempDir()
+		samples := uibRunIn(b, bin, display, dir, freeAddr(b), start+scroll+6*time.Second, 2*time.Second, driver, "--sim", "4")
+		var during []uibSample
+		for _, smp := range samples {
+			if !smp.final && smp.from >= start+time.Second && smp.t <= start+scroll {
+				during = append(during, smp)
+			}
+		}
+		if len(during) < 3 {
+			b.Fatalf("%d stats lines while scrolling", len(during))
+		}
+		if log, _ := os.ReadFile(filepath.Join(dir, "stderr.log")); !strings.Contains(string(log), "title=\"Full disclosure") {
+			b.Fatalf("the keys did not open a full disclosure view:\n%s", tail(log, 2000))
+		}
+		uibLogCurve(b, during, "fps", "fps_painted", "cpu_pct")
+		painted = uibMedian(b, during, "fps_painted")
+		figs.record("disclosure_scroll_fps", painted, "fps")
+	}
+	b.ReportMetric(painted, "fps_painted")
+	uibTarget(b, "disclosure_scroll_fps", painted, "fps", painted >= 20, "≥ 20 fps")
 	figs.print()
 }
 
@@ -152,7 +203,7 @@ func BenchmarkRSS64Beds(b *testing.B) {
 	var figs uibFigures
 	var maxRSS, rssGrowth, heapGrowth, grGrowth float64
 	for i := 0; i < b.N; i++ {
-		samples := uibRun(b, bin, display, soak, every, "--sim", "64", "--profile", "ward", "--layout", "16")
+		samples := uibRunFed(b, bin, display, soak, every, 64, "--layout", "16")
 		var live []uibSample
 		for _, s := range samples {
 			if !s.final {
@@ -227,9 +278,40 @@ type uibSample struct {
 // final stats line.
 func uibRun(b *testing.B, bin, display string, dur, every time.Duration, args ...string) []uibSample {
 	b.Helper()
-	dir := b.TempDir()
+	return uibRunIn(b, bin, display, b.TempDir(), freeAddr(b), dur, every, nil, args...)
+}
+
+// uibRunFed is uibRun for a ward of beds fed from outside, as a station's
+// devices are: the simulated devices run as their own process (vigil sim)
+// on the station's embedded broker, so the CPU and memory measured are the
+// station's alone. The beds are configured first, by a short run of the
+// demo ward of that many beds on the same data directory (the journal keeps
+// them).
+func uibRunFed(b *testing.B, bin, display string, dur, every time.Duration, beds int, args ...string) []uibSample {
+	b.Helper()
+	dir, addr := b.TempDir(), freeAddr(b)
+	seed := exec.Command(bin, "--listen", addr, "--data", dir, "--audio", "off", "--notify=false",
+		"--sim", fmt.Sprint(beds), "--duration", "3s")
+	seed.Env = append(os.Environ(), "DISPLAY="+display, "LANG=C.UTF-8", "XDG_RUNTIME_DIR="+dir)
+	if out, err := seed.CombinedOutput(); err != nil {
+		b.Fatalf("configuring %d beds: %v\n%s", beds, err, tail(out, 2000))
+	}
+	devices := func(ctx context.Context) *exec.Cmd {
+		cmd := exec.CommandContext(ctx, bin, "sim", "--broker", "tcp://"+addr, "--beds", fmt.Sprint(beds),
+			"--duration", dur.String())
+		cmd.Env = append(os.Environ(), "LANG=C.UTF-8")
+		return cmd
+	}
+	return uibRunIn(b, bin, display, dir, addr, dur, every, devices, append([]string{"--sim", "0"}, args...)...)
+}
+
+// uibRunIn runs the station in dir with its broker on addr; devices, if not
+// nil, is started a second after the station and stopped with it.
+func uibRunIn(b *testing.B, bin, display, dir, addr string, dur, every time.Duration,
+	devices func(context.Context) *exec.Cmd, args ...string) []uibSample {
+	b.Helper()
 	stats := filepath.Join(dir, "stats.jsonl")
-	args = append([]string{"--listen", freeAddr(b), "--data", dir, "--audio", "off", "--notify=false",
+	args = append([]string{"--listen", addr, "--data", dir, "--audio", "off", "--notify=false",
 		"--stats", stats, "--stats-every", every.String(), "--duration", dur.String()}, args...)
 	ctx, cancel := context.WithTimeout(context.Background(), dur+90*time.Second)
 	defer cancel()
@@ -243,7 +325,24 @@ func uibRun(b *testing.B, bin, display string, dur, every time.Duration, args ..
 	defer logf.Close()
 	cmd.Stderr = logf
 	start := time.Now()
-	err = cmd.Run()
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	var dev *exec.Cmd
+	var devOut strings.Builder
+	if devices != nil {
+		time.Sleep(time.Second) // the broker listens
+		dev = devices(ctx)
+		dev.Stdout, dev.Stderr = &devOut, &devOut
+		if err := dev.Start(); err != nil {
+			b.Fatalf("simulated devices: %v", err)
+		}
+	}
+	err = cmd.Wait()
+	if dev != nil {
+		_ = dev.Process.Signal(os.Interrupt)
+		_ = dev.Wait()
+	}
 	log, _ := os.ReadFile(logPath)
 	if ctx.Err() != nil {
 		b.Fatalf("vigil %s: still running %s after a --duration of %s, killed\n%s",

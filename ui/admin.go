@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
-	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/widget"
 
@@ -69,7 +68,9 @@ func (s *Station) ShowPanel(title string, body fyne.CanvasObject) {
 	t := text(title, ColorWhite, true)
 	t.TextSize = 22
 	panel := container.NewBorder(container.NewBorder(nil, nil, t, back), nil, nil, nil, body)
-	s.setCenter(container.NewStack(canvas.NewRectangle(colorTile), container.NewPadded(panel)))
+	// On the window's black: a rectangle behind the panel would be painted
+	// whole in every frame (a scrolling review repaints at the frame rate).
+	s.setCenter(container.NewPadded(panel))
 	if s.OnView != nil {
 		s.OnView(title)
 	}
@@ -112,6 +113,9 @@ func (s *Station) setCenter(o fyne.CanvasObject) {
 		s.ov.bar.Show()
 	} else {
 		s.ov.bar.Hide()
+	}
+	for _, t := range s.tiles {
+		t.SetOffscreen(o != s.grid)
 	}
 	for i, c := range s.content.Objects {
 		if c == s.center || (s.center == nil && c == s.grid) {

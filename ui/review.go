@@ -21,6 +21,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/vigil-station/vigil/alarms"
+	"github.com/vigil-station/vigil/ui/waveform"
 )
 
 // The review views: the full disclosure of a bed's stored waveforms and
@@ -169,6 +170,7 @@ type reviewStrip struct {
 func newReviewStrip(draw func(img *image.RGBA)) *reviewStrip {
 	s := &reviewStrip{draw: draw}
 	s.raster = canvas.NewRaster(func(w, h int) image.Image {
+		waveform.MarkPainted() // frames painted while the review scrolls
 		s.img = ReuseRGBA(s.img, w, h)
 		s.draw(s.img)
 		return s.img

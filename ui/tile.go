@@ -287,6 +287,15 @@ func (t *Tile) Tick(now time.Time) {
 	t.syncPanels()
 }
 
+// SetOffscreen tells the tile whether the grid is hidden behind another
+// view: its strips then keep taking their samples but refresh nothing
+// on a canvas that does not show them.
+func (t *Tile) SetOffscreen(off bool) {
+	t.ecg.SetOffscreen(off)
+	t.pleth.SetOffscreen(off)
+	t.resp.SetOffscreen(off)
+}
+
 // Strips exposes the tile's waveform strips (for diagnostics and tests).
 func (t *Tile) Strips() []*waveform.Strip {
 	if t.waves == 3 {

@@ -76,13 +76,14 @@ type Strip struct {
 	autoLo   float32 // running extremes for auto scale over the current sweep
 	autoHi   float32
 
-	img     *image.RGBA // the whole strip; segments show slices of it
-	segs    []*segment  // the rasters on screen, left to right
-	nsegs   int         // segments in use
-	pxScale float32     // image pixels per device-independent unit
-	dirty   []bool      // columns to repaint
-	full    bool        // repaint everything
-	samples uint64      // samples drawn
+	img       *image.RGBA // the whole strip; segments show slices of it
+	segs      []*segment  // the rasters on screen, left to right
+	nsegs     int         // segments in use
+	pxScale   float32     // image pixels per device-independent unit
+	offscreen bool        // not on the screen: paint nothing (SetOffscreen)
+	dirty     []bool      // columns to repaint
+	full      bool        // repaint everything
+	samples   uint64      // samples drawn
 
 	q    []float32 // drained, not yet drawn: q[head:]
 	head int
@@ -298,6 +299,14 @@ func NextFrame() { frameNo.Add(1) }
 // PaintedFrames is the number of frames in which a strip was painted.
 func PaintedFrames() uint64 { return painted.Load() }
 
+// MarkPainted counts the frame as painted: a raster generator of a strip
+// (this package's, or a review's) calls it when the canvas paints it.
+func MarkPainted() {
+	if f := frameNo.Load(); paintedFrame.Swap(f) != f {
+		painted.Add(1)
+	}
+}
+
 // ensureImage (re)allocates the image and columns for w x h pixels.
 func (s *Strip) ensureImage(w, h int) {
 	if w <= 0 || h <= 0 {
@@ -317,10 +326,24 @@ func (s *Strip) ensureImage(w, h int) {
 	s.full = true
 }
 
+// SetOffscreen says whether the strip is off the screen (its view is
+// hidden): it then keeps sweeping in its image but refreshes no segment,
+// and repaints whole when it is back.
+func (s *Strip) SetOffscreen(off bool) {
+	if s.offscreen == off {
+		return
+	}
+	s.offscreen = off
+	if !off {
+		s.full = true
+		s.paint()
+	}
+}
+
 // paint draws the columns that changed into the strip's image and refreshes
 // the segments that show them.
 func (s *Strip) paint() {
-	if s.img == nil {
+	if s.img == nil || s.offscreen {
 		return
 	}
 	w, h := s.img.Bounds().Dx(), s.img.Bounds().Dy()
@@ -390,9 +413,7 @@ type segment struct {
 // copied into its own image of exactly the requested size.
 func (g *segment) draw(w, h int) image.Image {
 	s := g.s
-	if f := frameNo.Load(); paintedFrame.Swap(f) != f {
-		painted.Add(1)
-	}
+	MarkPainted()
 	if s.samples > 0 && firstWave.Load() == 0 {
 		firstWave.CompareAndSwap(0, time.Now().UnixNano())
 	}
