@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"runtime/pprof"
 	"sync"
 	"sync/atomic"
@@ -285,8 +286,19 @@ func openStats(path string, stdout io.Writer) (io.Writer, func(), error) {
 	return f, func() { f.Close() }, nil
 }
 
+// stationGCPercent is the station's GOGC unless the environment sets one.
+const stationGCPercent = 50
+
 // Run does what cfg asks and returns when it is done or ctx ends.
 func Run(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
+	if cfg.Command == CmdStation && os.Getenv("GOGC") == "" {
+		// The station's live heap is steady (about 55 MB with 64 beds, most
+		// of it fonts, display rings and rasters) and its garbage is mostly
+		// decoded frames. Collecting at +50 % rather than Go's default
+		// +100 % keeps about 30 MB less resident for some 0.5 % of a core.
+		// An explicit GOGC in the environment wins.
+		debug.SetGCPercent(stationGCPercent)
+	}
 	if path := os.Getenv("VIGIL_CPUPROFILE"); path != "" && cfg.Command == CmdStation {
 		// For diagnosing load on site: a Go CPU profile of the whole run.
 		f, err := os.Create(path)
@@ -303,6 +315,26 @@ func Run(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, cfg.Duration)
 		defer cancel()
+	}
+	if path := os.Getenv("VIGIL_MEMPROFILE"); path != "" && cfg.Command == CmdStation {
+		// For a support case about memory: a heap profile written the moment
+		// the run is told to end, before anything is torn down. Its in-use
+		// figures are those of the latest collection.
+		f, err := os.Create(path)
+		if err != nil {
+			return fmt.Errorf("VIGIL_MEMPROFILE: %w", err)
+		}
+		// A run that ends by itself (the window closed) writes on return.
+		pctx, stop := context.WithCancel(ctx)
+		written := make(chan struct{})
+		go func() {
+			defer close(written)
+			<-pctx.Done()
+			if err := pprof.WriteHeapProfile(f); err != nil {
+				fmt.Fprintf(stderr, "VIGIL_MEMPROFILE: %v\n", err)
+			}
+		}()
+		defer func() { stop(); <-written; f.Close() }()
 	}
 	switch cfg.Command {
 	case CmdHelp:

@@ -305,5 +305,23 @@ func (f *fontSet) draw(img draw.Image, t *canvas.Text, pos fyne.Position, scale 
 		c = ColorWhite
 	}
 	r := render.Renderer{FontSize: t.TextSize, PixScale: scale, Color: c}
-	r.DrawShapedRunAt(out, img, int(math.Round(float64(x*scale))), int(math.Round(float64(y*scale)))+int(math.Ceil(float64(ascent*scale))))
+	px, py := int(math.Round(float64(x*scale))), int(math.Round(float64(y*scale)))
+	// The renderer's rasterizer covers the whole image it is given, and is
+	// allocated afresh for every run: hand it only the text's own box (plus
+	// a margin for overhangs), not the panel.
+	margin := int(math.Ceil(float64(4 * scale)))
+	clip := image.Rect(px, py, px+int(math.Ceil(float64(minSize.Width*scale))), py+int(math.Ceil(float64(minSize.Height*scale)))).
+		Inset(-margin).Intersect(img.Bounds())
+	if clip.Empty() {
+		return
+	}
+	if sub, ok := img.(interface {
+		SubImage(image.Rectangle) image.Image
+	}); ok {
+		if d, ok := sub.SubImage(clip).(draw.Image); ok {
+			img = d
+			px, py = px-clip.Min.X, py-clip.Min.Y
+		}
+	}
+	r.DrawShapedRunAt(out, img, px, py+int(math.Ceil(float64(ascent*scale))))
 }

@@ -53,7 +53,12 @@ func Start(addr string, log *slog.Logger) (*Broker, error) {
 	ln.Close()
 
 	caps := mqtt.NewDefaultServerCapabilities()
-	caps.MaximumClientWritesPending = 64 * 1024 // default 8192: a 64-bed icu ward bursts past it
+	// Every client gets an outbound queue of this many messages, allocated
+	// when it connects: 8 bytes each, so 64 K cost 512 KiB per bed device
+	// that never receives anything (32 MiB for a 64-bed ward). 16 K holds
+	// about 40 s of a 64-bed ward's traffic for a subscriber that stalls;
+	// past it the broker drops and Broker.Dropped counts.
+	caps.MaximumClientWritesPending = 16 * 1024
 	caps.MaximumInflight = 65535
 	caps.ReceiveMaximum = 65535
 	srv := mqtt.New(&mqtt.Options{
