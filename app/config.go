@@ -39,6 +39,7 @@ const (
 	CmdScenarioList  // list the simulator's clinical scenarios
 	CmdUsers         // vigil users add|list|disable|enable|reset
 	CmdJournal       // vigil journal verify|export
+	CmdEval          // vigil eval qrs: score the analysis on annotated recordings
 )
 
 // Config is everything the command line sets.
@@ -91,6 +92,7 @@ type Config struct {
 	// vigil users / vigil journal: the subcommand and its arguments.
 	Args  []string
 	admin adminFlags
+	eval  evalFlags
 	In    io.Reader // stdin for secrets (os.Stdin when nil)
 
 	// Simulator scenario (vigil sim --scenario NAME --bed N).
@@ -110,6 +112,8 @@ Usage:
                                 manage accounts (secrets from stdin)
   vigil journal verify|export [--data DIR]
                                 check the journal's hash chain; export it as CSV or JSON
+  vigil eval qrs [--json] PATH...
+                                score beat detection on annotated WFDB recordings
   vigil help                    this text
   vigil version                 print the version
   vigil <command> -h            the flags of a command
@@ -145,6 +149,8 @@ func Parse(args []string, stderr io.Writer) (Config, error) {
 			return parseAdmin(cfg, CmdUsers, args[1:], stderr)
 		case "journal":
 			return parseAdmin(cfg, CmdJournal, args[1:], stderr)
+		case "eval":
+			return parseEval(cfg, args[1:], stderr)
 		default:
 			Usage(stderr)
 			return cfg, fmt.Errorf("unknown command %q (see: vigil help)", args[0])

@@ -355,6 +355,8 @@ func Run(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 		return runUsers(ctx, cfg, in, stdout)
 	case CmdJournal:
 		return runJournal(ctx, cfg, stdout)
+	case CmdEval:
+		return runEval(ctx, cfg, stdout, stderr)
 	case CmdConfigExample:
 		fmt.Fprint(stdout, ExampleConfig)
 		return nil

@@ -3,7 +3,9 @@ package wfdb
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
+	"strconv"
 	"strings"
 )
 
@@ -23,6 +25,7 @@ const (
 	CodePVC      = 5
 	CodeFusion   = 6
 	CodeNoise    = 14
+	codeNote     = 22
 	CodeRhythm   = 28
 	CodeVFOn     = 32
 	CodeVFOff    = 33
@@ -77,18 +80,40 @@ const maxAnnotations = 50_000_000
 // 16-bit words, the code in the top 6 bits and the time since the previous
 // annotation in the low 10; SKIP, NUM, SUB, CHN and AUX words modify the
 // next annotation (NUM and CHN persist until changed); a zero word ends the
-// file.
+// file. Times are in the file's own ticks: see ParseAnnotationFile.
 func ParseAnnotations(b []byte) ([]Annotation, error) {
+	a, _, err := ParseAnnotationFile(b)
+	return a, err
+}
+
+// ParseAnnotationFile is ParseAnnotations that also returns the file's time
+// resolution in ticks per second, when the file begins with WFDB's header
+// note ("## time resolution: 250"), else 0 (the record's frame rate). The
+// header note, and the null annotation WFDB writes after it to step back to
+// time 0, are not returned.
+func ParseAnnotationFile(b []byte) ([]Annotation, float64, error) {
 	var out []Annotation
 	var t int64
+	res := 0.0
 	num, chn := 0, 0
 	pending := -1 // the annotation SUB, AUX, NUM and CHN words attach to
+	emit := func(code, at int) error {
+		if t < 0 || len(out) > 0 && t < out[len(out)-1].Sample {
+			return fmt.Errorf("%w: annotation at tick %d out of order at offset %d", ErrAnnotations, t, at)
+		}
+		if len(out) >= maxAnnotations {
+			return fmt.Errorf("%w: more than %d annotations", ErrAnnotations, maxAnnotations)
+		}
+		out = append(out, Annotation{Sample: t, Code: code, Num: num, Chan: chn})
+		pending = len(out) - 1
+		return nil
+	}
 	for i := 0; ; {
 		if i+2 > len(b) {
 			if i == len(b) {
-				return out, nil // a file without the end word
+				return out, res, nil // a file without the end word
 			}
-			return out, fmt.Errorf("%w: odd byte at offset %d", ErrAnnotations, i)
+			return out, res, fmt.Errorf("%w: odd byte at offset %d", ErrAnnotations, i)
 		}
 		w := int(b[i]) | int(b[i+1])<<8
 		i += 2
@@ -96,24 +121,19 @@ func ParseAnnotations(b []byte) ([]Annotation, error) {
 		switch code {
 		case 0:
 			if val == 0 {
-				return out, nil
+				return out, res, nil
 			}
-			// Code 0 with a time: a "not-QRS" annotation.
+			// A null annotation: it moves the time and is not returned.
 			t += int64(val)
-			out = append(out, Annotation{Sample: t, Code: 0, Num: num, Chan: chn})
-			pending = len(out) - 1
+			pending = -1
 		case codeSkip:
 			if i+4 > len(b) {
-				return out, fmt.Errorf("%w: SKIP without its interval at offset %d", ErrAnnotations, i)
+				return out, res, fmt.Errorf("%w: SKIP without its interval at offset %d", ErrAnnotations, i)
 			}
-			// A 32-bit interval in PDP-11 order: high word first.
+			// A signed 32-bit interval in PDP-11 order: high word first.
 			hi := int32(uint32(b[i]) | uint32(b[i+1])<<8)
 			lo := int32(uint32(b[i+2]) | uint32(b[i+3])<<8)
-			iv := int64(hi<<16 | lo)
-			if iv < 0 {
-				return out, fmt.Errorf("%w: SKIP backwards at offset %d", ErrAnnotations, i)
-			}
-			t += iv
+			t += int64(hi<<16 | lo)
 			i += 4
 		case codeNum:
 			num = int(int8(val))
@@ -132,32 +152,45 @@ func ParseAnnotations(b []byte) ([]Annotation, error) {
 		case codeAux:
 			n := val
 			if i+n > len(b) {
-				return out, fmt.Errorf("%w: AUX of %d bytes past the end at offset %d", ErrAnnotations, n, i)
+				return out, res, fmt.Errorf("%w: AUX of %d bytes past the end at offset %d", ErrAnnotations, n, i)
 			}
 			if pending >= 0 {
-				out[pending].Aux = strings.TrimRight(string(b[i:i+n]), "\x00")
+				aux := strings.TrimRight(string(b[i:i+n]), "\x00")
+				out[pending].Aux = aux
+				// WFDB's header: a note at time 0, first in the file.
+				if pending == 0 && out[0].Code == codeNote && out[0].Sample == 0 && strings.HasPrefix(aux, "## time resolution: ") {
+					if v, err := strconv.ParseFloat(strings.TrimSpace(strings.TrimPrefix(aux, "## time resolution: ")), 64); err == nil && v > 0 && v < 1e9 {
+						res = v
+						out, pending = out[:0], -1
+					}
+				}
 			}
 			i += n + n&1
 		default:
-			if len(out) >= maxAnnotations {
-				return out, fmt.Errorf("%w: more than %d annotations", ErrAnnotations, maxAnnotations)
-			}
 			t += int64(val)
-			out = append(out, Annotation{Sample: t, Code: code, Num: num, Chan: chn})
-			pending = len(out) - 1
+			if err := emit(code, i-2); err != nil {
+				return out, res, err
+			}
 		}
 	}
 }
 
-// ReadAnnotations reads the annotation file at path ("mitdb/100.atr").
-func ReadAnnotations(path string) ([]Annotation, error) {
+// ReadAnnotations reads the annotation file at path ("mitdb/100.atr") and
+// returns its annotations in samples at fs, the record's frame rate (times
+// of a file with its own time resolution are converted).
+func ReadAnnotations(path string, fs float64) ([]Annotation, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	a, err := ParseAnnotations(b)
+	a, res, err := ParseAnnotationFile(b)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if res > 0 && fs > 0 && res != fs {
+		for i := range a {
+			a[i].Sample = int64(math.Round(float64(a[i].Sample) * fs / res))
+		}
 	}
 	return a, nil
 }

@@ -66,7 +66,7 @@ func TestGoldenRdsamp(t *testing.T) {
 // field for field (time, sample, type, sub, chan, num, aux).
 func TestGoldenRdann(t *testing.T) {
 	dir := wfdbtest.Path(t, "wfdb_golden")
-	anns, err := ReadAnnotations(filepath.Join(dir, "100s.atr"))
+	anns, err := ReadAnnotations(filepath.Join(dir, "100s.atr"), 360)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +102,7 @@ func TestMITBIHRecords(t *testing.T) {
 		if rec.Frames != 650000 || rec.FrameRate != 360 || len(rec.Samples[0]) != 650000 || len(rec.Samples[1]) != 650000 {
 			t.Fatalf("%s: %d frames at %g Hz", name, rec.Frames, rec.FrameRate)
 		}
-		anns, err := ReadAnnotations(filepath.Join(dir, name+".atr"))
+		anns, err := ReadAnnotations(filepath.Join(dir, name+".atr"), 360)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -366,4 +366,31 @@ func FuzzAnnotations(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestTimeResolution: an annotation file written with its own time
+// resolution (WFDB's "## time resolution" header note, then a SKIP back)
+// reads in the record's samples.
+func TestTimeResolution(t *testing.T) {
+	dir := wfdbtest.Path(t, "wfdb_golden")
+	b, err := os.ReadFile(filepath.Join(dir, "100s.qrs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, res, err := ParseAnnotationFile(b)
+	if err != nil || res != 250 {
+		t.Fatalf("resolution %g, err %v", res, err)
+	}
+	anns, err := ReadAnnotations(filepath.Join(dir, "100s.qrs"), 360)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(anns) != len(raw) || len(anns) < 70 || anns[0].Code != CodeNormal {
+		t.Fatalf("%d annotations (%d raw), first %+v", len(anns), len(raw), anns[0])
+	}
+	for i := range anns {
+		if want := int64(math.Round(float64(raw[i].Sample) * 360 / 250)); anns[i].Sample != want {
+			t.Fatalf("annotation %d at %d, want %d", i, anns[i].Sample, want)
+		}
+	}
 }

@@ -1,0 +1,93 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/vigil-station/vigil/monitor/wfdb/wfdbtest"
+)
+
+func runArgs(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	cfg, err := Parse(args, io.Discard)
+	if err != nil {
+		return "", err
+	}
+	var out bytes.Buffer
+	err = Run(context.Background(), cfg, &out, io.Discard)
+	return out.String(), err
+}
+
+// TestEvalQRSReproducesBxb: `vigil eval qrs` scoring the reference tool's
+// QRS annotations of 100s against the expert's gives the counts in the
+// reference tool's own bxb.out.
+func TestEvalQRSReproducesBxb(t *testing.T) {
+	dir := wfdbtest.Path(t, "wfdb_golden")
+	bxb, err := os.ReadFile(filepath.Join(dir, "bxb.out"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`QRS sensitivity:\s+([\d.]+)% \((\d+)/(\d+)\)\s+QRS positive predictivity:\s+([\d.]+)% \((\d+)/(\d+)\)`).FindSubmatch(bxb)
+	if m == nil {
+		t.Fatalf("bxb.out has no QRS figures:\n%s", bxb)
+	}
+	out, err := runArgs(t, "eval", "qrs", "--json", "--from", "0", "--test", "qrs", filepath.Join(dir, "100s"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res struct {
+		Records []struct {
+			Record     string
+			TP, FN, FP int
+			Se, PPV    float64
+		}
+		Gross struct {
+			TP, FN, FP int
+			Se, PPV    float64
+		}
+		Average struct{ Se, PPV float64 }
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	r := res.Records[0]
+	got := fmt.Sprintf("%.2f %d/%d %.2f %d/%d", r.Se, r.TP, r.TP+r.FN, r.PPV, r.TP, r.TP+r.FP)
+	want := fmt.Sprintf("%s %s/%s %s %s/%s", m[1], m[2], m[3], m[4], m[5], m[6])
+	if len(res.Records) != 1 || r.Record != "100s" || got != want || res.Gross.TP != r.TP || res.Average.Se != r.Se {
+		t.Fatalf("vigil eval: %s, bxb.out: %s\n%s", got, want, out)
+	}
+}
+
+// TestEvalQRSFolder: a folder of records gives a line per record and the
+// gross and average lines; bad arguments are refused plainly.
+func TestEvalQRSFolder(t *testing.T) {
+	dir := wfdbtest.Path(t, "mitdb")
+	out, err := runArgs(t, "eval", "qrs", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{" 100 ", " 105 ", " 208 ", "Gross", "Average", "7 records, Vigil's detector against atr, from 5m0s, window 150ms"} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("no %q in\n%s", want, out)
+		}
+	}
+	t.Logf("\n%s", out)
+	for _, args := range [][]string{
+		{"eval"}, {"eval", "nonsense"}, {"eval", "qrs"}, {"eval", "qrs", "--window", "0s", dir},
+	} {
+		if _, err := runArgs(t, args...); err == nil {
+			t.Errorf("vigil %s: no error", strings.Join(args, " "))
+		}
+	}
+	if _, err := runArgs(t, "eval", "qrs", filepath.Join(dir, "999")); err == nil || !strings.Contains(err.Error(), "999") {
+		t.Errorf("a missing record: %v", err)
+	}
+}
