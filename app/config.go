@@ -112,8 +112,9 @@ Usage:
                                 manage accounts (secrets from stdin)
   vigil journal verify|export [--data DIR]
                                 check the journal's hash chain; export it as CSV or JSON
-  vigil eval qrs [--json] PATH...
-                                score beat detection on annotated WFDB recordings
+  vigil eval qrs|hr [--json] PATH...
+                                score beat detection on annotated WFDB recordings;
+                                the heart rate shown for a recorded lead
   vigil help                    this text
   vigil version                 print the version
   vigil <command> -h            the flags of a command

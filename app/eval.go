@@ -28,7 +28,13 @@ const evalUsage = `vigil eval — score Vigil's ECG analysis on annotated record
       folder of records. Prints TP, FN, FP, Se and +P per record, then gross
       (pooled) and average figures.
 
-Flags:
+  vigil eval hr [--json] [--fs HZ] [--settle D] FILE
+      The heart rate Vigil displays for one ECG lead once it has settled (20 s by
+      default): FILE is one value in mV per line at --fs Hz (the AAMI EC13 test
+      waveforms), or a WFDB record (its first ECG lead, or --lead). Prints the rate
+      at the end and its range after settling; --json: {"hr_bpm": ...}.
+
+Flags of qrs:
   --json           print JSON: records[], gross{tp,fn,fp,se,ppv}, average{se,ppv}
   --from D         skip this much of each record (default 5m, the EC57 learning period)
   --window D       match window (default 150ms)
@@ -39,6 +45,8 @@ Flags:
 
 type evalFlags struct {
 	json      bool
+	fs        float64
+	settle    time.Duration
 	from      time.Duration
 	window    time.Duration
 	ref, test string
@@ -54,9 +62,9 @@ func parseEval(cfg Config, args []string, stderr io.Writer) (Config, error) {
 		}
 		return cfg, ErrHelp
 	}
-	if args[0] != "qrs" {
+	if args[0] != "qrs" && args[0] != "hr" {
 		fmt.Fprint(stderr, evalUsage)
-		return cfg, fmt.Errorf("unknown evaluation %q (qrs)", args[0])
+		return cfg, fmt.Errorf("unknown evaluation %q (qrs, hr)", args[0])
 	}
 	cfg.Args = []string{args[0]}
 	e := &cfg.eval
@@ -69,6 +77,8 @@ func parseEval(cfg Config, args []string, stderr io.Writer) (Config, error) {
 	fs.StringVar(&e.ref, "ref", "atr", "reference annotator")
 	fs.StringVar(&e.test, "test", "", "score this annotator instead of the detector")
 	fs.StringVar(&e.lead, "lead", "", "signal to analyse")
+	fs.Float64Var(&e.fs, "fs", 0, "sampling rate of a one-column file (hr)")
+	fs.DurationVar(&e.settle, "settle", 20*time.Second, "time the rate is given to settle (hr)")
 	rest := args[1:]
 	var pos []string
 	for len(rest) > 0 {
@@ -81,7 +91,13 @@ func parseEval(cfg Config, args []string, stderr io.Writer) (Config, error) {
 		}
 	}
 	if len(pos) == 0 {
-		return cfg, errors.New("vigil eval qrs: name at least one record or folder")
+		return cfg, fmt.Errorf("vigil eval %s: name what to read", args[0])
+	}
+	if args[0] == "hr" && len(pos) != 1 {
+		return cfg, errors.New("vigil eval hr: name one file")
+	}
+	if e.fs < 0 || e.fs > 0 && (e.fs < 50 || e.fs > 10000) {
+		return cfg, fmt.Errorf("vigil eval hr: --fs %g: want a rate between 50 and 10000 Hz", e.fs)
 	}
 	if e.from < 0 || e.window <= 0 {
 		return cfg, errors.New("vigil eval qrs: --from must be ≥ 0 and --window > 0")
@@ -119,6 +135,9 @@ func evalRecords(paths []string, ref string) ([]string, error) {
 
 func runEval(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	e := cfg.eval
+	if cfg.Args[0] == "hr" {
+		return runEvalHR(cfg.Args[1], e, stdout)
+	}
 	recs, err := evalRecords(cfg.Args[1:], e.ref)
 	if err != nil {
 		return err
@@ -184,4 +203,32 @@ func scoreRecord(path string, e evalFlags) (ecg.Score, error) {
 		test = ecg.DetectRecord(rec, sig)
 	}
 	return ecg.Compare(rec.Record, ref, test, rec.FrameRate, e.from.Seconds(), e.window.Seconds()), nil
+}
+
+// runEvalHR meters the heart rate of one lead.
+func runEvalHR(path string, e evalFlags, stdout io.Writer) error {
+	var x []float64
+	fs := e.fs
+	if rec, err := wfdb.Read(strings.TrimSuffix(path, ".hea")); err == nil {
+		sig, err := ecg.PickLead(rec.Header, e.lead)
+		if err != nil {
+			return err
+		}
+		x, fs = rec.Physical(sig), rec.Rate(sig)
+	} else if _, serr := os.Stat(strings.TrimSuffix(path, ".hea") + ".hea"); serr == nil {
+		return err // a record that does not read
+	} else {
+		if fs == 0 {
+			return fmt.Errorf("%s: a one-column file needs its rate: --fs HZ", path)
+		}
+		if x, err = wfdb.ReadColumn(path); err != nil {
+			return err
+		}
+	}
+	r := ecg.MeterHR(x, fs, e.settle.Seconds())
+	if e.json {
+		return json.NewEncoder(stdout).Encode(r)
+	}
+	_, err := fmt.Fprintf(stdout, "%.1f bpm (%.1f–%.1f after %s; %d beats in %.1f s)\n", r.Final, r.Min, r.Max, e.settle, r.Beats, r.Duration)
+	return err
 }

@@ -91,3 +91,28 @@ func TestEvalQRSFolder(t *testing.T) {
 		t.Errorf("a missing record: %v", err)
 	}
 }
+
+// TestEvalHR: `vigil eval hr` on AAMI EC13 waveform 3a (ventricular
+// bigeminy) reads 80 ± 1 bpm, in JSON as the issue names it.
+func TestEvalHR(t *testing.T) {
+	path := wfdbtest.Path(t, "aami_ec13", "aami3a.csv")
+	out, err := runArgs(t, "eval", "hr", "--json", "--fs", "720", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r struct {
+		HR *float64 `json:"hr_bpm"`
+	}
+	if err := json.Unmarshal([]byte(out), &r); err != nil || r.HR == nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if *r.HR < 79 || *r.HR > 81 {
+		t.Fatalf("EC13 3a reads %.1f bpm, want 80 ± 1", *r.HR)
+	}
+	if _, err := runArgs(t, "eval", "hr", path); err == nil || !strings.Contains(err.Error(), "--fs") {
+		t.Fatalf("a one-column file without --fs: %v", err)
+	}
+	if _, err := runArgs(t, "eval", "hr", "--fs", "5", path); err == nil {
+		t.Fatal("--fs 5 accepted")
+	}
+}

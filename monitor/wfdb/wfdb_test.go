@@ -394,3 +394,30 @@ func TestTimeResolution(t *testing.T) {
 		}
 	}
 }
+
+func TestParseColumn(t *testing.T) {
+	v, err := ParseColumn(strings.NewReader("0.185\r\n\n# comment\n-1.5e-1, extra\nNaN\n2\n"))
+	if err != nil || len(v) != 4 || v[0] != 0.185 || v[1] != -0.15 || !math.IsNaN(v[2]) || v[3] != 2 {
+		t.Fatalf("%v %v", v, err)
+	}
+	for _, bad := range []string{"", "\n\n", "1\nx\n", "1\n+Inf\n"} {
+		if _, err := ParseColumn(strings.NewReader(bad)); !errors.Is(err, ErrCSV) {
+			t.Errorf("%q: %v", bad, err)
+		}
+	}
+}
+
+func FuzzColumn(f *testing.F) {
+	f.Add("0.185\n0.185\n0.169\n")
+	f.Fuzz(func(t *testing.T, s string) {
+		v, err := ParseColumn(strings.NewReader(s))
+		if err != nil && !errors.Is(err, ErrCSV) {
+			t.Fatalf("error not an ErrCSV: %v", err)
+		}
+		for _, x := range v {
+			if math.IsInf(x, 0) {
+				t.Fatalf("infinite value accepted from %q", s)
+			}
+		}
+	})
+}
