@@ -163,9 +163,15 @@ func runEval(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 		}{scores, total})
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "Record\tTP\tFN\tFP\tSe %\t+P %\t")
+	fmt.Fprintln(tw, "Record\tTP\tFN\tFP\tSe %\t+P %\tVEB Se %\tVEB +P %\t")
+	pc := func(v float64) string {
+		if v < 0 {
+			return "-"
+		}
+		return fmt.Sprintf("%.2f", v)
+	}
 	for _, s := range scores {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%.2f\t%.2f\t\n", s.Record, s.TP, s.FN, s.FP, s.Se, s.PPV)
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%.2f\t%.2f\t%s\t%s\t\n", s.Record, s.TP, s.FN, s.FP, s.Se, s.PPV, pc(s.VSe), pc(s.VPPV))
 	}
 	g := total.Gross
 	fmt.Fprintf(tw, "Gross\t%d\t%d\t%d\t%.2f\t%.2f\t\n", g.TP, g.FN, g.FP, g.Se, g.PPV)

@@ -18,7 +18,10 @@ import (
 //   - a detection matches a reference beat within Window (150 ms); each is
 //     matched at most once, nearest pairs first;
 //   - TP matched, FN reference beats unmatched, FP detections unmatched;
-//     Se = TP/(TP+FN), +P = TP/(TP+FP).
+//     Se = TP/(TP+FN), +P = TP/(TP+FP);
+//   - VEB: Se = Vv/(Vv + V called otherwise or missed), +P = Vv/(Vv + Nv +
+//     Ov), where a fusion or unclassifiable reference beat called V is not
+//     counted.
 
 // Score is one record's beat-by-beat comparison.
 type Score struct {
@@ -96,7 +99,9 @@ func Compare(record string, ref, test []wfdb.Annotation, fs float64, start, wind
 			s.VTP++
 		case rv:
 			s.VFN++
-		case dv:
+		case dv && r[p.i].Code != wfdb.CodeFusion && r[p.i].Code != codeUnclassified:
+			// Nv; a fusion or unclassifiable beat called V (Fv, Qv) is not
+			// held against the test, as in EC57.
 			s.VFP++
 		}
 	}
@@ -113,6 +118,9 @@ func Compare(record string, ref, test []wfdb.Annotation, fs float64, start, wind
 		if !ok {
 			s.FP++
 			s.FalseBeats = append(s.FalseBeats, d[j].Sample)
+			if wfdb.IsVentricular(d[j].Code) {
+				s.VFP++ // Ov: a V where the reference has no beat
+			}
 		}
 	}
 	s.Se, s.PPV = pct(s.TP, s.TP+s.FN), pct(s.TP, s.TP+s.FP)

@@ -9,6 +9,7 @@ type Beat struct {
 	Amp     float64 // band-passed peak amplitude (mV)
 	Energy  float64 // height of the integrated-energy peak
 	Late    bool    // found by search-back, after a gap longer than the rhythm allows
+	Class   Class   // normal, ventricular or unknown
 }
 
 // Detector finds QRS complexes in one ECG lead, sample by sample, at any
@@ -58,6 +59,7 @@ type Detector struct {
 
 	refractory, tWave int64
 	lag               int64 // from an R peak to its decision, at most
+	cls               classifier
 }
 
 // NewDetector returns a detector for a lead sampled at fs Hz.
@@ -71,6 +73,7 @@ func NewDetector(fs float64) *Detector {
 	}
 	d.bp = make([]float64, size)
 	d.bpMask = int64(size - 1)
+	d.cls = newClassifier(fs, size)
 	d.confirm = int64(math.Round(0.100 * fs))
 	d.learnEnd = int64(2 * fs)
 	d.refractory = int64(math.Round(0.200 * fs))
@@ -92,6 +95,7 @@ func (d *Detector) Push(x float64) (Beat, bool) {
 	if d.n == 0 {
 		d.band.reset(x)
 	}
+	d.cls.push(d.n, x, d.bpMask)
 	y := d.band.step(x)
 	d.bp[d.n&d.bpMask] = y
 	dv := (y - d.prevBP) * d.fs
@@ -185,7 +189,7 @@ func (d *Detector) peak(v float64, m, now int64) (Beat, bool) {
 			return Beat{}, false
 		}
 		d.spk = 0.125*v + 0.875*d.spk
-		d.accept(b, slope)
+		d.accept(&b, slope)
 		return b, true
 	}
 	d.npk = 0.125*v + 0.875*d.npk
@@ -211,15 +215,16 @@ func (d *Detector) searchBack(now int64) (Beat, bool) {
 	b := d.best
 	b.Decided, b.Late = now, true
 	d.spk = 0.25*b.Energy + 0.75*d.spk
-	d.accept(b, d.bestSlope)
+	d.accept(&b, d.bestSlope)
 	return b, true
 }
 
-func (d *Detector) accept(b Beat, slope float64) {
+func (d *Detector) accept(b *Beat, slope float64) {
+	b.Class = d.cls.classify(b.Sample, d.n-int64(len(d.bp))+1, d.n-1, d.bpMask)
 	if d.haveLast {
 		d.rr.add(b.Sample - d.last.Sample)
 	}
-	d.last, d.haveLast, d.lastSlope = b, true, slope
+	d.last, d.haveLast, d.lastSlope = *b, true, slope
 	if d.slopeAvg == 0 {
 		d.slopeAvg = slope
 	}

@@ -46,6 +46,9 @@ func PickLead(h *wfdb.Header, lead string) (int, error) {
 	return -1, fmt.Errorf("record %s has no ECG lead", h.Record)
 }
 
+// codeUnclassified is WFDB's Q, a beat of unknown class.
+const codeUnclassified = 13
+
 // DetectRecord runs the detector over one signal of a record and returns
 // its beats as annotations (sample numbers in frames of the record, code N).
 func DetectRecord(rec *wfdb.Record, sig int) []wfdb.Annotation {
@@ -54,7 +57,14 @@ func DetectRecord(rec *wfdb.Record, sig int) []wfdb.Annotation {
 	var out []wfdb.Annotation
 	for _, x := range rec.Physical(sig) {
 		if b, ok := d.Push(x); ok {
-			out = append(out, wfdb.Annotation{Sample: b.Sample / spf, Code: wfdb.CodeNormal, Chan: sig})
+			code := wfdb.CodeNormal
+			switch b.Class {
+			case ClassVentricular:
+				code = wfdb.CodePVC
+			case ClassUnknown:
+				code = codeUnclassified
+			}
+			out = append(out, wfdb.Annotation{Sample: b.Sample / spf, Code: code, Chan: sig})
 		}
 	}
 	return out
