@@ -34,6 +34,13 @@ const evalUsage = `vigil eval — score Vigil's ECG analysis on annotated record
       waveforms), or a WFDB record (its first ECG lead, or --lead). Prints the rate
       at the end and its range after settling; --json: {"hr_bpm": ...}.
 
+  vigil eval alarms [--json] [--at D] [--window D] PATH...
+      For each PhysioNet/CinC 2015 record (a header whose comments name the alarm
+      type and "True alarm" or "False alarm"), whether Vigil's own analysis raises
+      that alarm type in the window ending at the bedside alarm (--at 300s, --window
+      16s), using only the data up to it. Prints TP, FP, TN, FN, TPR, TNR and the
+      challenge score (TP+TN)/(TP+TN+FP+5·FN).
+
 Flags of qrs:
   --json           print JSON: records[], gross{tp,fn,fp,se,ppv}, average{se,ppv}
   --from D         skip this much of each record (default 5m, the EC57 learning period)
@@ -45,6 +52,7 @@ Flags of qrs:
 
 type evalFlags struct {
 	json      bool
+	at        time.Duration
 	fs        float64
 	settle    time.Duration
 	from      time.Duration
@@ -62,9 +70,9 @@ func parseEval(cfg Config, args []string, stderr io.Writer) (Config, error) {
 		}
 		return cfg, ErrHelp
 	}
-	if args[0] != "qrs" && args[0] != "hr" {
+	if args[0] != "qrs" && args[0] != "hr" && args[0] != "alarms" {
 		fmt.Fprint(stderr, evalUsage)
-		return cfg, fmt.Errorf("unknown evaluation %q (qrs, hr)", args[0])
+		return cfg, fmt.Errorf("unknown evaluation %q (qrs, hr, alarms)", args[0])
 	}
 	cfg.Args = []string{args[0]}
 	e := &cfg.eval
@@ -73,7 +81,12 @@ func parseEval(cfg Config, args []string, stderr io.Writer) (Config, error) {
 	fs.Usage = func() { fmt.Fprint(stderr, evalUsage) }
 	fs.BoolVar(&e.json, "json", false, "print JSON")
 	fs.DurationVar(&e.from, "from", 5*time.Minute, "skip this much of each record")
-	fs.DurationVar(&e.window, "window", 150*time.Millisecond, "match window")
+	window := 150 * time.Millisecond
+	if args[0] == "alarms" {
+		window = 16 * time.Second
+	}
+	fs.DurationVar(&e.window, "window", window, "match window (qrs); alarm window (alarms)")
+	fs.DurationVar(&e.at, "at", 300*time.Second, "time of the bedside alarm (alarms)")
 	fs.StringVar(&e.ref, "ref", "atr", "reference annotator")
 	fs.StringVar(&e.test, "test", "", "score this annotator instead of the detector")
 	fs.StringVar(&e.lead, "lead", "", "signal to analyse")
@@ -135,8 +148,11 @@ func evalRecords(paths []string, ref string) ([]string, error) {
 
 func runEval(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	e := cfg.eval
-	if cfg.Args[0] == "hr" {
+	switch cfg.Args[0] {
+	case "hr":
 		return runEvalHR(cfg.Args[1], e, stdout)
+	case "alarms":
+		return runEvalAlarms(ctx, cfg.Args[1:], e, stdout)
 	}
 	recs, err := evalRecords(cfg.Args[1:], e.ref)
 	if err != nil {
@@ -236,5 +252,139 @@ func runEvalHR(path string, e evalFlags, stdout io.Writer) error {
 		return json.NewEncoder(stdout).Encode(r)
 	}
 	_, err := fmt.Fprintf(stdout, "%.1f bpm (%.1f–%.1f after %s; %d beats in %.1f s)\n", r.Final, r.Min, r.Max, e.settle, r.Beats, r.Duration)
+	return err
+}
+
+// challengeTypes maps the PhysioNet/CinC 2015 alarm names to conditions.
+var challengeTypes = map[string]ecg.Condition{
+	"Asystole": ecg.Asystole, "Bradycardia": ecg.ExtremeBrady, "Tachycardia": ecg.ExtremeTachy,
+	"Ventricular_Tachycardia": ecg.VTach, "Ventricular_Flutter_Fib": ecg.VFib,
+}
+
+type alarmResult struct {
+	Record   string  `json:"record"`
+	Alarm    string  `json:"alarm"`
+	Truth    bool    `json:"true_alarm"`
+	Raised   bool    `json:"raised"`
+	Outcome  string  `json:"outcome"` // TP, FP, TN, FN
+	Lead     string  `json:"lead,omitempty"`
+	RateBPM  float64 `json:"rate_bpm,omitempty"`
+	HeldBack bool    `json:"held_back_by_pulse,omitempty"`
+	PulseBPM float64 `json:"pulse_bpm,omitempty"`
+}
+
+// challengeLabel reads the alarm type and truth from a header's comments.
+func challengeLabel(h *wfdb.Header) (string, ecg.Condition, bool, error) {
+	var name string
+	var cond ecg.Condition
+	truth, seen := false, false
+	for _, c := range h.Comments {
+		c = strings.TrimSpace(c)
+		if k, ok := challengeTypes[c]; ok {
+			name, cond = c, k
+		}
+		switch strings.ToLower(c) {
+		case "true alarm":
+			truth, seen = true, true
+		case "false alarm":
+			truth, seen = false, true
+		}
+	}
+	if cond == 0 || !seen {
+		return "", 0, false, fmt.Errorf("record %s: its header does not name the alarm type and whether it was true", h.Record)
+	}
+	return name, cond, truth, nil
+}
+
+func runEvalAlarms(ctx context.Context, paths []string, e evalFlags, stdout io.Writer) error {
+	var recs []string
+	for _, p := range paths {
+		if st, err := os.Stat(p); err == nil && st.IsDir() {
+			heads, _ := filepath.Glob(filepath.Join(p, "*.hea"))
+			slices.Sort(heads)
+			for _, h := range heads {
+				recs = append(recs, strings.TrimSuffix(h, ".hea"))
+			}
+			continue
+		}
+		recs = append(recs, strings.TrimSuffix(p, ".hea"))
+	}
+	var res []alarmResult
+	var tp, fp, tn, fn int
+	for _, path := range recs {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		rec, err := wfdb.Read(path)
+		if err != nil {
+			return err
+		}
+		name, cond, truth, err := challengeLabel(rec.Header)
+		if err != nil {
+			return err
+		}
+		raised, held, why, err := ecg.RecordAlarms(rec, e.at.Seconds(), e.window.Seconds())
+		if err != nil {
+			return err
+		}
+		r := alarmResult{Record: rec.Record, Alarm: name, Truth: truth, Raised: raised&cond != 0, HeldBack: held&cond != 0}
+		if ev, ok := why[cond]; ok {
+			if ev.Lead >= 0 {
+				r.Lead = rec.Signals[ev.Lead].Description
+			}
+			r.RateBPM, r.PulseBPM = ev.RateBPM, ev.PulseBPM
+		}
+		switch {
+		case r.Raised && truth:
+			r.Outcome, tp = "TP", tp+1
+		case r.Raised:
+			r.Outcome, fp = "FP", fp+1
+		case truth:
+			r.Outcome, fn = "FN", fn+1
+		default:
+			r.Outcome, tn = "TN", tn+1
+		}
+		res = append(res, r)
+	}
+	ratio := func(a, b int) float64 {
+		if b == 0 {
+			return 0
+		}
+		return 100 * float64(a) / float64(b)
+	}
+	score := 0.0
+	if d := tp + tn + fp + 5*fn; d > 0 {
+		score = 100 * float64(tp+tn) / float64(d)
+	}
+	if e.json {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(map[string]any{"records": res, "tp": tp, "fp": fp, "tn": tn, "fn": fn,
+			"tpr": ratio(tp, tp+fn), "tnr": ratio(tn, tn+fp), "score": score})
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "Record\tAlarm\tTruth\tVigil\tOutcome\tEvidence")
+	for _, r := range res {
+		truth, vigil := "false", "not raised"
+		if r.Truth {
+			truth = "true"
+		}
+		if r.Raised {
+			vigil = "raised"
+		}
+		ev := ""
+		if r.Raised && r.RateBPM > 0 {
+			ev = fmt.Sprintf("%s, %.0f bpm", r.Lead, r.RateBPM)
+		}
+		if r.HeldBack {
+			ev = fmt.Sprintf("held back: pulse at %.0f/min", r.PulseBPM)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Record, r.Alarm, truth, vigil, r.Outcome, ev)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintf(stdout, "TP %d  FP %d  TN %d  FN %d  TPR %.1f %%  TNR %.1f %%  score %.1f %% (%d records, window %s before %s)\n",
+		tp, fp, tn, fn, ratio(tp, tp+fn), ratio(tn, tn+fp), score, len(res), e.window, e.at)
 	return err
 }

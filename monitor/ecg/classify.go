@@ -120,14 +120,14 @@ func (c *classifier) width(w []float64) (width, p2p float64) {
 
 // classify judges the beat with R peak r; oldest and newest bound the
 // samples still in the ring.
-func (c *classifier) classify(r, oldest, newest, mask int64) Class {
+func (c *classifier) classify(r, oldest, newest, mask int64) (Class, float64) {
 	rr := 0.0
 	if c.haveLast {
 		rr = float64(r - c.lastR)
 	}
 	c.lastR, c.haveLast = r, true
 	if !c.window(c.win, r, 0, oldest, newest, mask) {
-		return ClassUnknown
+		return ClassUnknown, 0
 	}
 	// The best-matching cluster, over the alignment lags.
 	best, bestCorr, bestLag := -1, -1.0, 0
@@ -149,7 +149,8 @@ func (c *classifier) classify(r, oldest, newest, mask int64) Class {
 		c.window(c.win, r, bestLag, oldest, newest, mask)
 	}
 	width, p2p := c.width(c.win)
-	if best >= 0 && bestCorr >= clusterCorr && p2p > 0.6*c.clusters[best].amp && p2p < 1.6*c.clusters[best].amp {
+	if best >= 0 && bestCorr >= clusterCorr && p2p > 0.6*c.clusters[best].amp && p2p < 1.6*c.clusters[best].amp &&
+		width < wideRatio*c.clusters[best].width+c.widthFloor {
 		cl := &c.clusters[best]
 		for i, v := range c.win {
 			cl.tmpl[i] += templateRate * (v - cl.tmpl[i])
@@ -206,7 +207,7 @@ func (c *classifier) classify(r, oldest, newest, mask int64) Class {
 		}
 		c.rrAvg += 0.125 * (rr - c.rrAvg)
 	}
-	return cls
+	return cls, width / c.fs
 }
 
 func correlate(a, b []float64) float64 {

@@ -42,8 +42,8 @@ func TestMITBIHDetection(t *testing.T) {
 		// couplets and runs in 106, 119 and 208).
 		if s.VTP+s.VFN >= 300 {
 			t.Logf("%s: VEB TP %d FN %d FP %d  Se %.2f %%  +P %.2f %%", name, s.VTP, s.VFN, s.VFP, s.VSe, s.VPPV)
-			if s.VSe < 97 || s.VPPV < 95 {
-				t.Errorf("record %s: VEB Se %.2f %%, +P %.2f %%: below the floor of 97 / 95", name, s.VSe, s.VPPV)
+			if s.VSe < 97 || s.VPPV < 92 {
+				t.Errorf("record %s: VEB Se %.2f %%, +P %.2f %%: below the floor of 97 / 92", name, s.VSe, s.VPPV)
 			}
 		}
 		scores = append(scores, s)

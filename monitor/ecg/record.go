@@ -69,3 +69,64 @@ func DetectRecord(rec *wfdb.Record, sig int) []wfdb.Annotation {
 	}
 	return out
 }
+
+// RecordAlarms replays a record through the rhythm analysis up to until
+// seconds (using nothing after it) and returns the conditions that held at
+// any moment of the window (until − window, until], checked every 100 ms,
+// and those the pulse signal held back. Every ECG lead is analysed; the
+// arterial pressure, else the pleth, corroborates.
+func RecordAlarms(rec *wfdb.Record, until, window float64) (raised, held Condition, why map[Condition]Evidence, err error) {
+	var leads []int
+	for i, s := range rec.Signals {
+		if IsECG(s.Description) && s.SamplesPerFrame == rec.Signals[0].SamplesPerFrame {
+			leads = append(leads, i)
+		}
+	}
+	if len(leads) == 0 {
+		return 0, 0, nil, fmt.Errorf("record %s has no ECG lead", rec.Record)
+	}
+	fs := rec.Rate(leads[0])
+	r := NewRhythm(fs, len(leads))
+	pulse := rec.Find("ABP", "ART", "PLETH")
+	var pulseX []float64
+	if pulse >= 0 {
+		r.WithPulse(rec.Rate(pulse))
+		pulseX = rec.Physical(pulse)
+	}
+	xs := make([][]float64, len(leads))
+	for k, i := range leads {
+		xs[k] = rec.Physical(i)
+	}
+	n := min(int64(len(xs[0])), int64(until*fs))
+	from := int64((until - window) * fs)
+	step := max(int64(0.1*fs), 1)
+	frame := make([]float64, len(leads))
+	why = map[Condition]Evidence{}
+	pulseRatio := 0.0
+	if pulse >= 0 {
+		pulseRatio = rec.Rate(pulse) / fs
+	}
+	pi := 0
+	for t := range n {
+		for k := range xs {
+			frame[k] = xs[k][t]
+		}
+		r.Push(frame...)
+		for ; pulse >= 0 && pi < len(pulseX) && float64(pi) < float64(t+1)*pulseRatio; pi++ {
+			r.PushPulse(pulseX[pi])
+		}
+		if t >= from && (t-from)%step == 0 {
+			now, w, h := r.Conditions()
+			for c, e := range w {
+				if (now|h)&c != 0 {
+					if _, ok := why[c]; !ok {
+						why[c] = e
+					}
+				}
+			}
+			raised |= now
+			held |= h
+		}
+	}
+	return raised, held &^ raised, why, nil
+}

@@ -1,0 +1,219 @@
+package ecg
+
+import (
+	"fmt"
+	"math"
+)
+
+// Condition is a lethal-arrhythmia condition Vigil raises itself, by the
+// PhysioNet/CinC 2015 definitions (HIGH priority, latching, no delay):
+//
+//	asystole                no QRS for 4 s (on any ECG lead)
+//	extreme bradycardia     < 40 bpm over 5 consecutive beats
+//	extreme tachycardia     > 140 bpm over 17 consecutive beats
+//	ventricular tachycardia ≥ 5 consecutive ventricular beats faster than 100 bpm
+//	ventricular flutter/fib a fibrillatory waveform for 4 s
+type Condition uint8
+
+// Conditions.
+const (
+	Asystole Condition = 1 << iota
+	ExtremeBrady
+	ExtremeTachy
+	VTach
+	VFib
+)
+
+var conditionNames = map[Condition]string{
+	Asystole: "asystole", ExtremeBrady: "extreme bradycardia", ExtremeTachy: "extreme tachycardia",
+	VTach: "ventricular tachycardia", VFib: "ventricular fibrillation/flutter",
+}
+
+func (c Condition) String() string {
+	if n, ok := conditionNames[c]; ok {
+		return n
+	}
+	var s string
+	for k := Asystole; k <= VFib; k <<= 1 {
+		if c&k != 0 {
+			if s != "" {
+				s += ", "
+			}
+			s += conditionNames[k]
+		}
+	}
+	if s == "" {
+		return fmt.Sprintf("Condition(%d)", uint8(c))
+	}
+	return s
+}
+
+// Rhythm analyses a bed's ECG leads (all at one rate) and, when it has one,
+// a pulsatile signal (pleth or arterial pressure) as corroboration. Feed it
+// one frame at a time (one sample per lead) with Push, or pulse samples
+// with PushPulse at their own rate; Conditions says what holds now.
+type Rhythm struct {
+	fs    float64
+	leads []*leadRhythm
+	pulse *pulseDetector
+	n     int64 // ECG frames seen
+}
+
+type leadRhythm struct {
+	det   *Detector
+	beats []Beat // the last 32 beats
+	vf    vfFilter
+}
+
+// NewRhythm returns the analysis of leads ECG leads sampled at fs.
+func NewRhythm(fs float64, leads int) *Rhythm {
+	r := &Rhythm{fs: fs}
+	for range leads {
+		r.leads = append(r.leads, &leadRhythm{det: NewDetector(fs), vf: newVFFilter(fs)})
+	}
+	return r
+}
+
+// WithPulse adds a pulsatile signal at rate fs (pleth or arterial pressure).
+func (r *Rhythm) WithPulse(fs float64) *Rhythm {
+	r.pulse = newPulseDetector(fs)
+	return r
+}
+
+// Push adds one frame: a sample (mV, NaN when missing) for each lead.
+func (r *Rhythm) Push(frame ...float64) {
+	for i, l := range r.leads {
+		x := math.NaN()
+		if i < len(frame) {
+			x = frame[i]
+		}
+		if b, ok := l.det.Push(x); ok {
+			if len(l.beats) >= 32 {
+				copy(l.beats, l.beats[1:])
+				l.beats = l.beats[:len(l.beats)-1]
+			}
+			l.beats = append(l.beats, b)
+		}
+		l.vf.push(x)
+	}
+	r.n++
+}
+
+// PushPulse adds one sample of the pulsatile signal.
+func (r *Rhythm) PushPulse(x float64) {
+	if r.pulse != nil {
+		r.pulse.push(x)
+	}
+}
+
+// Evidence says why a condition holds or was held back.
+type Evidence struct {
+	Lead      int     // lead that shows it (-1: all)
+	RateBPM   float64 // ventricular or heart rate over the run
+	Beats     int     // beats in the run
+	PulseBPM  float64 // rate of the pulsatile signal, when there is one (0: none seen)
+	PulseSeen bool    // the pulsatile signal shows beats in the same window
+}
+
+// Conditions returns the conditions that hold at the latest frame, with
+// evidence for each, and the ones held back by the pulse signal.
+func (r *Rhythm) Conditions() (now Condition, why map[Condition]Evidence, heldBack Condition) {
+	why = map[Condition]Evidence{}
+	t := r.n - 1
+	if t < int64(r.fs*5) {
+		return 0, why, 0 // the detectors are still learning
+	}
+	// Asystole: every lead silent for 4 s (each lead sees what the others
+	// miss: a lead that lost contact is silent too).
+	silent := true
+	for _, l := range r.leads {
+		if len(l.beats) > 0 && float64(t-l.beats[len(l.beats)-1].Sample) < 4*r.fs {
+			silent = false
+		}
+	}
+	if silent && len(r.leads) > 0 {
+		ev := Evidence{Lead: -1}
+		if r.pulse != nil {
+			ev.PulseBPM, ev.PulseSeen = r.pulse.rate(4)
+		}
+		if ev.PulseSeen {
+			heldBack |= Asystole
+		} else {
+			now |= Asystole
+		}
+		why[Asystole] = ev
+	}
+	for i, l := range r.leads {
+		if rate, n, ok := vtRun(l.beats, t, r.fs); ok {
+			if _, seen := why[VTach]; !seen {
+				now |= VTach
+				why[VTach] = Evidence{Lead: i, RateBPM: rate, Beats: n}
+			}
+		}
+		if l.vf.fibrillating() {
+			if _, seen := why[VFib]; !seen {
+				now |= VFib
+				why[VFib] = Evidence{Lead: i}
+			}
+		}
+	}
+	// Rate conditions on the first lead with beats.
+	for i, l := range r.leads {
+		b := l.beats
+		if len(b) < 2 || float64(t-b[len(b)-1].Sample) > 4*r.fs {
+			continue
+		}
+		if rate, ok := spanRate(b, 5, r.fs); ok && rate < 40 {
+			now |= ExtremeBrady
+			why[ExtremeBrady] = Evidence{Lead: i, RateBPM: rate, Beats: 5}
+		}
+		if rate, ok := spanRate(b, 17, r.fs); ok && rate > 140 {
+			now |= ExtremeTachy
+			why[ExtremeTachy] = Evidence{Lead: i, RateBPM: rate, Beats: 17}
+		}
+		break
+	}
+	return now, why, heldBack
+}
+
+// spanRate is the rate over the last n beats (n−1 intervals).
+func spanRate(b []Beat, n int, fs float64) (float64, bool) {
+	if len(b) < n {
+		return 0, false
+	}
+	span := b[len(b)-1].Sample - b[len(b)-n].Sample
+	if span <= 0 {
+		return 0, false
+	}
+	return 60 * fs * float64(n-1) / float64(span), true
+}
+
+// vtRun finds a run of at least 5 consecutive ventricular beats faster
+// than 100 bpm (any 5 consecutive beats of it) that is still going on, its
+// last beat within 2 s. A beat counts as ventricular when the classifier
+// says so, or when its QRS is 120 ms wide or more: a wide-complex
+// tachycardia is treated as VT, as the guidelines ask, even where the
+// patient's own rhythm is wide.
+func vtRun(b []Beat, t int64, fs float64) (rate float64, n int, ok bool) {
+	end := len(b)
+	if end == 0 || float64(t-b[end-1].Sample) > 2*fs {
+		return 0, 0, false
+	}
+	start := end
+	for start > 0 && (b[start-1].Class == ClassVentricular || b[start-1].Width >= wideQRS) {
+		start--
+	}
+	n = end - start
+	if n < 5 {
+		return 0, 0, false
+	}
+	for i := start; i+4 < end; i++ {
+		if r := 60 * fs * 4 / float64(b[i+4].Sample-b[i].Sample); r > rate {
+			rate = r
+		}
+	}
+	return rate, n, rate > 100
+}
+
+// wideQRS is the width of a wide QRS complex, seconds.
+const wideQRS = 0.120
