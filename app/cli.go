@@ -70,20 +70,28 @@ func parseAdmin(cfg Config, cmd Command, args []string, stderr io.Writer) (Confi
 		fs.StringVar(&a.format, "format", "csv", "csv or json")
 		fs.StringVar(&a.out, "out", "", "file to write (default stdout)")
 	}
-	// flags may come before or after the name
-	rest := args[1:]
-	var pos []string
-	for len(rest) > 0 {
-		if err := fs.Parse(rest); err != nil {
-			return cfg, err
-		}
-		rest = fs.Args()
-		if len(rest) > 0 {
-			pos, rest = append(pos, rest[0]), rest[1:]
-		}
+	pos, err := parseInterspersed(fs, args[1:])
+	if err != nil {
+		return cfg, err
 	}
 	cfg.Args = append(cfg.Args, pos...)
 	return cfg, nil
+}
+
+// parseInterspersed parses flags that may come before, between or after
+// the positional arguments, and returns the positional ones.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for len(args) > 0 {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) > 0 {
+			pos, args = append(pos, args[0]), args[1:]
+		}
+	}
+	return pos, nil
 }
 
 // adminFlags are the flags of vigil users and vigil journal.

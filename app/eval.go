@@ -92,16 +92,9 @@ func parseEval(cfg Config, args []string, stderr io.Writer) (Config, error) {
 	fs.StringVar(&e.lead, "lead", "", "signal to analyse")
 	fs.Float64Var(&e.fs, "fs", 0, "sampling rate of a one-column file (hr)")
 	fs.DurationVar(&e.settle, "settle", 20*time.Second, "time the rate is given to settle (hr)")
-	rest := args[1:]
-	var pos []string
-	for len(rest) > 0 {
-		if err := fs.Parse(rest); err != nil {
-			return cfg, err
-		}
-		rest = fs.Args()
-		if len(rest) > 0 {
-			pos, rest = append(pos, rest[0]), rest[1:]
-		}
+	pos, err := parseInterspersed(fs, args[1:])
+	if err != nil {
+		return cfg, err
 	}
 	if len(pos) == 0 {
 		return cfg, fmt.Errorf("vigil eval %s: name what to read", args[0])
