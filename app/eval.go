@@ -66,7 +66,7 @@ func parseEval(cfg Config, args []string, stderr io.Writer) (Config, error) {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		fmt.Fprint(stderr, evalUsage)
 		if len(args) == 0 {
-			return cfg, errors.New("say what to evaluate: vigil eval qrs PATH...")
+			return cfg, errors.New("say what to evaluate (qrs, hr or alarms)")
 		}
 		return cfg, ErrHelp
 	}

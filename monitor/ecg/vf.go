@@ -9,14 +9,13 @@ import "math"
 // period. Below 0.625 over a 4 s window the rhythm is fibrillatory. It runs
 // once a second over the last 4 s of a 1–35 Hz copy of the lead.
 type vfFilter struct {
-	fs       float64
-	band     qrsWide
-	buf      []float64 // the last 4 s (ring)
-	n        int64
-	every    int64
-	leakage  float64
-	flatness bool
-	fib      int // consecutive windows below the threshold
+	fs      float64
+	band    qrsWide
+	buf     []float64 // the last 4 s (ring)
+	n       int64
+	every   int64
+	leakage float64
+	fib     int // consecutive windows below the threshold
 }
 
 const (
