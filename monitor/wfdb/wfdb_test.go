@@ -421,3 +421,86 @@ func FuzzColumn(f *testing.F) {
 		}
 	})
 }
+
+// TestBIDMCTables: BIDMC's numerics (1 Hz, NaN gaps), signals (125 Hz) and
+// breath annotations read as tables.
+func TestBIDMCTables(t *testing.T) {
+	dir := wfdbtest.Path(t, "bidmc", "bidmc_csv")
+	num, err := ReadTable(filepath.Join(dir, "bidmc_01_Numerics.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(num.Names) != "[Time HR PULSE RESP SpO2]" || num.Units[0] != "s" || num.Rate() != 1 || len(num.Column("hr")) != 481 {
+		t.Fatalf("numerics: %v %v rate %g, %d rows", num.Names, num.Units, num.Rate(), len(num.Column("HR")))
+	}
+	nan := 0
+	for _, v := range num.Column("PULSE") {
+		if math.IsNaN(v) {
+			nan++
+		}
+	}
+	if nan == 0 || num.Column("HR")[0] != 94 {
+		t.Fatalf("PULSE NaN gaps %d, first HR %g", nan, num.Column("HR")[0])
+	}
+	sig, err := ReadTable(filepath.Join(dir, "bidmc_01_Signals.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sig.Rate() != 125 || len(sig.Column("PLETH")) != 60001 || sig.Column("II") == nil {
+		t.Fatalf("signals: %v rate %g, %d rows", sig.Names, sig.Rate(), len(sig.Column("PLETH")))
+	}
+	br, err := ReadTable(filepath.Join(dir, "bidmc_01_Breaths.csv"))
+	if err != nil || len(br.Cols) != 2 || br.Rate() != 0 || br.Cols[0][0] != 189 {
+		t.Fatalf("breaths: %+v %v", br, err)
+	}
+	for _, bad := range []string{"", "a,b\n", "a,b\n1\n", "a,b\n1,x\n", "a\n+Inf\n"} {
+		if _, err := ParseTable(strings.NewReader(bad)); !errors.Is(err, ErrCSV) {
+			t.Errorf("%q: %v", bad, err)
+		}
+	}
+}
+
+// TestMIMICNumerics: a MIMIC numerics record (one frame a minute, 0 and
+// −32768 for "not measured") reads with the not-measured values as NaN.
+func TestMIMICNumerics(t *testing.T) {
+	rec, err := Read(wfdbtest.Path(t, "mimic", "s00001-2896-10-10-00-31n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(rec.FrameRate-1.0/60) > 1e-9 || rec.Frames != 1936 || rec.BaseTime != "31:25.894" {
+		t.Fatalf("header: %g Hz, %d frames, %q", rec.FrameRate, rec.Frames, rec.BaseTime)
+	}
+	nbp := rec.Physical(rec.Find("NBPSys"))
+	if !math.IsNaN(nbp[0]) {
+		t.Fatalf("NBPSys starts at %g, the header's initial value is −32768 (not measured)", nbp[0])
+	}
+	hr := rec.Physical(rec.Find("HR"))
+	ok := 0
+	for _, v := range hr {
+		if v >= 30 && v <= 250 {
+			ok++
+		}
+	}
+	if ok < len(hr)/2 {
+		t.Fatalf("only %d of %d HR minutes are plausible", ok, len(hr))
+	}
+}
+
+func FuzzTable(f *testing.F) {
+	f.Add("Time [s], HR, PULSE\n0,94,NaN\n1,95,93\n")
+	f.Fuzz(func(t *testing.T, s string) {
+		tb, err := ParseTable(strings.NewReader(s))
+		if err != nil {
+			if !errors.Is(err, ErrCSV) {
+				t.Fatalf("error not an ErrCSV: %v", err)
+			}
+			return
+		}
+		for _, c := range tb.Cols {
+			if len(c) != len(tb.Cols[0]) {
+				t.Fatalf("ragged columns from %q", s)
+			}
+		}
+		_ = tb.Rate()
+	})
+}
