@@ -98,6 +98,9 @@ type Config struct {
 	// Simulator scenario (vigil sim --scenario NAME --bed N).
 	Scenario    string
 	ScenarioBed int
+	Replay      string  // vigil sim --replay: a WFDB record played as a device
+	ReplaySpeed float64 // 1 = real time
+	ReplayLoop  bool
 }
 
 const usageText = `Vigil — central station for hospital wards (secondary display).
@@ -273,7 +276,7 @@ func parseSim(cfg Config, args []string, stderr io.Writer) (Config, error) {
 	fs := flag.NewFlagSet("vigil sim", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: vigil sim --broker URL [--beds N] [--ward W]\n\nRuns simulated bedside monitors, one MQTT connection each, as separate devices would.\n\nFlags:")
+		fmt.Fprintln(stderr, "Usage: vigil sim --broker URL [--beds N] [--ward W] [--replay RECORD [--bed N] [--speed X] [--loop]]\n\nRuns simulated bedside monitors, one MQTT connection each, as separate devices would;\n--replay plays a real recording as one more device (raw signals, no analysis).\n\nFlags:")
 		fs.PrintDefaults()
 	}
 	fs.StringVar(&cfg.Broker, "broker", "tcp://"+DefaultListen, "MQTT broker to publish to")
@@ -286,12 +289,31 @@ func parseSim(cfg Config, args []string, stderr io.Writer) (Config, error) {
 	fs.StringVar(&cfg.Stats, "stats", "", "write a JSON counters line every 5 s to this file, or - for stdout")
 	fs.Func("profile", "channels of each device: ward (ECG II, pleth, resp), icu (3 ECG leads, pleth, ABP, resp, CO2) or heavy (12 leads at 500 Hz, pleth, 4 pressures, resp, CO2)", profileFlag(&cfg))
 	addScenario(fs, &cfg)
+	fs.StringVar(&cfg.Replay, "replay", "", "play this WFDB record (\"mitdb/106\") as one more device, on bed --bed (default: after the simulated beds)")
+	fs.Float64Var(&cfg.ReplaySpeed, "speed", 1, "replay speed (1 = real time)")
+	fs.BoolVar(&cfg.ReplayLoop, "loop", false, "start the replay again at its end")
 	addAuth(fs, &cfg)
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
 	if fs.NArg() > 0 {
 		return cfg, fmt.Errorf("unexpected argument %q (see: vigil sim -h)", fs.Arg(0))
+	}
+	if cfg.Replay != "" {
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		if !set["beds"] {
+			cfg.Sim = 0 // only the recording, unless simulated beds are asked for too
+		}
+		if !set["bed"] {
+			cfg.ScenarioBed = cfg.Sim + 1
+		}
+		if cfg.ScenarioBed < 1 || cfg.ScenarioBed > 999 || cfg.ScenarioBed <= cfg.Sim {
+			return cfg, fmt.Errorf("--bed %d: the replayed bed needs a number from %d to 999, after the %d simulated beds", cfg.ScenarioBed, cfg.Sim+1, cfg.Sim)
+		}
+		if !(cfg.ReplaySpeed > 0 && cfg.ReplaySpeed <= 1000) {
+			return cfg, fmt.Errorf("--speed %g: want more than 0 and at most 1000", cfg.ReplaySpeed)
+		}
 	}
 	if cfg.Scenario == "list" {
 		cfg.Command = CmdScenarioList

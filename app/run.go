@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"runtime/pprof"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -32,6 +33,7 @@ import (
 	"github.com/vigil-station/vigil/monitor"
 	"github.com/vigil-station/vigil/monitor/mqttfeed"
 	"github.com/vigil-station/vigil/monitor/sim"
+	"github.com/vigil-station/vigil/monitor/wfdb"
 )
 
 // Core is everything of a running station but its window.
@@ -193,23 +195,7 @@ func Start(ctx context.Context, cfg Config, stdout, stderr io.Writer) (*Core, er
 }
 
 func (c *Core) runSim(ctx context.Context, cfg Config) {
-	url := c.URL
-	tlsOpts := cfg.TLS
-	if c.Broker != nil {
-		tlsOpts = mqttfeed.TLS{}
-	}
-	dial := func(ctx context.Context, clientID, willTopic string, will []byte) (sim.Conn, error) {
-		d, err := mqttfeed.DialDevice(ctx, mqttfeed.DeviceOptions{
-			Broker: url, ClientID: clientID, WillTopic: willTopic, WillPayload: will,
-			Username: cfg.Username, Password: cfg.Password, TLS: tlsOpts,
-			OnReconnect: func(*mqttfeed.Device) { c.Ward.Reannounce(clientID) },
-		})
-		if err != nil {
-			c.dialErr(err)
-			return nil, err
-		}
-		return d, nil
-	}
+	dial := c.deviceDialer(cfg, func(clientID string) { c.Ward.Reannounce(clientID) })
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
@@ -217,6 +203,32 @@ func (c *Core) runSim(ctx context.Context, cfg Config) {
 			c.Log.Error("simulator stopped", "err", err)
 		}
 	}()
+}
+
+// deviceDialer connects simulated and replayed devices to the station's
+// broker; reannounce, if not nil, runs when a device's connection comes
+// back.
+func (c *Core) deviceDialer(cfg Config, reannounce func(clientID string)) sim.Dialer {
+	url := c.URL
+	tlsOpts := cfg.TLS
+	if c.Broker != nil {
+		tlsOpts = mqttfeed.TLS{}
+	}
+	return func(ctx context.Context, clientID, willTopic string, will []byte) (sim.Conn, error) {
+		var again func(*mqttfeed.Device)
+		if reannounce != nil {
+			again = func(*mqttfeed.Device) { reannounce(clientID) }
+		}
+		d, err := mqttfeed.DialDevice(ctx, mqttfeed.DeviceOptions{
+			Broker: url, ClientID: clientID, WillTopic: willTopic, WillPayload: will,
+			Username: cfg.Username, Password: cfg.Password, TLS: tlsOpts, OnReconnect: again,
+		})
+		if err != nil {
+			c.dialErr(err)
+			return nil, err
+		}
+		return d, nil
+	}
 }
 
 // dialErr logs a device connection failure, at most once a minute (the
@@ -379,19 +391,60 @@ func Run(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 // runSimOnly runs simulated devices against a broker (vigil sim).
 func runSimOnly(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	log := slog.New(slog.NewTextHandler(stderr, nil))
-	w, err := sim.New(cfg.simConfig())
-	if err != nil {
-		return err
+	var replay *sim.Replay
+	if cfg.Replay != "" {
+		rec, err := wfdb.Read(cfg.Replay)
+		if err != nil {
+			return fmt.Errorf("--replay: %w", err)
+		}
+		width := 2
+		if cfg.ScenarioBed > 99 {
+			width = 3
+		}
+		replay, err = sim.NewReplay(rec, sim.ReplayConfig{Ward: cfg.Ward, Bed: fmt.Sprintf("%0*d", width, cfg.ScenarioBed),
+			FrameMs: int64(cfg.FrameMs), Speed: cfg.ReplaySpeed, Loop: cfg.ReplayLoop})
+		if err != nil {
+			return err
+		}
+		log.Info("replaying", "record", rec.Record, "bed", fmt.Sprintf("%0*d", width, cfg.ScenarioBed), "seconds", rec.Duration(),
+			"speed", cfg.ReplaySpeed, "loop", cfg.ReplayLoop, "skipped", strings.Join(replay.Skipped(), ","))
 	}
-	c := &Core{Ward: w, URL: cfg.Broker, Log: log}
+	c := &Core{URL: cfg.Broker, Log: log}
 	ctx, c.cancel = context.WithCancel(ctx)
-	log.Info("simulating", "beds", cfg.Sim, "ward", cfg.Ward, "profile", w.Profile(), "broker", cfg.Broker)
-	c.runSim(ctx, cfg)
+	if cfg.Sim > 0 {
+		w, err := sim.New(cfg.simConfig())
+		if err != nil {
+			c.cancel()
+			return err
+		}
+		c.Ward = w
+		log.Info("simulating", "beds", cfg.Sim, "ward", cfg.Ward, "profile", w.Profile(), "broker", cfg.Broker)
+		c.runSim(ctx, cfg)
+	}
+	if replay != nil {
+		c.wg.Add(1)
+		go func() {
+			defer c.wg.Done()
+			if err := replay.Run(ctx, c.deviceDialer(cfg, nil)); err != nil {
+				log.Error("replay stopped", "err", err)
+			}
+			if c.Ward == nil {
+				c.cancel() // the recording was all there was to play
+			}
+		}()
+	}
 	simLine := func(final bool) SimStatsLine {
-		s := w.Stats()
-		return SimStatsLine{TS: time.Now().UTC().Format(time.RFC3339), Profile: string(w.Profile()), Beds: cfg.Sim,
-			WaveFrames: s.WaveFrames, Samples: s.Samples, NumFrames: s.NumFrames,
-			PublishErrors: s.PublishErrors, DialErrors: s.DialErrors, Final: final}
+		line := SimStatsLine{TS: time.Now().UTC().Format(time.RFC3339), Beds: cfg.Sim, Final: final}
+		if c.Ward != nil {
+			s := c.Ward.Stats()
+			line.Profile, line.WaveFrames, line.Samples, line.NumFrames = string(c.Ward.Profile()), s.WaveFrames, s.Samples, s.NumFrames
+			line.PublishErrors, line.DialErrors = s.PublishErrors, s.DialErrors
+		}
+		if replay != nil {
+			line.WaveFrames += replay.Frames()
+			line.Samples += replay.Samples()
+		}
+		return line
 	}
 	var enc *json.Encoder
 	if cfg.Stats != "" {
@@ -423,6 +476,6 @@ func runSimOnly(ctx context.Context, cfg Config, stdout, stderr io.Writer) error
 	if enc != nil {
 		_ = enc.Encode(simLine(true))
 	}
-	log.Info("simulator stopped", "samples", w.Stats().Samples)
+	log.Info("simulator stopped", "samples", simLine(true).Samples)
 	return nil
 }
