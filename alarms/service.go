@@ -634,11 +634,17 @@ func (s *Service) deviceAlarm(bed string, a feed.Alarm, at time.Time) {
 	if a.Source == feed.SourceTechnical {
 		src = DeviceTechnical
 	}
-	if code == "" {
+	own := strings.HasPrefix(a.ID, monitor.AnalysisAlarmPrefix)
+	if own {
+		src = Physiological // Vigil's own ECG analysis decided it, not the device
+	}
+	if code == "" && own {
+		code = strings.TrimPrefix(a.ID, "vigil-")
+	} else if code == "" {
 		code = "dev-" + a.ID
 	}
 	c := Condition{Key: key, Bed: bed, Code: code, Priority: p, Source: src, Message: a.Text,
-		Value: math.NaN(), Limit: math.NaN(), Since: time.UnixMilli(a.TsMs), Latching: a.State == feed.StateLatched}
+		Value: math.NaN(), Limit: math.NaN(), Since: time.UnixMilli(a.TsMs), Latching: a.State == feed.StateLatched || own}
 	if a.Value != nil {
 		c.Value = *a.Value
 	}

@@ -36,6 +36,9 @@ type Bed struct {
 	lastReject string
 	alarms     []DeviceAlarm
 	events     []DeviceEvent
+
+	analysis      *bedAnalysis // writer only
+	analysisState Analysis
 }
 
 // Channel is one waveform channel of a bed, feeding one display ring.
@@ -91,6 +94,9 @@ type Vital struct {
 	Valid bool
 	Unit  string
 	At    time.Time // when the station received it
+	// Derived: Vigil computed it from the bed's waveforms (its heart rate
+	// from the ECG), the device did not send it.
+	Derived bool
 }
 
 // Vital returns the latest value of a parameter and whether one was ever received.

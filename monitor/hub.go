@@ -261,6 +261,7 @@ func (h *Hub) Wave(bedName string, f *feed.WaveFrame) {
 	h.samples.Add(n)
 	b.samples.Add(n)
 	b.lastWave.Store(now.UnixNano())
+	h.analyse(b, bedName, f, breakMs, now)
 	endMs := float64(f.StartMs) + frameMs
 	h.latency.Add(time.Duration((float64(now.UnixNano())/1e6 - endMs) * 1e6))
 	if h.cfg.Recorder != nil {

@@ -120,14 +120,14 @@ func (c *classifier) width(w []float64) (width, p2p float64) {
 
 // classify judges the beat with R peak r; oldest and newest bound the
 // samples still in the ring.
-func (c *classifier) classify(r, oldest, newest, mask int64) (Class, float64) {
+func (c *classifier) classify(r, oldest, newest, mask int64) (cls Class, width, dominant float64) {
 	rr := 0.0
 	if c.haveLast {
 		rr = float64(r - c.lastR)
 	}
 	c.lastR, c.haveLast = r, true
 	if !c.window(c.win, r, 0, oldest, newest, mask) {
-		return ClassUnknown, 0
+		return ClassUnknown, 0, 0
 	}
 	// The best-matching cluster, over the alignment lags.
 	best, bestCorr, bestLag := -1, -1.0, 0
@@ -148,14 +148,14 @@ func (c *classifier) classify(r, oldest, newest, mask int64) (Class, float64) {
 	if best >= 0 {
 		c.window(c.win, r, bestLag, oldest, newest, mask)
 	}
-	width, p2p := c.width(c.win)
+	w, p2p := c.width(c.win)
 	if best >= 0 && bestCorr >= clusterCorr && p2p > 0.6*c.clusters[best].amp && p2p < 1.6*c.clusters[best].amp &&
-		width < wideRatio*c.clusters[best].width+c.widthFloor {
+		w < wideRatio*c.clusters[best].width+c.widthFloor {
 		cl := &c.clusters[best]
 		for i, v := range c.win {
 			cl.tmpl[i] += templateRate * (v - cl.tmpl[i])
 		}
-		cl.width += templateRate * (width - cl.width)
+		cl.width += templateRate * (w - cl.width)
 		cl.amp += templateRate * (p2p - cl.amp)
 	} else {
 		// A new shape: recycle the least used cluster.
@@ -171,7 +171,7 @@ func (c *classifier) classify(r, oldest, newest, mask int64) (Class, float64) {
 		}
 		cl := &c.clusters[best]
 		copy(cl.tmpl, c.win)
-		cl.width, cl.amp, cl.weight, cl.used = width, p2p, 0, true
+		cl.width, cl.amp, cl.weight, cl.used = w, p2p, 0, true
 	}
 	heaviest := 0.0
 	for k := range c.clusters {
@@ -193,10 +193,10 @@ func (c *classifier) classify(r, oldest, newest, mask int64) (Class, float64) {
 	}
 	c.beats++
 	early := rr > 0 && c.rrAvg > 0 && rr < earlyRatio*c.rrAvg
-	cls := ClassNormal
+	cls = ClassNormal
 	if c.beats > learnBeats && best != dom {
 		d := &c.clusters[dom]
-		wide := width >= wideRatio*d.width && width >= d.width+c.widthFloor
+		wide := w >= wideRatio*d.width && w >= d.width+c.widthFloor
 		if wide || early && correlate(c.win, d.tmpl) < unlikeCorr {
 			cls = ClassVentricular
 		}
@@ -207,7 +207,7 @@ func (c *classifier) classify(r, oldest, newest, mask int64) (Class, float64) {
 		}
 		c.rrAvg += 0.125 * (rr - c.rrAvg)
 	}
-	return cls, width / c.fs
+	return cls, w / c.fs, c.clusters[dom].width / c.fs
 }
 
 func correlate(a, b []float64) float64 {

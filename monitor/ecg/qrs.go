@@ -11,6 +11,8 @@ type Beat struct {
 	Late    bool    // found by search-back, after a gap longer than the rhythm allows
 	Class   Class   // normal, ventricular or unknown
 	Width   float64 // QRS width, seconds (0 when not measured)
+	// DominantWidth is the width of the lead's dominant rhythm's QRS then.
+	DominantWidth float64
 }
 
 // Detector finds QRS complexes in one ECG lead, sample by sample, at any
@@ -221,7 +223,7 @@ func (d *Detector) searchBack(now int64) (Beat, bool) {
 }
 
 func (d *Detector) accept(b *Beat, slope float64) {
-	b.Class, b.Width = d.cls.classify(b.Sample, d.n-int64(len(d.bp))+1, d.n-1, d.bpMask)
+	b.Class, b.Width, b.DominantWidth = d.cls.classify(b.Sample, d.n-int64(len(d.bp))+1, d.n-1, d.bpMask)
 	if d.haveLast {
 		d.rr.add(b.Sample - d.last.Sample)
 	}

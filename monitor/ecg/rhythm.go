@@ -53,10 +53,12 @@ func (c Condition) String() string {
 // one frame at a time (one sample per lead) with Push, or pulse samples
 // with PushPulse at their own rate; Conditions says what holds now.
 type Rhythm struct {
-	fs    float64
-	leads []*leadRhythm
-	pulse *pulseDetector
-	n     int64 // ECG frames seen
+	fs      float64
+	leads   []*leadRhythm
+	pulse   *pulseDetector
+	hr      *HeartRate // from the first lead's beats
+	n       int64      // ECG frames seen
+	scratch []Beat
 }
 
 type leadRhythm struct {
@@ -67,7 +69,7 @@ type leadRhythm struct {
 
 // NewRhythm returns the analysis of leads ECG leads sampled at fs.
 func NewRhythm(fs float64, leads int) *Rhythm {
-	r := &Rhythm{fs: fs}
+	r := &Rhythm{fs: fs, hr: NewHeartRate(fs)}
 	for range leads {
 		r.leads = append(r.leads, &leadRhythm{det: NewDetector(fs), vf: newVFFilter(fs)})
 	}
@@ -88,16 +90,32 @@ func (r *Rhythm) Push(frame ...float64) {
 			x = frame[i]
 		}
 		if b, ok := l.det.Push(x); ok {
+			if len(l.beats) > 0 && float64(b.Sample-l.beats[len(l.beats)-1].Sample) >= NoBeat*r.fs {
+				// After a pause that was asystole the rhythm starts afresh:
+				// its length is not a slow rate.
+				l.beats = l.beats[:0]
+			}
 			if len(l.beats) >= 32 {
 				copy(l.beats, l.beats[1:])
 				l.beats = l.beats[:len(l.beats)-1]
 			}
 			l.beats = append(l.beats, b)
+			if i == 0 {
+				r.hr.Beat(b.Sample)
+			}
 		}
 		l.vf.push(x)
 	}
 	r.n++
 }
+
+// Learning reports whether the analysis is still in its first 5 s, when
+// it has no rate and raises nothing.
+func (r *Rhythm) Learning() bool { return r.n < int64(r.fs*5) }
+
+// HeartRate is the displayed heart rate from the first lead (0: none yet,
+// or no beat for 4 s).
+func (r *Rhythm) HeartRate() float64 { return r.hr.BPM(r.n) }
 
 // PushPulse adds one sample of the pulsatile signal.
 func (r *Rhythm) PushPulse(x float64) {
@@ -144,13 +162,24 @@ func (r *Rhythm) Conditions() (now Condition, why map[Condition]Evidence, heldBa
 		why[Asystole] = ev
 	}
 	for i, l := range r.leads {
-		if rate, n, ok := vtRun(l.beats, t, r.fs); ok {
+		// A lead other than the first is trusted for the ventricular
+		// conditions only while its beats are the first lead's beats:
+		// a lead that sees beats where there are none (noise, a poor
+		// electrode) must not raise VT on its own.
+		if t < int64(r.fs*warmUp) || i > 0 && r.agreement(i, t) < minAgreement {
+			continue
+		}
+		beats := l.beats
+		if i > 0 {
+			beats = r.confirmed(i)
+		}
+		if rate, n, ok := vtRun(beats, t, r.fs, i == 0); ok {
 			if _, seen := why[VTach]; !seen {
 				now |= VTach
 				why[VTach] = Evidence{Lead: i, RateBPM: rate, Beats: n}
 			}
 		}
-		if l.vf.fibrillating() {
+		if l.vf.fibrillating() && !regular(l.beats, t, r.fs) {
 			if _, seen := why[VFib]; !seen {
 				now |= VFib
 				why[VFib] = Evidence{Lead: i}
@@ -176,6 +205,81 @@ func (r *Rhythm) Conditions() (now Condition, why map[Condition]Evidence, heldBa
 	return now, why, heldBack
 }
 
+const (
+	warmUp       = 10.0 // seconds before VT and VF are judged (classifier and VF filter settle)
+	minAgreement = 0.8  // share of a lead's recent beats the first lead must also see
+)
+
+// agreement is the share of lead i's beats of the last 10 s that the first
+// lead also found within 150 ms (1 when lead i found none).
+func (r *Rhythm) agreement(i int, t int64) float64 {
+	from := t - int64(10*r.fs)
+	tol := int64(0.15 * r.fs)
+	ref := r.leads[0].beats
+	n, m := 0, 0
+	for _, b := range r.leads[i].beats {
+		if b.Sample < from {
+			continue
+		}
+		n++
+		for _, a := range ref {
+			if a.Sample >= b.Sample-tol && a.Sample <= b.Sample+tol {
+				m++
+				break
+			}
+		}
+	}
+	if n == 0 {
+		return 1
+	}
+	return float64(m) / float64(n)
+}
+
+// confirmed is lead i's beats that the first lead also found within
+// 150 ms: a run on another lead counts only the beats both leads saw.
+func (r *Rhythm) confirmed(i int) []Beat {
+	tol := int64(0.15 * r.fs)
+	ref := r.leads[0].beats
+	out := r.scratch[:0]
+	for _, b := range r.leads[i].beats {
+		for _, a := range ref {
+			if a.Sample >= b.Sample-tol && a.Sample <= b.Sample+tol {
+				out = append(out, b)
+				break
+			}
+		}
+	}
+	r.scratch = out
+	return out
+}
+
+// regular reports whether the lead's beats of the last 4 s form a regular
+// rhythm (at least 4 beats, intervals within 15 % of their mean): an
+// organised rhythm is not fibrillation whatever the waveform's spectrum.
+func regular(b []Beat, t int64, fs float64) bool {
+	from := t - int64(vfWindow*fs)
+	var rr []float64
+	for i := 1; i < len(b); i++ {
+		if b[i-1].Sample >= from {
+			rr = append(rr, float64(b[i].Sample-b[i-1].Sample))
+		}
+	}
+	if len(rr) < 3 {
+		return false
+	}
+	mean := 0.0
+	for _, v := range rr {
+		mean += v
+	}
+	mean /= float64(len(rr))
+	for _, v := range rr {
+		if math.Abs(v-mean) > 0.15*mean {
+			return false
+		}
+	}
+	return true
+}
+
 // spanRate is the rate over the last n beats (n−1 intervals).
 func spanRate(b []Beat, n int, fs float64) (float64, bool) {
 	if len(b) < n {
@@ -191,16 +295,21 @@ func spanRate(b []Beat, n int, fs float64) (float64, bool) {
 // vtRun finds a run of at least 5 consecutive ventricular beats faster
 // than 100 bpm (any 5 consecutive beats of it) that is still going on, its
 // last beat within 2 s. A beat counts as ventricular when the classifier
-// says so, or when its QRS is 120 ms wide or more: a wide-complex
-// tachycardia is treated as VT, as the guidelines ask, even where the
-// patient's own rhythm is wide.
-func vtRun(b []Beat, t int64, fs float64) (rate float64, n int, ok bool) {
+// says so; on the first lead (wct) also when it is 120 ms wide or more in a
+// rhythm whose dominant beat is that wide too: a wide-complex tachycardia
+// is treated as VT, as the guidelines ask, even when it is all the lead has
+// shown. (Not on the other leads: a V1-like lead's wide normal beats would
+// make every sinus tachycardia VT.)
+func vtRun(b []Beat, t int64, fs float64, wct bool) (rate float64, n int, ok bool) {
 	end := len(b)
 	if end == 0 || float64(t-b[end-1].Sample) > 2*fs {
 		return 0, 0, false
 	}
+	ventricular := func(x Beat) bool {
+		return x.Class == ClassVentricular || wct && x.Width >= wideQRS && x.DominantWidth >= wideQRS
+	}
 	start := end
-	for start > 0 && (b[start-1].Class == ClassVentricular || b[start-1].Width >= wideQRS) {
+	for start > 0 && ventricular(b[start-1]) {
 		start--
 	}
 	n = end - start

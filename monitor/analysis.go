@@ -1,0 +1,224 @@
+package monitor
+
+import (
+	"math"
+	"time"
+
+	"github.com/vigil-station/vigil/monitor/ecg"
+	"github.com/vigil-station/vigil/monitor/feed"
+)
+
+// Vigil's own ECG analysis, for beds whose device sends raw ECG and no
+// analysis (wearables, telemetry transmitters, replayed recordings):
+//
+//	wave frame ─ ECG leads (up to 3, one rate) ─┬─ ecg.Rhythm ─ heart rate ─ HR numeric (1/s) ─ Observer.Numerics
+//	           └ ABP, else pleth (corroboration) ┘             └ conditions ─ HIGH latching alarms ─ Observer.Alarm
+//
+// A bed whose device sent a heart rate within deviceAnalysisFresh is taken
+// to analyse its own ECG: Vigil then raises nothing from it and ends what
+// it had raised (the device's alarms are mirrored as they are). Gaps in the
+// feed enter the analysis as missing samples, so a lost second never looks
+// like a beat. Writer only, like the rest of the hub's frame handling.
+
+// deviceAnalysisFresh is how recent a device's own heart rate must be for
+// the device to count as analysing its ECG.
+const deviceAnalysisFresh = 10 * time.Second
+
+// analysisMaxGap bounds the missing samples a gap feeds the analysis.
+const analysisMaxGap = 10 * time.Second
+
+// Analysis is what Vigil's ECG analysis of a bed shows now.
+type Analysis struct {
+	Active     bool          // Vigil analyses the bed (its device sends no heart rate)
+	HR         float64       // heart rate, bpm (0: none)
+	Conditions ecg.Condition // arrhythmia conditions present now
+	HeldBack   ecg.Condition // conditions the pulse signal contradicts (not raised)
+	Leads      int           // ECG leads analysed
+}
+
+type bedAnalysis struct {
+	rhythm    *ecg.Rhythm
+	leads     []uint32
+	rate      float32
+	pulse     uint32 // 0: none
+	pulseRate float32
+	frame     []float64
+	idx       []int
+	raised    ecg.Condition
+	seq       uint32
+	lastHR    time.Time
+}
+
+var ecgLeadCodes = map[uint32]bool{
+	feed.MDCECGLeadI: true, feed.MDCECGLeadII: true, feed.MDCECGLeadIII: true, feed.MDCECGLeadAVR: true,
+	feed.MDCECGLeadAVL: true, feed.MDCECGLeadAVF: true, feed.MDCECGLeadV1: true, feed.MDCECGLeadV2: true,
+	feed.MDCECGLeadV3: true, feed.MDCECGLeadV4: true, feed.MDCECGLeadV5: true, feed.MDCECGLeadV6: true,
+}
+
+// newBedAnalysis sets up the analysis for the channels of a first frame:
+// lead II first when there is one, then the other leads at its rate (3 at
+// most); nil when the frame has no ECG.
+func newBedAnalysis(f *feed.WaveFrame) *bedAnalysis {
+	a := &bedAnalysis{}
+	for _, c := range f.Channels {
+		if c.Code == feed.MDCECGLeadII && c.RateHz > 0 {
+			a.leads, a.rate = []uint32{c.Code}, c.RateHz
+		}
+	}
+	for _, c := range f.Channels {
+		if !ecgLeadCodes[c.Code] || c.RateHz <= 0 || len(a.leads) >= 3 {
+			continue
+		}
+		if len(a.leads) == 0 {
+			a.leads, a.rate = []uint32{c.Code}, c.RateHz
+		} else if c.RateHz == a.rate && c.Code != a.leads[0] {
+			a.leads = append(a.leads, c.Code)
+		}
+	}
+	if len(a.leads) == 0 || a.rate < 100 || a.rate > 2000 {
+		return nil
+	}
+	for _, code := range []uint32{feed.MDCPressArt, feed.MDCPleth} {
+		for _, c := range f.Channels {
+			if c.Code == code && c.RateHz > 0 && a.pulse == 0 {
+				a.pulse, a.pulseRate = code, c.RateHz
+			}
+		}
+	}
+	a.rhythm = ecg.NewRhythm(float64(a.rate), len(a.leads))
+	if a.pulse != 0 {
+		a.rhythm.WithPulse(float64(a.pulseRate))
+	}
+	a.frame = make([]float64, len(a.leads))
+	a.idx = make([]int, len(a.leads))
+	return a
+}
+
+// analyse feeds a frame (after a break of breakMs) to the bed's analysis
+// and reports what changed.
+func (h *Hub) analyse(b *Bed, bedName string, f *feed.WaveFrame, breakMs float64, now time.Time) {
+	a := b.analysis
+	if a == nil {
+		if a = newBedAnalysis(f); a == nil {
+			return
+		}
+		b.analysis = a
+	}
+	n := -1
+	for k, code := range a.leads {
+		a.idx[k] = -1
+		for i := range f.Channels {
+			if f.Channels[i].Code == code && f.Channels[i].RateHz == a.rate {
+				a.idx[k] = i
+				n = max(n, len(f.Channels[i].Samples))
+			}
+		}
+	}
+	if n < 0 {
+		return // no analysed lead in this frame
+	}
+	if breakMs > 0 {
+		for range int(min(breakMs, float64(analysisMaxGap.Milliseconds())) * float64(a.rate) / 1000) {
+			for k := range a.frame {
+				a.frame[k] = math.NaN()
+			}
+			a.rhythm.Push(a.frame...)
+		}
+	}
+	for j := range n {
+		for k, i := range a.idx {
+			a.frame[k] = math.NaN()
+			if i >= 0 && j < len(f.Channels[i].Samples) {
+				c := &f.Channels[i]
+				a.frame[k] = float64(c.Physical(c.Samples[j]))
+			}
+		}
+		a.rhythm.Push(a.frame...)
+	}
+	for i := range f.Channels {
+		if c := &f.Channels[i]; c.Code == a.pulse && c.RateHz == a.pulseRate {
+			for _, s := range c.Samples {
+				v := float64(c.Physical(s))
+				a.rhythm.PushPulse(v)
+			}
+		}
+	}
+	conds, _, held := a.rhythm.Conditions()
+	hr := a.rhythm.HeartRate()
+
+	b.mu.Lock()
+	dev, ok := b.vitals[feed.MDCECGHeartRate]
+	deviceAnalyses := ok && !dev.Derived && now.Sub(dev.At) < deviceAnalysisFresh
+	active := !deviceAnalyses
+	b.analysisState = Analysis{Active: active, HR: hr, Conditions: conds, HeldBack: held, Leads: len(a.leads)}
+	publishHR := active && !a.rhythm.Learning() && now.Sub(a.lastHR) >= time.Second
+	if publishHR {
+		if b.vitals == nil {
+			b.vitals = map[uint32]Vital{}
+		}
+		b.vitals[feed.MDCECGHeartRate] = Vital{Code: feed.MDCECGHeartRate, Value: hr, Valid: hr > 0, Unit: "/min", At: now, Derived: true}
+	}
+	b.mu.Unlock()
+	if !active {
+		conds = 0
+	}
+	if publishHR {
+		a.lastHR = now
+		a.seq++
+		nf := feed.NumFrame{TsMs: now.UnixMilli(), Seq: a.seq, Values: []feed.Numeric{{Code: feed.MDCECGHeartRate, Value: hr, Valid: hr > 0, Unit: "/min"}}}
+		if h.cfg.Observer != nil {
+			h.cfg.Observer.Numerics(bedName, nf, now)
+		}
+		if h.cfg.Recorder != nil {
+			h.cfg.Recorder.Numerics(bedName, nf, now)
+		}
+	}
+	for c := ecg.Asystole; c <= ecg.VFib; c <<= 1 {
+		on, was := conds&c != 0, a.raised&c != 0
+		if on == was {
+			continue
+		}
+		a.raised ^= c
+		if h.cfg.Observer == nil {
+			continue
+		}
+		al := analysisAlarm(c, on, hr, now)
+		a.seq++
+		al.Seq = a.seq
+		h.cfg.Observer.Alarm(bedName, al, now)
+	}
+}
+
+// AnalysisAlarmPrefix starts the id of every alarm Vigil's own ECG
+// analysis raises ("vigil-ecg-vtach"). The alarm system makes them latch.
+const AnalysisAlarmPrefix = "vigil-ecg-"
+
+// analysisAlarm is the alarm message of a condition starting or ending.
+func analysisAlarm(c ecg.Condition, on bool, hr float64, now time.Time) feed.Alarm {
+	text := map[ecg.Condition]string{
+		ecg.Asystole: "ASYSTOLE", ecg.ExtremeBrady: "EXTREME BRADY", ecg.ExtremeTachy: "EXTREME TACHY",
+		ecg.VTach: "VTACH", ecg.VFib: "VFIB/VFLUTTER",
+	}[c]
+	id := map[ecg.Condition]string{
+		ecg.Asystole: "asystole", ecg.ExtremeBrady: "brady", ecg.ExtremeTachy: "tachy", ecg.VTach: "vtach", ecg.VFib: "vfib",
+	}[c]
+	a := feed.Alarm{ID: AnalysisAlarmPrefix + id, TsMs: now.UnixMilli(), Param: feed.MDCECGHeartRate,
+		Priority: feed.AlarmHigh, Source: feed.SourcePhysiological, Phase: feed.PhaseStart, State: feed.StateActive,
+		Text: text + " (Vigil ECG analysis)"}
+	if !on {
+		a.Phase, a.State = feed.PhaseEnd, feed.StateInactive
+	}
+	if hr > 0 {
+		v := math.Round(hr)
+		a.Value, a.Unit = &v, "/min"
+	}
+	return a
+}
+
+// Analysis is what Vigil's ECG analysis of the bed shows (zero when the
+// bed has sent no ECG).
+func (b *Bed) Analysis() Analysis {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.analysisState
+}
