@@ -101,6 +101,7 @@ type Config struct {
 	Replay      string  // vigil sim --replay: a WFDB record played as a device
 	ReplaySpeed float64 // 1 = real time
 	ReplayLoop  bool
+	ReplayFrom  time.Duration
 }
 
 const usageText = `Vigil — central station for hospital wards (secondary display).
@@ -292,6 +293,7 @@ func parseSim(cfg Config, args []string, stderr io.Writer) (Config, error) {
 	fs.StringVar(&cfg.Replay, "replay", "", "play this WFDB record (\"mitdb/106\") as one more device, on bed --bed (default: after the simulated beds)")
 	fs.Float64Var(&cfg.ReplaySpeed, "speed", 1, "replay speed (1 = real time)")
 	fs.BoolVar(&cfg.ReplayLoop, "loop", false, "start the replay again at its end")
+	fs.DurationVar(&cfg.ReplayFrom, "from", 0, "start the replay this far into the recording")
 	addAuth(fs, &cfg)
 	if err := fs.Parse(args); err != nil {
 		return cfg, err

@@ -402,7 +402,7 @@ func runSimOnly(ctx context.Context, cfg Config, stdout, stderr io.Writer) error
 			width = 3
 		}
 		replay, err = sim.NewReplay(rec, sim.ReplayConfig{Ward: cfg.Ward, Bed: fmt.Sprintf("%0*d", width, cfg.ScenarioBed),
-			FrameMs: int64(cfg.FrameMs), Speed: cfg.ReplaySpeed, Loop: cfg.ReplayLoop})
+			FrameMs: int64(cfg.FrameMs), Speed: cfg.ReplaySpeed, Loop: cfg.ReplayLoop, From: cfg.ReplayFrom.Seconds()})
 		if err != nil {
 			return err
 		}

@@ -163,6 +163,9 @@ func (h *Hub) analyse(b *Bed, bedName string, f *feed.WaveFrame, breakMs float64
 		conds = 0
 	}
 	if publishHR {
+		// Numerics of the bed are fresh: Vigil's own, in place of a
+		// device that sends none.
+		b.lastNum.Store(now.UnixNano())
 		a.lastHR = now
 		a.seq++
 		nf := feed.NumFrame{TsMs: now.UnixMilli(), Seq: a.seq, Values: []feed.Numeric{{Code: feed.MDCECGHeartRate, Value: hr, Valid: hr > 0, Unit: "/min"}}}

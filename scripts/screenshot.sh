@@ -8,8 +8,11 @@
 #   bed 05: the simulator's desaturation scenario (Vigil's own HIGH limit alarm)
 #   bed 07: a device's MEDIUM alarm, bed 09: a device's LOW technical alarm,
 #   bed 12: a nurse call (MEDIUM, latching)
+# REPLAY="RECORD BED FROM" also plays a real recording as bed BED from FROM into
+# it (vigil sim --replay), after SIM_BEDS simulated beds (default 16).
 set -euo pipefail
 bin=$1 out=$2 wait=${3:-25} screen=${4:-}
+simbeds=${SIM_BEDS:-16} replay=${REPLAY:-}
 # SCREEN "keys:K1 K2 ..." types those keys (xdotool names) after the wait instead,
 # for views that need the ward's alarms first (events, full disclosure).
 open="" keys=""
@@ -19,11 +22,18 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 data=$(mktemp -d)
 Xvfb ":$disp" -screen 0 1920x1080x24 -nolisten tcp >/dev/null 2>&1 &
 xpid=$!
-trap 'kill $vpid 2>/dev/null; kill $xpid 2>/dev/null; rm -rf "$data"' EXIT
+rpid=""
+trap 'kill $vpid $rpid 2>/dev/null; kill $xpid 2>/dev/null; rm -rf "$data"' EXIT
 sleep 1
 DISPLAY=":$disp" "$bin" --listen "127.0.0.1:$port" --data "$data" --audio off --notify=false \
-  --scenario desat --bed 5 --sim-history 24h ${open:+--open "$open"} 2>"$data/err.log" &
+  --sim "$simbeds" --scenario desat --bed 5 --sim-history 24h ${open:+--open "$open"} 2>"$data/err.log" &
 vpid=$!
+if [ -n "$replay" ]; then
+  read -r rrec rbed rfrom <<<"$replay"
+  sleep 2
+  "$bin" sim --broker "tcp://127.0.0.1:$port" --replay "$rrec" --bed "$rbed" --from "${rfrom:-0s}" 2>"$data/replay.log" &
+  rpid=$!
+fi
 echo "station on display :$disp, broker port $port; screenshot in ${wait}s"
 sleep 8
 now=$(date +%s%3N)

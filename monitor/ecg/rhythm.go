@@ -186,6 +186,19 @@ func (r *Rhythm) Conditions() (now Condition, why map[Condition]Evidence, heldBa
 			}
 		}
 	}
+	// Both: when the waveform's own rate (from the VF filter's period) is
+	// well above the rate of the complexes found, the detector is missing
+	// waves and the rhythm is flutter or fibrillation; otherwise the low
+	// leakage is an organised VT's sinusoidal shape.
+	if now&VTach != 0 && now&VFib != 0 {
+		if r.leads[why[VFib].Lead].vf.waveRate > 1.5*why[VTach].RateBPM {
+			now &^= VTach
+			delete(why, VTach)
+		} else {
+			now &^= VFib
+			delete(why, VFib)
+		}
+	}
 	// Rate conditions on the first lead with beats.
 	for i, l := range r.leads {
 		b := l.beats
@@ -254,8 +267,9 @@ func (r *Rhythm) confirmed(i int) []Beat {
 }
 
 // regular reports whether the lead's beats of the last 4 s form a regular
-// rhythm (at least 4 beats, intervals within 15 % of their mean): an
-// organised rhythm is not fibrillation whatever the waveform's spectrum.
+// rhythm (at least 4 beats, intervals within 15 % of their mean, slower
+// than 250 bpm): an organised rhythm is not fibrillation whatever the
+// waveform's spectrum.
 func regular(b []Beat, t int64, fs float64) bool {
 	from := t - int64(vfWindow*fs)
 	var rr []float64
@@ -272,6 +286,9 @@ func regular(b []Beat, t int64, fs float64) bool {
 		mean += v
 	}
 	mean /= float64(len(rr))
+	if mean < 60/250.0*fs {
+		return false // faster than 250 bpm: flutter waves, not an organised rhythm
+	}
 	for _, v := range rr {
 		if math.Abs(v-mean) > 0.15*mean {
 			return false

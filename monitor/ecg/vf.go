@@ -12,13 +12,14 @@ import "math"
 // 208, frequent PVCs and fusion beats; 0.5 by none of the shared records'
 // seconds.)
 type vfFilter struct {
-	fs      float64
-	band    qrsWide
-	buf     []float64 // the last 4 s (ring)
-	n       int64
-	every   int64
-	leakage float64
-	fib     int // consecutive windows below the threshold
+	fs       float64
+	band     qrsWide
+	buf      []float64 // the last 4 s (ring)
+	n        int64
+	every    int64
+	leakage  float64
+	waveRate float64 // the window's dominant rate (waves a minute), from its mean period
+	fib      int     // consecutive windows below the threshold
 }
 
 const (
@@ -73,6 +74,7 @@ func (v *vfFilter) measure() float64 {
 	if n < 1 || n >= m {
 		return 1
 	}
+	v.waveRate = 60 * v.fs / float64(2*n)
 	var num, den float64
 	for i := n; i < m; i++ {
 		a, b := at(i), at(i-n)

@@ -45,6 +45,7 @@ type ReplayConfig struct {
 	FrameMs int64   // waveform frame period (200 if 0)
 	Speed   float64 // 1 = real time (1 if 0)
 	Loop    bool    // start again at the end
+	From    float64 // seconds into the recording to start at
 }
 
 type replayChan struct {
@@ -95,6 +96,9 @@ func NewReplay(rec *wfdb.Record, cfg ReplayConfig) (*Replay, error) {
 	if len(r.chans) == 0 {
 		return nil, fmt.Errorf("replay: record %s has no signal Vigil can show (%s)", rec.Record, strings.Join(r.skipped, ", "))
 	}
+	if cfg.From < 0 || cfg.From >= rec.Duration() {
+		return nil, fmt.Errorf("replay: start at %gs: record %s lasts %gs", cfg.From, rec.Record, rec.Duration())
+	}
 	r.frames = int64(float64(rec.Frames) / rec.FrameRate * 1000 / float64(cfg.FrameMs))
 	if r.frames < 1 {
 		return nil, fmt.Errorf("replay: record %s is shorter than one frame", rec.Record)
@@ -131,7 +135,7 @@ func (r *Replay) statusMsg(online bool, now time.Time) []byte {
 // frame fills f with frame k of the recording (frame k of the playing, so
 // k past the end wraps when looping) and returns false past the end.
 func (r *Replay) frame(f *feed.WaveFrame, k int64, epochMs int64) bool {
-	if !r.cfg.Loop && k >= r.frames {
+	if !r.cfg.Loop && k >= r.frames-int64(r.cfg.From*1000)/r.cfg.FrameMs {
 		return false
 	}
 	f.Seq = uint32(k)
@@ -149,7 +153,8 @@ func (r *Replay) frame(f *feed.WaveFrame, k int64, epochMs int64) bool {
 		out.Code, out.RateHz, out.Gain, out.Baseline = ch.code, float32(ch.rate), ch.gain, ch.baseline
 		out.Samples = out.Samples[:0]
 		n := int64(len(ch.x))
-		for i := i0; i < i1; i++ {
+		skip := int64(math.Round(r.cfg.From * ch.rate))
+		for i := i0 + skip; i < i1+skip; i++ {
 			v := int32(wfdb.Invalid)
 			if j := i % n; r.cfg.Loop || i < n {
 				v = ch.x[j]

@@ -72,7 +72,21 @@ func TestReplayFrames(t *testing.T) {
 	if !r.frame(&f, 15, 0) || f.Channels[0].Samples[0] != 0 || f.Seq != 15 || f.StartMs != 3000 {
 		t.Fatalf("frame 15 of a loop: seq %d start %d first %d", f.Seq, f.StartMs, f.Channels[0].Samples[0])
 	}
-	for _, bad := range []ReplayConfig{{Ward: "W/x", Bed: "1"}, {Ward: "W", Bed: ""}, {Ward: "W", Bed: "1", Speed: 5000}} {
+	// Starting 1 s in: the first frame holds samples 360..431.
+	r2, err := NewReplay(testRecord(t), ReplayConfig{Ward: "W", Bed: "16", From: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for ; r2.frame(&f, int64(n), 0); n++ {
+		if n == 0 && f.Channels[0].Samples[0] != 360 {
+			t.Fatalf("first sample from 1 s: %d", f.Channels[0].Samples[0])
+		}
+	}
+	if n != 10 {
+		t.Fatalf("%d frames from 1 s of a 3 s record, want 10", n)
+	}
+	for _, bad := range []ReplayConfig{{Ward: "W/x", Bed: "1"}, {Ward: "W", Bed: ""}, {Ward: "W", Bed: "1", Speed: 5000}, {Ward: "W", Bed: "1", From: 3}} {
 		if _, err := NewReplay(testRecord(t), bad); err == nil {
 			t.Errorf("%+v accepted", bad)
 		}
