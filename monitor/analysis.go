@@ -97,6 +97,23 @@ func newBedAnalysis(f *feed.WaveFrame) *bedAnalysis {
 // analyse feeds a frame (after a break of breakMs) to the bed's analysis
 // and reports what changed.
 func (h *Hub) analyse(b *Bed, bedName string, f *feed.WaveFrame, breakMs float64, now time.Time) {
+	b.mu.Lock()
+	dev, ok := b.vitals[feed.MDCECGHeartRate]
+	deviceAnalyses := ok && !dev.Derived && now.Sub(dev.At) < deviceAnalysisFresh
+	if deviceAnalyses {
+		b.analysisState = Analysis{}
+	}
+	b.mu.Unlock()
+	if deviceAnalyses {
+		// The device analyses its ECG: nothing to compute, and end what
+		// Vigil had raised before the device's heart rate came. Should
+		// the device stop, the analysis starts afresh.
+		if a := b.analysis; a != nil {
+			h.endAnalysisAlarms(a, bedName, now)
+			b.analysis = nil
+		}
+		return
+	}
 	a := b.analysis
 	if a == nil {
 		if a = newBedAnalysis(f); a == nil {
@@ -147,11 +164,8 @@ func (h *Hub) analyse(b *Bed, bedName string, f *feed.WaveFrame, breakMs float64
 	hr := a.rhythm.HeartRate()
 
 	b.mu.Lock()
-	dev, ok := b.vitals[feed.MDCECGHeartRate]
-	deviceAnalyses := ok && !dev.Derived && now.Sub(dev.At) < deviceAnalysisFresh
-	active := !deviceAnalyses
-	b.analysisState = Analysis{Active: active, HR: hr, Conditions: conds, HeldBack: held, Leads: len(a.leads)}
-	publishHR := active && !a.rhythm.Learning() && now.Sub(a.lastHR) >= time.Second
+	b.analysisState = Analysis{Active: true, HR: hr, Conditions: conds, HeldBack: held, Leads: len(a.leads)}
+	publishHR := !a.rhythm.Learning() && now.Sub(a.lastHR) >= time.Second
 	if publishHR {
 		if b.vitals == nil {
 			b.vitals = map[uint32]Vital{}
@@ -159,9 +173,6 @@ func (h *Hub) analyse(b *Bed, bedName string, f *feed.WaveFrame, breakMs float64
 		b.vitals[feed.MDCECGHeartRate] = Vital{Code: feed.MDCECGHeartRate, Value: hr, Valid: hr > 0, Unit: "/min", At: now, Derived: true}
 	}
 	b.mu.Unlock()
-	if !active {
-		conds = 0
-	}
 	if publishHR {
 		// Numerics of the bed are fresh: Vigil's own, in place of a
 		// device that sends none.
@@ -176,6 +187,11 @@ func (h *Hub) analyse(b *Bed, bedName string, f *feed.WaveFrame, breakMs float64
 			h.cfg.Recorder.Numerics(bedName, nf, now)
 		}
 	}
+	h.reportAnalysis(a, bedName, conds, hr, now)
+}
+
+// reportAnalysis starts and ends the analysis's alarms to match conds.
+func (h *Hub) reportAnalysis(a *bedAnalysis, bedName string, conds ecg.Condition, hr float64, now time.Time) {
 	for c := ecg.Asystole; c <= ecg.VFib; c <<= 1 {
 		on, was := conds&c != 0, a.raised&c != 0
 		if on == was {
@@ -190,6 +206,10 @@ func (h *Hub) analyse(b *Bed, bedName string, f *feed.WaveFrame, breakMs float64
 		al.Seq = a.seq
 		h.cfg.Observer.Alarm(bedName, al, now)
 	}
+}
+
+func (h *Hub) endAnalysisAlarms(a *bedAnalysis, bedName string, now time.Time) {
+	h.reportAnalysis(a, bedName, 0, 0, now)
 }
 
 // AnalysisAlarmPrefix starts the id of every alarm Vigil's own ECG

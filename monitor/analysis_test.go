@@ -4,10 +4,12 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/vigil-station/vigil/monitor/benchout"
 	"github.com/vigil-station/vigil/monitor/ecg"
 	"github.com/vigil-station/vigil/monitor/feed"
 )
@@ -124,4 +126,87 @@ func TestAnalysisDeviceHR(t *testing.T) {
 			t.Fatalf("a numerics message not the device's: %+v", n)
 		}
 	}
+}
+
+// BenchmarkAnalysis64Beds: the hub taking 64 beds × 3 ECG leads at 250 Hz
+// (with a pleth), one second of the ward per op, as a share of one core:
+// with Vigil's analysis (raw ECG), and without it (the devices send their
+// heart rate) as the baseline. The analysis's cost is the difference
+// (target ≤ 10 % of a core).
+func BenchmarkAnalysis64Beds(b *testing.B) {
+	var raw, dev float64
+	b.Run("raw-ecg", func(b *testing.B) { raw = benchAnalysis(b, false) })
+	b.Run("device-hr", func(b *testing.B) { dev = benchAnalysis(b, true) })
+	benchout.Record("ecg_analysis_pct_core_64x3", raw-dev, "pct_of_core")
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	benchout.Print()
+	os.Exit(code)
+}
+
+func benchAnalysis(b *testing.B, deviceHR bool) float64 {
+	const beds, fs = 64, 250
+	h := NewHub(Config{Ward: "T", Now: time.Now, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	names := make([]string, beds)
+	for i := range names {
+		names[i] = "B" + string(rune('A'+i/26)) + string(rune('A'+i%26))
+	}
+	// 5 frames (1 s) of a 75 bpm rhythm on three leads and a pleth.
+	src := ecgFrames(60, 60, 75)
+	mk := func(k int) *feed.WaveFrame {
+		base := src[k%len(src)].Channels[0]
+		f := &feed.WaveFrame{Seq: uint32(k), StartMs: t0 + int64(k)*200}
+		for _, code := range []uint32{feed.MDCECGLeadII, feed.MDCECGLeadI, feed.MDCECGLeadV1, feed.MDCPleth} {
+			c := base
+			c.Code = code
+			f.Channels = append(f.Channels, c)
+		}
+		return f
+	}
+	frames := make([]*feed.WaveFrame, 300)
+	for k := range frames {
+		frames[k] = mk(k)
+	}
+	hr := func() {
+		if deviceHR {
+			for _, n := range names {
+				h.Numerics(n, feed.NumFrame{TsMs: time.Now().UnixMilli(), Values: []feed.Numeric{{Code: feed.MDCECGHeartRate, Value: 75, Valid: true}}})
+			}
+		}
+	}
+	// Warm up past the learning period.
+	k := 0
+	for ; k < 50; k++ {
+		if k%5 == 0 {
+			hr()
+		}
+		for _, n := range names {
+			f := *frames[k%len(frames)]
+			f.Seq, f.StartMs = uint32(k), t0+int64(k)*200
+			h.Wave(n, &f)
+		}
+	}
+	if a := h.Bed(names[0]).Analysis(); a.Active == deviceHR || a.Active && a.Leads != 3 {
+		b.Fatalf("analysis %+v", a)
+		return 0
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := time.Now()
+	for range b.N {
+		hr()
+		for range 5 {
+			for _, n := range names {
+				f := *frames[k%len(frames)]
+				f.Seq, f.StartMs = uint32(k), t0+int64(k)*200
+				h.Wave(n, &f)
+			}
+			k++
+		}
+	}
+	perSecond := time.Since(start) / time.Duration(b.N)
+	b.ReportMetric(100*perSecond.Seconds(), "pct_of_core")
+	return 100 * perSecond.Seconds()
 }
