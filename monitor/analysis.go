@@ -166,11 +166,13 @@ func (h *Hub) analyse(b *Bed, bedName string, f *feed.WaveFrame, breakMs float64
 	b.mu.Lock()
 	b.analysisState = Analysis{Active: true, HR: hr, Conditions: conds, HeldBack: held, Leads: len(a.leads)}
 	publishHR := !a.rhythm.Learning() && now.Sub(a.lastHR) >= time.Second
+	// In asystole the rate is 0, a value; otherwise 0 means none yet.
+	valid := hr > 0 || conds&ecg.Asystole != 0
 	if publishHR {
 		if b.vitals == nil {
 			b.vitals = map[uint32]Vital{}
 		}
-		b.vitals[feed.MDCECGHeartRate] = Vital{Code: feed.MDCECGHeartRate, Value: hr, Valid: hr > 0, Unit: "/min", At: now, Derived: true}
+		b.vitals[feed.MDCECGHeartRate] = Vital{Code: feed.MDCECGHeartRate, Value: hr, Valid: valid, Unit: "/min", At: now, Derived: true}
 	}
 	b.mu.Unlock()
 	if publishHR {
@@ -179,7 +181,7 @@ func (h *Hub) analyse(b *Bed, bedName string, f *feed.WaveFrame, breakMs float64
 		b.lastNum.Store(now.UnixNano())
 		a.lastHR = now
 		a.seq++
-		nf := feed.NumFrame{TsMs: now.UnixMilli(), Seq: a.seq, Values: []feed.Numeric{{Code: feed.MDCECGHeartRate, Value: hr, Valid: hr > 0, Unit: "/min"}}}
+		nf := feed.NumFrame{TsMs: now.UnixMilli(), Seq: a.seq, Values: []feed.Numeric{{Code: feed.MDCECGHeartRate, Value: hr, Valid: valid, Unit: "/min"}}}
 		if h.cfg.Observer != nil {
 			h.cfg.Observer.Numerics(bedName, nf, now)
 		}

@@ -73,6 +73,9 @@ func TestAnalysisRawECG(t *testing.T) {
 			if a := h.Bed("R1").Analysis(); a.Conditions&ecg.Asystole == 0 || a.HR != 0 {
 				t.Fatalf("analysis at 30 s: %+v", a)
 			}
+			if v, _ := h.Bed("R1").Vital(feed.MDCECGHeartRate); !v.Valid || v.Value != 0 {
+				t.Fatalf("heart rate in asystole %+v, want a valid 0", v)
+			}
 		}
 	}
 	if len(obs.nums) < 50 || obs.nums[0].Values[0].Code != feed.MDCECGHeartRate {
