@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-station/vigil/alarms"
 	"github.com/vigil-station/vigil/monitor/feed"
 	"github.com/vigil-station/vigil/monitor/wfdb/wfdbtest"
 )
@@ -216,4 +217,36 @@ func TestReplayFlags(t *testing.T) {
 	if _, err := runArgs(t, "sim", "--replay", filepath.Join(t.TempDir(), "none"), "--duration", "1s"); err == nil || !strings.Contains(err.Error(), "--replay") {
 		t.Errorf("a missing record: %v", err)
 	}
+}
+
+// TestReplayedVTAlarm: a real VT (2015 Challenge record v132s, its last 30 s
+// at 5×) replayed into a station raises Vigil's own VT alarm: HIGH,
+// latching, physiological (Vigil decided it, not a device), with the bed's
+// heart rate from Vigil's analysis.
+func TestReplayedVTAlarm(t *testing.T) {
+	path := wfdbtest.Path(t, "challenge2015", "v132s")
+	cfg := testConfig(t, "")
+	core := startStation(t, cfg)
+	if _, err := runArgs(t, "sim", "--broker", core.URL, "--ward", cfg.Ward, "--replay", path, "--bed", "7",
+		"--from", "4m30s", "--speed", "5", "--duration", "8s"); err != nil {
+		t.Fatal(err)
+	}
+	var vt *alarms.Alarm
+	waitFor(t, 5*time.Second, "Vigil's VT alarm", func() bool {
+		for _, a := range core.Alarms.View().Alarms {
+			if a.Bed == "07" && a.Code == alarms.CodeVTach {
+				vt = &a
+				return true
+			}
+		}
+		return false
+	})
+	if vt.Priority != alarms.High || !vt.Latching || vt.Source != alarms.Physiological || !strings.Contains(vt.Message, "Vigil ECG analysis") {
+		t.Fatalf("VT alarm %+v", vt)
+	}
+	hr, ok := core.Hub.Bed("07").Vital(feed.MDCECGHeartRate)
+	if !ok || !hr.Derived || hr.Value < 60 {
+		t.Fatalf("heart rate %+v", hr)
+	}
+	t.Logf("%s; heart rate %.0f from Vigil's analysis", vt.Text(), hr.Value)
 }
