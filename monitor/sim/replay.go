@@ -199,7 +199,6 @@ func (r *Replay) Run(ctx context.Context, dial Dialer) error {
 	tick := time.NewTicker(period)
 	defer tick.Stop()
 	var f feed.WaveFrame
-	var buf []byte
 	next := int64(0)
 	for {
 		select {
@@ -215,7 +214,13 @@ func (r *Replay) Run(ctx context.Context, dial Dialer) error {
 					_ = conn.Publish(r.status, 1, true, r.statusMsg(false, time.Now()))
 					return nil
 				}
-				buf = feed.AppendWave(buf[:0], &f)
+				// A fresh buffer each time: the connection may still be
+				// writing the previous one out when Publish returns.
+				size := 16
+				for _, ch := range f.Channels {
+					size += 18 + 2*len(ch.Samples)
+				}
+				buf := feed.AppendWave(make([]byte, 0, size), &f)
 				if err := conn.Publish(r.wave, 0, false, buf); err != nil {
 					continue // counted by the connection's owner; the device goes on
 				}

@@ -97,6 +97,7 @@ type captureConn struct {
 	mu     sync.Mutex
 	topics []string
 	status []feed.Status
+	waves  [][]byte // kept as handed over, not copied: a reused buffer would show
 	closed bool
 }
 
@@ -107,6 +108,8 @@ func (c *captureConn) Publish(topic string, qos byte, retained bool, payload []b
 	if strings.HasSuffix(topic, "/status") {
 		s, _ := feed.DecodeStatus(payload)
 		c.status = append(c.status, s)
+	} else {
+		c.waves = append(c.waves, payload)
 	}
 	return nil
 }
@@ -136,5 +139,13 @@ func TestReplayRun(t *testing.T) {
 	}
 	if len(conn.status) != 2 || !conn.status[0].Online || conn.status[1].Online || !conn.closed {
 		t.Fatalf("status %+v, closed %v", conn.status, conn.closed)
+	}
+	// Each payload is still its own frame after the run (a connection may
+	// write a payload out after Publish returned).
+	for k, p := range conn.waves {
+		var f feed.WaveFrame
+		if err := feed.DecodeWave(p, &f); err != nil || f.Seq != uint32(k) {
+			t.Fatalf("payload %d decodes to seq %d (%v)", k, f.Seq, err)
+		}
 	}
 }
