@@ -113,7 +113,8 @@ func parseEval(cfg Config, args []string, stderr io.Writer) (Config, error) {
 }
 
 // evalRecords expands the paths into record paths (without extension): a
-// folder gives every record in it that has a reference annotation file.
+// folder gives every record in it that has a reference annotation file
+// (every record when ref is "").
 func evalRecords(paths []string, ref string) ([]string, error) {
 	var out []string
 	for _, p := range paths {
@@ -123,11 +124,11 @@ func evalRecords(paths []string, ref string) ([]string, error) {
 			var recs []string
 			for _, h := range heads {
 				r := strings.TrimSuffix(h, ".hea")
-				if _, err := os.Stat(r + "." + ref); err == nil {
+				if _, err := os.Stat(r + "." + ref); ref == "" || err == nil {
 					recs = append(recs, r)
 				}
 			}
-			if len(recs) == 0 {
+			if len(recs) == 0 && ref != "" {
 				return nil, fmt.Errorf("%s: no records with .%s annotations", p, ref)
 			}
 			slices.Sort(recs)
@@ -290,17 +291,9 @@ func challengeLabel(h *wfdb.Header) (string, ecg.Condition, bool, error) {
 }
 
 func runEvalAlarms(ctx context.Context, paths []string, e evalFlags, stdout io.Writer) error {
-	var recs []string
-	for _, p := range paths {
-		if st, err := os.Stat(p); err == nil && st.IsDir() {
-			heads, _ := filepath.Glob(filepath.Join(p, "*.hea"))
-			slices.Sort(heads)
-			for _, h := range heads {
-				recs = append(recs, strings.TrimSuffix(h, ".hea"))
-			}
-			continue
-		}
-		recs = append(recs, strings.TrimSuffix(p, ".hea"))
+	recs, err := evalRecords(paths, "")
+	if err != nil {
+		return err
 	}
 	var res []alarmResult
 	var tp, fp, tn, fn int
@@ -377,7 +370,7 @@ func runEvalAlarms(ctx context.Context, paths []string, e evalFlags, stdout io.W
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	_, err := fmt.Fprintf(stdout, "TP %d  FP %d  TN %d  FN %d  TPR %.1f %%  TNR %.1f %%  score %.1f %% (%d records, window %s before %s)\n",
+	_, err = fmt.Fprintf(stdout, "TP %d  FP %d  TN %d  FN %d  TPR %.1f %%  TNR %.1f %%  score %.1f %% (%d records, window %s before %s)\n",
 		tp, fp, tn, fn, ratio(tp, tp+fn), ratio(tn, tn+fp), score, len(res), e.window, e.at)
 	return err
 }

@@ -109,7 +109,7 @@ func (h *Hub) analyse(b *Bed, bedName string, f *feed.WaveFrame, breakMs float64
 		// Vigil had raised before the device's heart rate came. Should
 		// the device stop, the analysis starts afresh.
 		if a := b.analysis; a != nil {
-			h.endAnalysisAlarms(a, bedName, now)
+			h.reportAnalysis(a, bedName, 0, 0, now)
 			b.analysis = nil
 		}
 		return
@@ -208,10 +208,6 @@ func (h *Hub) reportAnalysis(a *bedAnalysis, bedName string, conds ecg.Condition
 		al.Seq = a.seq
 		h.cfg.Observer.Alarm(bedName, al, now)
 	}
-}
-
-func (h *Hub) endAnalysisAlarms(a *bedAnalysis, bedName string, now time.Time) {
-	h.reportAnalysis(a, bedName, 0, 0, now)
 }
 
 // AnalysisAlarmPrefix starts the id of every alarm Vigil's own ECG

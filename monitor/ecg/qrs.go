@@ -86,6 +86,9 @@ func NewDetector(fs float64) *Detector {
 	return d
 }
 
+// wide is the 1–35 Hz copy of the latest sample (the classifier's).
+func (d *Detector) wide() float64 { return d.cls.ring[(d.n-1)&d.bpMask] }
+
 // Rate is the lead's sampling rate.
 func (d *Detector) Rate() float64 { return d.fs }
 

@@ -59,6 +59,7 @@ type Rhythm struct {
 	hr      *HeartRate // from the first lead's beats
 	n       int64      // ECG frames seen
 	scratch []Beat
+	why     map[Condition]Evidence
 }
 
 type leadRhythm struct {
@@ -104,7 +105,7 @@ func (r *Rhythm) Push(frame ...float64) {
 				r.hr.Beat(b.Sample)
 			}
 		}
-		l.vf.push(x)
+		l.vf.push(l.det.wide())
 	}
 	r.n++
 }
@@ -134,9 +135,15 @@ type Evidence struct {
 }
 
 // Conditions returns the conditions that hold at the latest frame, with
-// evidence for each, and the ones held back by the pulse signal.
+// evidence for each, and the ones held back by the pulse signal. The
+// evidence map is reused: it is valid until the next call (the hub asks
+// once per frame of every bed).
 func (r *Rhythm) Conditions() (now Condition, why map[Condition]Evidence, heldBack Condition) {
-	why = map[Condition]Evidence{}
+	if r.why == nil {
+		r.why = map[Condition]Evidence{}
+	}
+	clear(r.why)
+	why = r.why
 	t := r.n - 1
 	if t < int64(r.fs*5) {
 		return 0, why, 0 // the detectors are still learning
@@ -224,22 +231,17 @@ const (
 )
 
 // agreement is the share of lead i's beats of the last 10 s that the first
-// lead also found within 150 ms (1 when lead i found none).
+// lead also found (1 when lead i found none).
 func (r *Rhythm) agreement(i int, t int64) float64 {
 	from := t - int64(10*r.fs)
-	tol := int64(0.15 * r.fs)
-	ref := r.leads[0].beats
 	n, m := 0, 0
 	for _, b := range r.leads[i].beats {
 		if b.Sample < from {
 			continue
 		}
 		n++
-		for _, a := range ref {
-			if a.Sample >= b.Sample-tol && a.Sample <= b.Sample+tol {
-				m++
-				break
-			}
+		if r.seenByFirst(b) {
+			m++
 		}
 	}
 	if n == 0 {
@@ -248,22 +250,28 @@ func (r *Rhythm) agreement(i int, t int64) float64 {
 	return float64(m) / float64(n)
 }
 
-// confirmed is lead i's beats that the first lead also found within
-// 150 ms: a run on another lead counts only the beats both leads saw.
+// confirmed is lead i's beats that the first lead also found: a run on
+// another lead counts only the beats both leads saw.
 func (r *Rhythm) confirmed(i int) []Beat {
-	tol := int64(0.15 * r.fs)
-	ref := r.leads[0].beats
 	out := r.scratch[:0]
 	for _, b := range r.leads[i].beats {
-		for _, a := range ref {
-			if a.Sample >= b.Sample-tol && a.Sample <= b.Sample+tol {
-				out = append(out, b)
-				break
-			}
+		if r.seenByFirst(b) {
+			out = append(out, b)
 		}
 	}
 	r.scratch = out
 	return out
+}
+
+// seenByFirst reports whether the first lead has a beat within 150 ms of b.
+func (r *Rhythm) seenByFirst(b Beat) bool {
+	tol := int64(0.15 * r.fs)
+	for _, a := range r.leads[0].beats {
+		if a.Sample >= b.Sample-tol && a.Sample <= b.Sample+tol {
+			return true
+		}
+	}
+	return false
 }
 
 // regular reports whether the lead's beats of the last 4 s form a regular

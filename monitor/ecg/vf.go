@@ -7,13 +7,12 @@ import "math"
 // the ratio of the signal's mean magnitude to its mean slope) leaves little
 // of it: leakage = Σ|x[i] + x[i−N]| / Σ(|x[i]| + |x[i−N]|) with N half a
 // period. It runs once a second over the last 4 s of a 1–35 Hz copy of the
-// lead; two windows in a row below 0.5 make the rhythm fibrillatory. (Kuo
+// lead (the classifier's copy, not filtered twice); two windows in a row below 0.5 make the rhythm fibrillatory. (Kuo
 // and Dillman's 0.625 is met by a tenth of the seconds of MIT-BIH record
 // 208, frequent PVCs and fusion beats; 0.5 by none of the shared records'
 // seconds.)
 type vfFilter struct {
 	fs       float64
-	band     qrsWide
 	buf      []float64 // the last 4 s (ring)
 	n        int64
 	every    int64
@@ -29,19 +28,12 @@ const (
 )
 
 func newVFFilter(fs float64) vfFilter {
-	return vfFilter{fs: fs, band: qrsWide{hp: highPass(fs, 1, math.Sqrt2/2), lp: lowPass(fs, 35, math.Sqrt2/2)},
-		buf: make([]float64, int(vfWindow*fs)), every: int64(fs), leakage: 1}
+	return vfFilter{fs: fs, buf: make([]float64, int(vfWindow*fs)), every: int64(fs), leakage: 1}
 }
 
-func (v *vfFilter) push(x float64) {
-	if math.IsNaN(x) || math.IsInf(x, 0) {
-		x = 0
-	}
-	if v.n == 0 {
-		v.band.hp.reset(x)
-		v.band.lp.reset(0)
-	}
-	v.buf[v.n%int64(len(v.buf))] = v.band.lp.step(v.band.hp.step(x))
+// push adds one sample of the lead's 1–35 Hz copy.
+func (v *vfFilter) push(wide float64) {
+	v.buf[v.n%int64(len(v.buf))] = wide
 	v.n++
 	if v.n >= int64(len(v.buf)) && v.n%v.every == 0 {
 		v.leakage = v.measure()
