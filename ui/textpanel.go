@@ -45,7 +45,25 @@ type textPanel struct {
 	img  *image.RGBA
 	sum  uint64 // of what the raster shows
 	seed maphash.Seed
+
+	// Cropped (cropToInk): the raster is not in the tree; the panel is
+	// drawn when it changes and shown through windows over its inked parts.
+	crop bool
+	host fyne.CanvasObject // the panel's owner, in the tree: tells the canvas
+	wins []*panelWindow    // one per item, then one per rule
+	ink  []image.Rectangle
 }
+
+// panelWindow shows one rectangle of a cropped panel's image.
+type panelWindow struct {
+	p      *textPanel
+	raster *canvas.Raster
+	rect   image.Rectangle // of the panel's image; empty: hidden
+	img    *image.RGBA
+}
+
+// maxPanelRules is how many rules a cropped panel can show.
+const maxPanelRules = 2
 
 type panelItem struct {
 	src   *canvas.Text // the model
@@ -68,10 +86,34 @@ func newTextPanel(bg color.NRGBA, texts ...*canvas.Text) *textPanel {
 	return p
 }
 
-// objects are what the panel puts in the canvas tree: the raster, then the
-// proxies.
+// cropToInk makes the panel show only its inked parts: each text's ink
+// and each rule, through a raster of its own, and nothing of its
+// background. Under a software GL every pixel a texture covers costs a
+// fetch and a blend in every frame, and a numerics panel is mostly
+// background. Only for a panel whose background is what lies under it (the
+// window's black). host is the panel's owner (on a canvas when the panel
+// is). Call before objects.
+func (p *textPanel) cropToInk(host fyne.CanvasObject) {
+	p.crop, p.host = true, host
+	for range len(p.items) + maxPanelRules {
+		w := &panelWindow{p: p}
+		w.raster = canvas.NewRaster(w.draw)
+		w.raster.ScaleMode = canvas.ImageScalePixels
+		w.raster.Hide()
+		p.wins = append(p.wins, w)
+	}
+}
+
+// objects are what the panel puts in the canvas tree: the raster (or its
+// windows), then the proxies.
 func (p *textPanel) objects() []fyne.CanvasObject {
 	out := []fyne.CanvasObject{p.raster}
+	if p.crop {
+		out = out[:0]
+		for _, w := range p.wins {
+			out = append(out, w.raster)
+		}
+	}
 	for _, it := range p.items {
 		out = append(out, it.proxy)
 	}
@@ -133,11 +175,83 @@ func (p *textPanel) sync() {
 	if sum == p.sum {
 		return
 	}
-	p.sum = sum
 	for i := range p.items {
 		p.syncProxy(&p.items[i])
 	}
-	p.raster.Refresh()
+	if p.crop {
+		if !p.drawWindows() {
+			return // not on a canvas yet: again next frame
+		}
+	} else {
+		p.raster.Refresh()
+	}
+	p.sum = sum
+}
+
+// drawWindows draws a cropped panel at its canvas's scale and places its
+// windows over what is inked; false if the panel is on no canvas.
+func (p *textPanel) drawWindows() bool {
+	c := fyne.CurrentApp().Driver().CanvasForObject(p.host)
+	if c == nil {
+		return false
+	}
+	scale := c.Scale()
+	sz := p.raster.Size()
+	w := int(math.Round(float64(sz.Width * scale)))
+	h := int(math.Round(float64(sz.Height * scale)))
+	p.draw(w, h)
+	n := len(p.items)
+	for i, win := range p.wins {
+		r := image.Rectangle{}
+		switch {
+		case i < n:
+			if i < len(p.ink) { // none when the panel has no size
+				r = p.ink[i]
+			}
+		case i-n < len(p.rules):
+			r = p.ruleRect(p.rules[i-n], scale)
+		}
+		win.show(r, scale)
+	}
+	return true
+}
+
+// show places the window over r of the panel's image (empty: hides it)
+// and repaints it.
+func (w *panelWindow) show(r image.Rectangle, scale float32) {
+	if r.Empty() {
+		w.rect = image.Rectangle{}
+		if w.raster.Visible() {
+			w.raster.Hide()
+		}
+		return
+	}
+	w.rect = r
+	o := w.p.origin
+	w.raster.Move(fyne.NewPos(o.X+float32(r.Min.X)/scale, o.Y+float32(r.Min.Y)/scale))
+	w.raster.Resize(fyne.NewSize(float32(r.Dx())/scale, float32(r.Dy())/scale))
+	w.raster.Show()
+	w.raster.Refresh()
+}
+
+// draw is a window's generator: its rectangle of the panel's image, in an
+// image of exactly the size asked for (a pixel of rounding is background).
+func (w *panelWindow) draw(pw, ph int) image.Image {
+	pw, ph = max(pw, 1), max(ph, 1)
+	if w.img == nil || w.img.Bounds().Dx() != pw || w.img.Bounds().Dy() != ph {
+		w.img = image.NewRGBA(image.Rect(0, 0, pw, ph))
+	}
+	draw.Draw(w.img, w.img.Bounds(), image.NewUniform(w.p.bg), image.Point{}, draw.Src)
+	if src := w.p.img; src != nil {
+		draw.Draw(w.img, w.img.Bounds(), src, w.rect.Min, draw.Src)
+	}
+	return w.img
+}
+
+// ruleRect is a rule's rectangle in the panel's pixels.
+func (p *textPanel) ruleRect(r panelRule, scale float32) image.Rectangle {
+	px := func(v float32) int { return int(math.Round(float64(v * scale))) }
+	return image.Rect(px(r.x), px(r.y), px(r.x+r.w), px(r.y+r.h))
 }
 
 // syncProxy lets Fyne draw a text the panel's font cannot.
@@ -168,25 +282,46 @@ func (p *textPanel) draw(w, h int) image.Image {
 		p.img = image.NewRGBA(image.Rect(0, 0, max(w, 1), max(h, 1)))
 	}
 	draw.Draw(p.img, p.img.Bounds(), image.NewUniform(p.bg), image.Point{}, draw.Src)
+	p.ink = p.ink[:0]
 	sz := p.raster.Size()
 	if sz.Width <= 0 {
 		return p.img
 	}
 	scale := float32(w) / sz.Width
-	px := func(v float32) int { return int(math.Round(float64(v * scale))) }
 	for _, r := range p.rules {
-		rect := image.Rect(px(r.x), px(r.y), px(r.x+r.w), px(r.y+r.h))
-		draw.Draw(p.img, rect, image.NewUniform(r.c), image.Point{}, draw.Src)
+		draw.Draw(p.img, p.ruleRect(r, scale), image.NewUniform(r.c), image.Point{}, draw.Src)
 	}
 	for _, it := range p.items {
 		t := it.src
-		if !t.Visible() || t.Text == "" || it.proxy.Text != "" {
-			continue
+		var ink image.Rectangle
+		if t.Visible() && t.Text != "" && it.proxy.Text == "" {
+			pos := t.Position().Subtract(p.origin)
+			ink = inkBounds(p.img, panelFonts.draw(p.img, t, pos, scale), p.bg)
 		}
-		pos := t.Position().Subtract(p.origin)
-		panelFonts.draw(p.img, t, pos, scale)
+		p.ink = append(p.ink, ink)
 	}
 	return p.img
+}
+
+// inkBounds is the smallest rectangle of img within r holding every pixel
+// that is not bg (empty if none).
+func inkBounds(img *image.RGBA, r image.Rectangle, bg color.NRGBA) image.Rectangle {
+	r = r.Intersect(img.Bounds())
+	x0, y0, x1, y1 := r.Max.X, r.Max.Y, r.Min.X, r.Min.Y
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		row := img.Pix[img.PixOffset(r.Min.X, y):img.PixOffset(r.Max.X, y)]
+		for i := 0; i < len(row); i += 4 {
+			if row[i] != bg.R || row[i+1] != bg.G || row[i+2] != bg.B || row[i+3] != bg.A {
+				x := r.Min.X + i/4
+				x0, x1 = min(x0, x), max(x1, x+1)
+				y0, y1 = min(y0, y), max(y1, y+1)
+			}
+		}
+	}
+	if x0 >= x1 {
+		return image.Rectangle{}
+	}
+	return image.Rect(x0, y0, x1, y1)
 }
 
 func writeF(h *maphash.Hash, vs ...float32) {
@@ -274,13 +409,13 @@ func (f *fontSet) covers(style fyne.TextStyle, s string) bool {
 // draw renders t into img with its box at pos (in device-independent units,
 // relative to img's origin), placed as Fyne places a canvas.Text: aligned in
 // its box horizontally, centred vertically when the box is taller than the
-// text.
-func (f *fontSet) draw(img draw.Image, t *canvas.Text, pos fyne.Position, scale float32) {
+// text. It returns the part of img it may have drawn on.
+func (f *fontSet) draw(img draw.Image, t *canvas.Text, pos fyne.Position, scale float32) image.Rectangle {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	fc := f.face(t.TextStyle)
 	if fc == nil {
-		return
+		return image.Rectangle{}
 	}
 	f.runes = append(f.runes[:0], []rune(t.Text)...)
 	out := f.shaper.Shape(shaping.Input{
@@ -313,7 +448,7 @@ func (f *fontSet) draw(img draw.Image, t *canvas.Text, pos fyne.Position, scale 
 	clip := image.Rect(px, py, px+int(math.Ceil(float64(minSize.Width*scale))), py+int(math.Ceil(float64(minSize.Height*scale)))).
 		Inset(-margin).Intersect(img.Bounds())
 	if clip.Empty() {
-		return
+		return clip
 	}
 	if sub, ok := img.(interface {
 		SubImage(image.Rectangle) image.Image
@@ -324,4 +459,5 @@ func (f *fontSet) draw(img draw.Image, t *canvas.Text, pos fyne.Position, scale 
 		}
 	}
 	r.DrawShapedRunAt(out, img, px, py+int(math.Ceil(float64(ascent*scale))))
+	return clip
 }

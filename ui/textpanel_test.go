@@ -101,3 +101,94 @@ func TestTextPanel(t *testing.T) {
 		t.Fatalf("a hidden text left %d pixels", n)
 	}
 }
+
+// A cropped panel shows the same picture as a whole one on its own
+// background, through windows over its texts' ink and its rules only.
+func TestTextPanelCrop(t *testing.T) {
+	test.NewTempApp(t)
+	test.ApplyTheme(t, Theme{})
+	build := func(crop bool) (*textPanel, fyne.Window, []*canvas.Text) {
+		label := canvas.NewText("HR", ColorECG)
+		label.TextSize = 12
+		value := canvas.NewText("118", ColorECG)
+		value.TextSize = 52
+		value.TextStyle.Bold = true
+		value.Alignment = fyne.TextAlignTrailing
+		note := canvas.NewText("(93)", ColorWhite)
+		note.TextSize = 12
+		p := newTextPanel(colorBackground, label, value, note)
+		root := container.NewWithoutLayout()
+		if crop {
+			p.cropToInk(root)
+		}
+		root.Objects = p.objects()
+		w := test.NewTempWindow(t, root)
+		w.SetPadded(false)
+		w.Resize(fyne.NewSize(200, 240))
+		p.place(fyne.NewPos(10, 10), fyne.NewSize(180, 220))
+		p.setRules(panelRule{x: 176, y: 0, w: 2, h: 220, c: colorHeader})
+		label.Move(fyne.NewPos(14, 12))
+		label.Resize(fyne.NewSize(150, 14))
+		value.Move(fyne.NewPos(14, 14))
+		value.Resize(fyne.NewSize(150, 60))
+		note.Move(fyne.NewPos(20, 150))
+		note.Resize(fyne.NewSize(60, 14))
+		p.sync()
+		return p, w, []*canvas.Text{label, value, note}
+	}
+	cp, cw, texts := build(true)
+	_, ww, _ := build(false)
+	same := func() {
+		t.Helper()
+		a, b := cw.Canvas().Capture(), ww.Canvas().Capture()
+		diff := 0
+		for y := a.Bounds().Min.Y; y < a.Bounds().Max.Y; y++ {
+			for x := a.Bounds().Min.X; x < a.Bounds().Max.X; x++ {
+				if color.NRGBAModel.Convert(a.At(x, y)) != color.NRGBAModel.Convert(b.At(x, y)) {
+					diff++
+				}
+			}
+		}
+		if diff != 0 {
+			t.Fatalf("the cropped panel differs from the whole one in %d pixels", diff)
+		}
+	}
+	same()
+	shown := func() (n int, area float32) {
+		for _, w := range cp.wins {
+			if w.raster.Visible() {
+				n++
+				area += w.raster.Size().Width * w.raster.Size().Height
+			}
+		}
+		return n, area
+	}
+	n, area := shown()
+	if n != 4 { // three texts and the rule
+		t.Fatalf("%d windows shown, want 4", n)
+	}
+	// Big digits, two small labels and a rule: under a third of the panel.
+	if full := float32(180 * 220); area*3 > full {
+		t.Fatalf("windows cover %.0f of the panel's %.0f", area, full)
+	}
+	for _, o := range cp.objects() {
+		if o == fyne.CanvasObject(cp.raster) {
+			t.Fatal("a cropped panel put its whole raster in the tree")
+		}
+	}
+
+	// A changed value moves its window; a hidden text closes its own.
+	before := cp.wins[1].raster.Position()
+	texts[1].Text = "62"
+	texts[2].Hide()
+	cp.sync()
+	if cp.wins[1].raster.Position() == before {
+		t.Fatal("the value's window did not follow the shorter value")
+	}
+	if cp.wins[2].raster.Visible() {
+		t.Fatal("a hidden text's window is still shown")
+	}
+	if n, _ := shown(); n != 3 {
+		t.Fatalf("%d windows shown, want 3", n)
+	}
+}

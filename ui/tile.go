@@ -157,9 +157,11 @@ func NewTile(bed *monitor.Bed) *Tile {
 	t.head = newTextPanel(colorHeader, t.bedText, t.patientText, t.stateText)
 	t.nums = newTextPanel(colorBackground, t.hrLabel, t.hrValue, t.spo2Label, t.spo2Value,
 		t.rrLabel, t.rrValue, t.tempLabel, t.tempValue, t.nibpLabel, t.nibpValue, t.nibpMean, t.nibpTime)
-	t.ecg.SetBackground(colorBackground)
-	t.pleth.SetBackground(colorBackground)
-	t.resp.SetBackground(colorBackground)
+	t.nums.cropToInk(t) // its background is the window's black
+	for _, st := range []*waveform.Strip{t.ecg, t.pleth, t.resp} {
+		st.SetBackground(colorBackground)
+		st.SetCrop(true) // nothing is under a strip but that black
+	}
 	t.resp.Hide()
 	t.respLabel.Hide()
 	t.objects = append(t.head.objects(), t.nums.objects()...)

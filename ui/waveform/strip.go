@@ -53,6 +53,10 @@ const (
 	thickness = 2    // trace thickness in pixels, readable from a distance
 )
 
+// inkRows are the rows of a column the trace covers, top to end exclusive
+// (the zero value: none).
+type inkRows struct{ top, end int32 }
+
 type column struct {
 	min, max, last float32
 	set            bool // any valid sample
@@ -81,6 +85,8 @@ type Strip struct {
 	nsegs     int         // segments in use
 	pxScale   float32     // image pixels per device-independent unit
 	offscreen bool        // not on the screen: paint nothing (SetOffscreen)
+	crop      bool        // segments cover only their inked rows (SetCrop)
+	ink       []inkRows   // per column: the rows the trace covers
 	dirty     []bool      // columns to repaint
 	full      bool        // repaint everything
 	samples   uint64      // samples drawn
@@ -110,6 +116,21 @@ func (s *Strip) SetSource(src Source) {
 // SetBackground sets the strip's background colour.
 func (s *Strip) SetBackground(c color.NRGBA) {
 	s.bg = c
+	s.full = true
+	s.paint()
+}
+
+// SetCrop says whether each segment may show only the rows its trace
+// covers, leaving the rest to what lies under the strip. Under a software
+// GL every pixel a texture covers is fetched and blended in every frame,
+// while a strip is mostly background: an ECG's trace covers a fifth to a
+// half of its height. Only for a strip laid on its own background colour
+// (a tile's strips lie on the window's black).
+func (s *Strip) SetCrop(on bool) {
+	if s.crop == on {
+		return
+	}
+	s.crop = on
 	s.full = true
 	s.paint()
 }
@@ -320,6 +341,7 @@ func (s *Strip) ensureImage(w, h int) {
 	s.cols = make([]column, w)
 	copy(s.cols, old)
 	s.dirty = make([]bool, w)
+	s.ink = make([]inkRows, w)
 	if s.cursor >= float64(w) {
 		s.cursor = 0
 	}
@@ -360,12 +382,62 @@ func (s *Strip) paint() {
 		for seg < s.nsegs-1 && x >= s.segs[seg].x1 {
 			seg++
 		}
-		if seg < s.nsegs && !s.segs[seg].stale {
-			s.segs[seg].stale = true
-			s.segs[seg].raster.Refresh()
+		if seg < s.nsegs {
+			s.segs[seg].touched = true
 		}
 	}
 	s.full = false
+	// Segments are placed once all their columns are painted, and
+	// refreshed unless a refresh is already waiting for the painter (its
+	// generator copies the image as it is then). A hidden one is not drawn.
+	for _, g := range s.segs[:s.nsegs] {
+		if !g.touched {
+			continue
+		}
+		g.touched = false
+		switch {
+		case !s.placeSegment(g, h):
+			g.stale = false
+		case !g.stale:
+			g.stale = true
+			g.raster.Refresh()
+		}
+	}
+}
+
+// placeSegment shows a segment over the rows it has to: all of them, or
+// with cropping the rows its columns' trace covers. It reports false if
+// that is none: the segment is hidden.
+func (s *Strip) placeSegment(g *segment, h int) bool {
+	top, end := 0, h
+	if s.crop {
+		top, end = h, 0
+		for _, r := range s.ink[g.x0:min(g.x1, len(s.ink))] {
+			if r.end > r.top {
+				top, end = min(top, int(r.top)), max(end, int(r.end))
+			}
+		}
+	}
+	if top >= end {
+		if g.raster.Visible() {
+			g.raster.Hide()
+		}
+		g.top, g.rows = 0, 0
+		return false
+	}
+	if top != g.top || end-top != g.rows {
+		g.top, g.rows = top, end-top
+		scale := s.pxScale
+		if scale <= 0 {
+			scale = 1
+		}
+		g.raster.Move(fyne.NewPos(float32(g.x0)/scale, float32(top)/scale))
+		g.raster.Resize(fyne.NewSize(float32(g.x1-g.x0)/scale, float32(g.rows)/scale))
+	}
+	if !g.raster.Visible() {
+		g.raster.Show()
+	}
+	return true
 }
 
 func (s *Strip) paintColumn(x, h int, erased bool) {
@@ -382,6 +454,7 @@ func (s *Strip) paintColumn(x, h int, erased bool) {
 		y1 += thickness - 1
 		y0, y1 = max(y0, 0), min(y1, h-1)
 	}
+	s.ink[x] = inkRows{int32(y0), int32(y1 + 1)}
 	for y := 0; y < h; y++ {
 		i := y*stride + x*4
 		c := bg
@@ -402,11 +475,14 @@ func (s *Strip) paintColumn(x, h int, erased bool) {
 const segWidth = 64
 
 type segment struct {
-	s      *Strip
-	x0, x1 int // columns of the strip's image shown
-	raster *canvas.Raster
-	img    *image.RGBA
-	stale  bool // refreshed, its generator not run yet
+	s       *Strip
+	x0, x1  int // columns of the strip's image shown
+	raster  *canvas.Raster
+	img     *image.RGBA
+	stale   bool // refreshed, its generator not run yet
+	touched bool // columns repainted in this paint
+	top     int  // first row of the strip's image shown
+	rows    int  // rows shown (0: hidden)
 }
 
 // draw is a segment's raster generator: its columns of the strip's image,
@@ -425,9 +501,9 @@ func (g *segment) draw(w, h int) image.Image {
 	cw := min(w, g.x1-g.x0)
 	rows := 0
 	if s.img != nil {
-		rows = min(h, s.img.Bounds().Dy())
+		rows = max(0, min(h, s.img.Bounds().Dy()-g.top))
 		for y := 0; y < rows; y++ {
-			src := s.img.Pix[y*s.img.Stride+g.x0*4:]
+			src := s.img.Pix[(g.top+y)*s.img.Stride+g.x0*4:]
 			copy(g.img.Pix[y*g.img.Stride:y*g.img.Stride+cw*4], src[:cw*4])
 		}
 	} else {
@@ -471,6 +547,7 @@ func (s *Strip) layout(size fyne.Size) {
 		g.x0, g.x1 = i*w/n, (i+1)*w/n
 		g.raster.Move(fyne.NewPos(float32(g.x0)/scale, 0))
 		g.raster.Resize(fyne.NewSize(float32(g.x1-g.x0)/scale, size.Height))
+		g.top, g.rows = 0, s.img.Bounds().Dy()
 		g.stale = false
 	}
 	s.full = true
