@@ -26,6 +26,9 @@ func where(bed string) string {
 // Title is the notification title of one note: "Bed 05 — *** SpO2 84 < 90",
 // or "ESCALATED Bed 05 — *** SpO2 84 < 90" for an escalation.
 func (n Note) Title() string {
+	if n.Advisory {
+		return where(n.Bed) + " — ADVISORY " + n.Text
+	}
 	t := where(n.Bed) + " — " + n.Text
 	if n.Escalated {
 		t = "ESCALATED " + t
@@ -36,6 +39,13 @@ func (n Note) Title() string {
 // Body is the notification body of one note: when, and what to do.
 func (n Note) Body() string {
 	at := n.At.Format(clock)
+	if n.Advisory {
+		body := at + " · advisory, not an alarm"
+		if n.Detail != "" {
+			body += ": " + n.Detail
+		}
+		return body + "."
+	}
 	act := "Go to bed " + n.Bed + " now and acknowledge it."
 	if n.Bed == "" {
 		act = "Check the central station now."

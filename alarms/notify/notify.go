@@ -77,7 +77,8 @@ const (
 // Note is one alarm event to notify.
 type Note struct {
 	Bed       string          // bed label, e.g. "05"; "" for a station-wide condition
-	Priority  alarms.Priority // only High and Medium are notified
+	Priority  alarms.Priority // only High and Medium are notified (and advisories)
+	Advisory  bool            // a derived advisory (NEWS2), not an alarm: no priority, ranked after alarms
 	Text      string          // the message with its priority prefix, e.g. "*** SpO2 84 < 90"
 	Escalated bool            // an escalation of an unacknowledged alarm, not a new alarm
 	Detail    string          // optional, for escalations: to whom, e.g. "to the charge nurse"
@@ -164,10 +165,10 @@ func New(cfg Config) *Notifier {
 }
 
 // Post queues a note and returns at once. It reports whether the note was
-// queued: LOW and None notes are ignored, and a note that finds the queue
+// queued: LOW and None notes are ignored (advisories aside), and a note that finds the queue
 // full is dropped; both are counted.
 func (n *Notifier) Post(note Note) bool {
-	if note.Priority < alarms.Medium {
+	if note.Priority < alarms.Medium && !note.Advisory {
 		n.ignored.Add(1)
 		return false
 	}

@@ -45,6 +45,10 @@ func TestNoteText(t *testing.T) {
 			Escalated: true, At: at},
 			"ESCALATED Bed 12 — ** NIBP 85/50",
 			"14:03:12 · escalated: medium priority, not acknowledged. Go to bed 12 now and acknowledge it."},
+		{"advisory", Note{Bed: "03", Advisory: true, Text: "NEWS2 5 (reached 5): urgent response",
+			Detail: "review within 1 hour", At: at},
+			"Bed 03 — ADVISORY NEWS2 5 (reached 5): urgent response",
+			"14:03:12 · advisory, not an alarm: review within 1 hour."},
 		{"station-wide", Note{Priority: alarms.High, Text: "*** Broker connection lost", At: at},
 			"Station — *** Broker connection lost",
 			"14:03:12 · new high priority alarm. Check the central station now."},
@@ -263,6 +267,25 @@ func TestLowIgnored(t *testing.T) {
 		s := h.stop()
 		if want := (Stats{Posted: 1, Ignored: 2, Sent: 1}); s != want {
 			t.Errorf("stats = %+v, want %+v", s, want)
+		}
+	})
+}
+
+// An advisory has no alarm priority and is notified all the same, as an
+// advisory.
+func TestAdvisoryNotified(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := start(t, Config{})
+		if !h.n.Post(Note{Bed: "03", Advisory: true, Text: "NEWS2 7 (reached 7): emergency response"}) {
+			t.Fatal("Post(advisory) = false")
+		}
+		time.Sleep(time.Minute)
+		got := h.shown()
+		if len(got) != 1 || got[0].title != "Bed 03 — ADVISORY NEWS2 7 (reached 7): emergency response" {
+			t.Fatalf("shown = %+v", got)
+		}
+		if s := h.stop(); s != (Stats{Posted: 1, Sent: 1}) {
+			t.Errorf("stats = %+v", s)
 		}
 	})
 }
