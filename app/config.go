@@ -66,8 +66,10 @@ type Config struct {
 	Profile    sim.Profile
 	WaveStale  time.Duration // 0: the hub's default
 	NumStale   time.Duration
-	ConfigFile string        // the file the settings came from, if any
-	Duration   time.Duration // stop after this long (0: run until interrupted)
+	// NEWS2: how old a value may be and still be scored (0: news2.DefaultFreshness).
+	NEWS2Fresh, NEWS2NIBPFresh, NEWS2ChartFresh time.Duration
+	ConfigFile                                  string        // the file the settings came from, if any
+	Duration                                    time.Duration // stop after this long (0: run until interrupted)
 
 	// Alarms.
 	Station  string        // this station's id among the ward's stations
@@ -183,6 +185,9 @@ func Parse(args []string, stderr io.Writer) (Config, error) {
 	fs.DurationVar(&cfg.Duration, "duration", 0, "stop after this long (0: until closed or interrupted)")
 	fs.DurationVar(&cfg.WaveStale, "wave-stale", 0, "NO DATA after this long without waveform (default 3s)")
 	fs.DurationVar(&cfg.NumStale, "num-stale", 0, "NO DATA after this long without numerics (default 10s)")
+	fs.DurationVar(&cfg.NEWS2Fresh, "news2-fresh", 0, "NEWS2 scores a device's continuous values this recent (default 5m)")
+	fs.DurationVar(&cfg.NEWS2NIBPFresh, "news2-nibp-fresh", 0, "NEWS2 scores a cuff pressure this recent (default 1h)")
+	fs.DurationVar(&cfg.NEWS2ChartFresh, "news2-chart-fresh", 0, "NEWS2 scores charted observations this recent (default 12h)")
 	fs.Func("profile", "simulated ward's channels: ward, icu or heavy (default ward)", profileFlag(&cfg))
 	addScenario(fs, &cfg)
 	fs.StringVar(&cfg.Station, "station", "", "id of this station among the ward's stations (default: the host name)")
@@ -442,6 +447,18 @@ func (c Config) validate() error {
 	if c.WaveStale < 0 || c.NumStale < 0 {
 		errs = append(errs, errors.New("--wave-stale/--num-stale: must not be negative"))
 	}
+	for _, f := range []struct {
+		name      string
+		v, lo, hi time.Duration
+	}{
+		{"--news2-fresh", c.NEWS2Fresh, 10 * time.Second, time.Hour},
+		{"--news2-nibp-fresh", c.NEWS2NIBPFresh, time.Minute, 24 * time.Hour},
+		{"--news2-chart-fresh", c.NEWS2ChartFresh, 10 * time.Minute, 48 * time.Hour},
+	} {
+		if f.v != 0 && (f.v < f.lo || f.v > f.hi) {
+			errs = append(errs, fmt.Errorf("%s %s: use %s..%s", f.name, f.v, f.lo, f.hi))
+		}
+	}
 	if c.Sim < 0 || c.Sim > 999 {
 		errs = append(errs, fmt.Errorf("bed count %d: use 0..999", c.Sim))
 	}
@@ -549,6 +566,8 @@ func (c Config) Summary() string {
 		"tls server name " + c.TLS.ServerName,
 		fmt.Sprintf("wave stale      %s", orDefault(c.WaveStale, "3s")),
 		fmt.Sprintf("num stale       %s", orDefault(c.NumStale, "10s")),
+		fmt.Sprintf("news2 fresh     device %s, nibp %s, charted %s", orDefault(c.NEWS2Fresh, "5m"),
+			orDefault(c.NEWS2NIBPFresh, "1h"), orDefault(c.NEWS2ChartFresh, "12h")),
 		"data            " + c.DataDir,
 		fmt.Sprintf("fps             %d", c.FPS),
 		fmt.Sprintf("layout, waves   %s %d (sort by %s)", layoutName(c.Layout), c.Waves, c.Sort),

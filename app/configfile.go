@@ -25,6 +25,13 @@ type fileConfig struct {
 	Station stationSection `toml:"station"`
 	Sim     simSection     `toml:"sim"`
 	Record  recordSection  `toml:"recordings"`
+	NEWS2   news2Section   `toml:"news2"`
+}
+
+type news2Section struct {
+	DeviceFresh  *duration `toml:"device_fresh"`
+	NIBPFresh    *duration `toml:"nibp_fresh"`
+	ChartedFresh *duration `toml:"charted_fresh"`
 }
 
 type recordSection struct {
@@ -198,6 +205,19 @@ func (a *applier) apply(fc *fileConfig) {
 	}
 	stale("feed.wave_stale", fc.Feed.WaveStale, &c.WaveStale, "wave-stale")
 	stale("feed.num_stale", fc.Feed.NumStale, &c.NumStale, "num-stale")
+	fresh := func(key string, v *duration, dst *time.Duration, flagName string, lo, hi time.Duration) {
+		if v == nil || set[flagName] {
+			return
+		}
+		if v.Duration < lo || v.Duration > hi {
+			a.fail(key, "%s: use %s..%s", v.Duration, lo, hi)
+			return
+		}
+		*dst = v.Duration
+	}
+	fresh("news2.device_fresh", fc.NEWS2.DeviceFresh, &c.NEWS2Fresh, "news2-fresh", 10*time.Second, time.Hour)
+	fresh("news2.nibp_fresh", fc.NEWS2.NIBPFresh, &c.NEWS2NIBPFresh, "news2-nibp-fresh", time.Minute, 24*time.Hour)
+	fresh("news2.charted_fresh", fc.NEWS2.ChartedFresh, &c.NEWS2ChartFresh, "news2-chart-fresh", 10*time.Minute, 48*time.Hour)
 
 	s := fc.Station
 	str(&c.DataDir, s.Data, "data", set)
@@ -335,6 +355,13 @@ ward = "ICU1"
 # num_stale (500ms..10m).
 wave_stale = "3s"
 num_stale = "10s"
+
+[news2]
+# NEWS2 (advisory) scores only recent values: a device's continuous values
+# (10s..1h), a cuff pressure (1m..24h), what nurses chart (10m..48h).
+device_fresh = "5m"
+nibp_fresh = "1h"
+charted_fresh = "12h"
 
 [station]
 # data = "/var/lib/vigil"          # default: the user data directory

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/vigil-station/vigil/alarms"
 	"github.com/vigil-station/vigil/app/store"
+	"github.com/vigil-station/vigil/monitor/news2"
 	"github.com/vigil-station/vigil/ui"
 )
 
@@ -116,6 +118,9 @@ func (c *Core) seedDemo(cfg Config) error {
 			if err := c.Store.Admit(ctx, admin, name, p); err != nil {
 				return err
 			}
+			if err := seedDemoChart(ctx, c.Store, name, p.MRN, i == 5); err != nil {
+				return err
+			}
 		}
 		nurse := "demo-nurse"
 		if i >= 8 {
@@ -123,6 +128,24 @@ func (c *Core) seedDemo(cfg Config) error {
 		}
 		if err := c.Store.Assign(ctx, admin, name, nurse); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// seedDemoChart charts the demo patients' first NEWS2 observations, as a
+// nurse would at admission: alert, on air; one patient newly confused
+// and on oxygen.
+func seedDemoChart(ctx context.Context, st *store.Store, bed, patient string, unwell bool) error {
+	acvpu, o2 := news2.Alert, 0.0
+	if unwell {
+		acvpu, o2 = news2.Confusion, 1
+	}
+	for _, e := range []news2.Entry{{Kind: news2.ChartConsciousness, Value: float64(acvpu)}, {Kind: news2.ChartOxygen, Value: o2}} {
+		err := <-st.Append(store.Event{Kind: store.KindObservation, Event: evCharted, Bed: bed, Who: "demo-nurse", Role: "nurse",
+			Detail: e.Kind.String() + " " + e.Text(), Old: patient, New: strconv.FormatFloat(e.Value, 'g', -1, 64)})
+		if err != nil {
+			return fmt.Errorf("demo observations: %w", err)
 		}
 	}
 	return nil

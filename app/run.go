@@ -50,6 +50,7 @@ type Core struct {
 	Sound    *sound.Annunciator
 
 	Store      *store.Store           // the journal
+	News       *earlyWarning          // NEWS2: scores, charted observations, advisories
 	Recordings *recordings.Recordings // trends and waveforms; nil when unavailable
 	Session    *Session
 
@@ -141,6 +142,9 @@ func Start(ctx context.Context, cfg Config, stdout, stderr io.Writer) (*Core, er
 		return fail(err)
 	}
 	c.Session = newSession(c, cfg)
+	if err := c.startNEWS2(cfg); err != nil {
+		return fail(err)
+	}
 	if !cfg.Headless {
 		c.wg.Add(1)
 		go func() { defer c.wg.Done(); c.Session.watchIdle(ctx) }()

@@ -42,6 +42,7 @@ func runWindow(ctx context.Context, cfg Config, core *Core) error {
 		st.SetAdmin(adminDesk{core})
 		st.SetTrends(trendDesk{core})
 		st.SetLimitDesk(limitDesk{core})
+		st.SetEarlyWarning(core.News)
 		st.SetBurden(burdenDesk{core})
 		if core.Recordings != nil {
 			st.SetReview(reviewDesk{core})

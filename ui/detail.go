@@ -112,6 +112,7 @@ type bedDetail struct {
 	seq     uint64
 	lastNum time.Time
 	lastRec time.Time
+	news    *newsSection // nil without NEWS2
 }
 
 // Detail is the open bed's name and sweep speed ("" when no detail is open).
@@ -178,7 +179,7 @@ func (s *Station) ShowBed(name string) {
 	tools.Add(gap(20))
 	tools.Add(ack)
 	d.side = container.NewVBox(d.nums, d.status, widget.NewSeparator(), heading("Alarms now"), d.alarmsB,
-		heading("Recent alarms"), d.recent)
+		heading("Recent alarms"), d.recent, widget.NewSeparator(), d.buildNEWS2())
 	sideBox := container.New(fixedWidth{430}, container.NewVScroll(d.side))
 	body := container.NewBorder(tools, nil, nil, sideBox, d.waves)
 	s.ShowPanel(s.bedTitle(name), body)
@@ -440,6 +441,9 @@ func (d *bedDetail) update(now time.Time) {
 	}
 	if now.Sub(d.lastNum) >= time.Second {
 		d.lastNum = now
+		if d.news != nil {
+			d.news.update(now)
+		}
 		st := d.bed.State(now)
 		fresh := st.Seen && !st.NumStale && !st.Offline
 		for param, t := range d.values {
@@ -553,6 +557,10 @@ func (d *bedDetail) key(ev *fyne.KeyEvent) bool {
 	case fyne.KeyE:
 		if s.review != nil {
 			s.openFrom(func() { s.ShowBed(name) }, func() { s.ShowEvents(name) })
+		}
+	case fyne.KeyO:
+		if d.news != nil {
+			d.news.open()
 		}
 	case fyne.Key1, fyne.Key2, fyne.Key3:
 		d.setSpeed(SweepSpeeds[int(ev.Name[0]-'1')])

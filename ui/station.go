@@ -95,6 +95,8 @@ type Station struct {
 	nextBack    func()                    // back for the panel being opened (openFrom)
 	goingBack   bool                      // Back is reopening a view
 	limits      LimitDesk
+	news        EarlyWarning // NEWS2; nil: none
+	lastNews    time.Time    // the tiles' NEWS2 last updated
 	burden      BurdenSource
 	review      Review
 	disclosure  *DisclosureView // the full disclosure last opened
@@ -247,6 +249,7 @@ func (s *Station) update(now time.Time) {
 			}
 		}
 	}
+	s.updateNEWS2(now)
 	s.updateSession()
 	if s.panelTick != nil && now.Sub(s.lastPanel) >= 2*time.Second {
 		s.lastPanel = now

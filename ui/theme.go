@@ -35,6 +35,9 @@ var (
 	colorHeader     = color.NRGBA{R: 0x1A, G: 0x22, B: 0x2C, A: 0xFF}
 	colorTechnical  = color.NRGBA{R: 0x3A, G: 0x3F, B: 0x48, A: 0xFF}
 	colorBar        = color.NRGBA{R: 0x10, G: 0x14, B: 0x1A, A: 0xFF}
+	// ColorAdvisory marks what Vigil advises rather than alarms (NEWS2): a
+	// colour of no alarm priority.
+	ColorAdvisory = color.NRGBA{R: 0x5B, G: 0x3F, B: 0xD9, A: 0xFF}
 	// colorHolding is the header of a holding tile (a feed bound to no
 	// bed): slate blue, unlike any alarm or state colour.
 	colorHolding = color.NRGBA{R: 0x2A, G: 0x3A, B: 0x6A, A: 0xFF}

@@ -75,6 +75,9 @@ type Tile struct {
 	overlayBG                                *canvas.Rectangle
 	head, nums                               *textPanel // the header and the numerics column (see textPanel)
 	bedText, patientText, stateText          *canvas.Text
+	newsText                                 *canvas.Text // the NEWS2 summary, advisory
+	newsUrgent                               bool         // its chip is shown (5 or more, or a single 3)
+	sep                                      panelRule    // the numerics' rule between this tile and the next
 	ecgLabel, plethLabel, overlayText        *canvas.Text
 	respLabel                                *canvas.Text
 	overlaySub                               *canvas.Text
@@ -105,6 +108,7 @@ func NewTile(bed *monitor.Bed) *Tile {
 		bedText:     text("", ColorWhite, true),
 		patientText: text("", ColorWhite, false),
 		stateText:   text("", ColorDim, true),
+		newsText:    text("", ColorDim, false),
 		ecgLabel:    text("II", ColorECG, false),
 		plethLabel:  text("Pleth", ColorSpO2, false),
 		respLabel:   text("Resp", ColorResp, false),
@@ -154,9 +158,10 @@ func NewTile(bed *monitor.Bed) *Tile {
 	// The body is the window's black: a filled rectangle under it would
 	// cost its whole area in every frame for nothing (see textPanel). A rule
 	// on the numerics' right keeps neighbours apart.
+	t.newsText.Alignment = fyne.TextAlignCenter
 	t.head = newTextPanel(colorHeader, t.bedText, t.patientText, t.stateText)
 	t.nums = newTextPanel(colorBackground, t.hrLabel, t.hrValue, t.spo2Label, t.spo2Value,
-		t.rrLabel, t.rrValue, t.tempLabel, t.tempValue, t.nibpLabel, t.nibpValue, t.nibpMean, t.nibpTime)
+		t.rrLabel, t.rrValue, t.tempLabel, t.tempValue, t.nibpLabel, t.nibpValue, t.nibpMean, t.nibpTime, t.newsText)
 	t.nums.cropToInk(t) // its background is the window's black
 	for _, st := range []*waveform.Strip{t.ecg, t.pleth, t.resp} {
 		st.SetBackground(colorBackground)
@@ -675,6 +680,10 @@ func (r *tileRenderer) Layout(size fyne.Size) {
 	place(t.nibpMean, x+vw-48*k, y, 48*k, 14*k)
 	sizeText(t.nibpValue, 26)
 	place(t.nibpValue, x, y+10*k, vw, 32*k)
+	// NEWS2 (advisory) under the measured values, at the right.
+	sizeText(t.newsText, 13)
+	place(t.newsText, x+vw-96*k, y+44*k, 96*k, 18*k)
+	t.placeNewsChip()
 }
 
 // placeNumerics puts the numerics panel right of the strips, under the
@@ -683,7 +692,8 @@ func (r *tileRenderer) placeNumerics(waveW, hh float32, size fyne.Size, k float3
 	w, h := size.Width-waveW, size.Height-hh
 	r.t.nums.place(fyne.NewPos(waveW, hh), fyne.NewSize(w, h))
 	rw := max(1, 2*k)
-	r.t.nums.setRules(panelRule{x: w - rw, y: 0, w: rw, h: h, c: colorHeader})
+	r.t.sep = panelRule{x: w - rw, y: 0, w: rw, h: h, c: colorHeader}
+	r.t.nums.setRules(r.t.sep)
 }
 
 // placeStrips stacks the waveform strips in the body: ECG over pleth, or
@@ -769,6 +779,9 @@ func (r *tileRenderer) layoutCompact(size fyne.Size) {
 	t.rrValue.TextSize, t.nibpValue.TextSize = 22*k, 22*k
 	place(t.rrValue, x, y+4*k, half-4*k, 28*k)
 	place(t.nibpValue, x+half, y+4*k, half, 28*k)
+	t.newsText.TextSize = 11 * k
+	place(t.newsText, x+vw-84*k, y+34*k, 84*k, 15*k)
+	t.placeNewsChip()
 	r.showFull(false) // no room for these
 }
 

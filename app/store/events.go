@@ -15,11 +15,12 @@ import (
 
 // Kinds of journal rows.
 const (
-	KindAlarm     = "alarm"     // an alarm transition or an action on alarms (ack, pause, escalation ...)
-	KindRefused   = "refused"   // a command refused for the role (or a locked station)
-	KindLogin     = "login"     // logins, failures, lockouts, logouts, automatic locks
-	KindConfig    = "config"    // users, beds, patients, limits, assignments: old -> new
-	KindTechnical = "technical" // the station's own troubles (journal, disk)
+	KindAlarm       = "alarm"       // an alarm transition or an action on alarms (ack, pause, escalation ...)
+	KindRefused     = "refused"     // a command refused for the role (or a locked station)
+	KindLogin       = "login"       // logins, failures, lockouts, logouts, automatic locks
+	KindConfig      = "config"      // users, beds, patients, limits, assignments: old -> new
+	KindTechnical   = "technical"   // the station's own troubles (journal, disk)
+	KindObservation = "observation" // NEWS2: observations charted by nurses, advisories raised and ended
 )
 
 // Event is one journal row.
