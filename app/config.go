@@ -118,9 +118,10 @@ Usage:
                                 manage accounts (secrets from stdin)
   vigil journal verify|export [--data DIR]
                                 check the journal's hash chain; export it as CSV or JSON
-  vigil eval qrs|hr [--json] PATH...
+  vigil eval qrs|hr|alarms [--json] PATH...
                                 score beat detection on annotated WFDB recordings;
-                                the heart rate shown for a recorded lead
+                                the heart rate shown for a recorded lead; the
+                                arrhythmia alarms on PhysioNet 2015 records
   vigil help                    this text
   vigil version                 print the version
   vigil <command> -h            the flags of a command
