@@ -634,11 +634,11 @@ func (s *Service) deviceAlarm(bed string, a feed.Alarm, at time.Time) {
 	if a.Source == feed.SourceTechnical {
 		src = DeviceTechnical
 	}
-	own := strings.HasPrefix(a.ID, monitor.AnalysisAlarmPrefix)
+	own := strings.HasPrefix(a.ID, monitor.AnalysisAlarmPrefix) && a.Source != feed.SourceTechnical
 	if own {
 		src = Physiological // Vigil's own ECG analysis decided it, not the device
 	}
-	if code == "" && own {
+	if code == "" && strings.HasPrefix(a.ID, monitor.AnalysisAlarmPrefix) {
 		code = strings.TrimPrefix(a.ID, "vigil-")
 	} else if code == "" {
 		code = "dev-" + a.ID

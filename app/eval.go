@@ -361,6 +361,9 @@ func runEvalAlarms(ctx context.Context, paths []string, e evalFlags, stdout io.W
 		ev := ""
 		if r.Raised && r.RateBPM > 0 {
 			ev = fmt.Sprintf("%s, %.0f bpm", r.Lead, r.RateBPM)
+			if r.PulseBPM > 0 {
+				ev += fmt.Sprintf(", pulse %.0f/min", r.PulseBPM)
+			}
 		}
 		if r.HeldBack {
 			ev = fmt.Sprintf("held back: pulse at %.0f/min", r.PulseBPM)

@@ -241,6 +241,10 @@ func TestReplayedVTAlarm(t *testing.T) {
 		}
 		return false
 	})
+	// v132s has arterial pressure and pleth: the pulse is evidence on the alarm.
+	if !strings.Contains(vt.Message, " · pulse ") && !strings.Contains(vt.Message, "no pulse seen") {
+		t.Fatalf("no pulse evidence on %q", vt.Message)
+	}
 	if vt.Priority != alarms.High || !vt.Latching || vt.Source != alarms.Physiological || !strings.Contains(vt.Message, "Vigil ECG analysis") {
 		t.Fatalf("VT alarm %+v", vt)
 	}

@@ -1,6 +1,7 @@
 package monitor
 
 import (
+	"fmt"
 	"math"
 	"time"
 
@@ -45,6 +46,7 @@ type bedAnalysis struct {
 	frame     []float64
 	idx       []int
 	raised    ecg.Condition
+	checking  bool // the "check ECG" technical alarm is raised (asystole held back by a pulse)
 	seq       uint32
 	lastHR    time.Time
 }
@@ -109,7 +111,7 @@ func (h *Hub) analyse(b *Bed, bedName string, f *feed.WaveFrame, breakMs float64
 		// Vigil had raised before the device's heart rate came. Should
 		// the device stop, the analysis starts afresh.
 		if a := b.analysis; a != nil {
-			h.reportAnalysis(a, bedName, 0, 0, now)
+			h.reportAnalysis(a, bedName, 0, 0, nil, 0, now)
 			b.analysis = nil
 		}
 		return
@@ -160,7 +162,7 @@ func (h *Hub) analyse(b *Bed, bedName string, f *feed.WaveFrame, breakMs float64
 			}
 		}
 	}
-	conds, _, held := a.rhythm.Conditions()
+	conds, why, held := a.rhythm.Conditions()
 	hr := a.rhythm.HeartRate()
 
 	b.mu.Lock()
@@ -189,25 +191,48 @@ func (h *Hub) analyse(b *Bed, bedName string, f *feed.WaveFrame, breakMs float64
 			h.cfg.Recorder.Numerics(bedName, nf, now)
 		}
 	}
-	h.reportAnalysis(a, bedName, conds, hr, now)
+	h.reportAnalysis(a, bedName, conds, hr, why, held, now)
 }
 
-// reportAnalysis starts and ends the analysis's alarms to match conds.
-func (h *Hub) reportAnalysis(a *bedAnalysis, bedName string, conds ecg.Condition, hr float64, now time.Time) {
+// reportAnalysis starts and ends the analysis's alarms to match conds, and
+// the "check ECG" technical alarm to match an asystole held back by a
+// pulse.
+func (h *Hub) reportAnalysis(a *bedAnalysis, bedName string, conds ecg.Condition, hr float64,
+	why map[ecg.Condition]ecg.Evidence, held ecg.Condition, now time.Time) {
+	send := func(al feed.Alarm) {
+		if h.cfg.Observer == nil {
+			return
+		}
+		a.seq++
+		al.Seq = a.seq
+		h.cfg.Observer.Alarm(bedName, al, now)
+	}
 	for c := ecg.Asystole; c <= ecg.VFib; c <<= 1 {
 		on, was := conds&c != 0, a.raised&c != 0
 		if on == was {
 			continue
 		}
 		a.raised ^= c
-		if h.cfg.Observer == nil {
-			continue
-		}
-		al := analysisAlarm(c, on, hr, now)
-		a.seq++
-		al.Seq = a.seq
-		h.cfg.Observer.Alarm(bedName, al, now)
+		send(analysisAlarm(c, on, hr, why[c], now))
 	}
+	if check := held&ecg.Asystole != 0; check != a.checking {
+		a.checking = check
+		send(checkECGAlarm(check, why[ecg.Asystole], now))
+	}
+}
+
+// CheckECGAlarmID is the technical alarm of an ECG that shows no QRS while
+// the pulse goes on: asystole is not raised, the leads are to be checked.
+const CheckECGAlarmID = AnalysisAlarmPrefix + "check"
+
+func checkECGAlarm(on bool, ev ecg.Evidence, now time.Time) feed.Alarm {
+	a := feed.Alarm{ID: CheckECGAlarmID, TsMs: now.UnixMilli(), Param: feed.MDCECGHeartRate,
+		Priority: feed.AlarmMedium, Source: feed.SourceTechnical, Phase: feed.PhaseStart, State: feed.StateActive,
+		Text: fmt.Sprintf("CHECK ECG: no QRS 4 s, pulse %.0f/min — asystole not raised (Vigil ECG analysis)", ev.PulseBPM)}
+	if !on {
+		a.Phase, a.State = feed.PhaseEnd, feed.StateInactive
+	}
+	return a
 }
 
 // AnalysisAlarmPrefix starts the id of every alarm Vigil's own ECG
@@ -215,7 +240,7 @@ func (h *Hub) reportAnalysis(a *bedAnalysis, bedName string, conds ecg.Condition
 const AnalysisAlarmPrefix = "vigil-ecg-"
 
 // analysisAlarm is the alarm message of a condition starting or ending.
-func analysisAlarm(c ecg.Condition, on bool, hr float64, now time.Time) feed.Alarm {
+func analysisAlarm(c ecg.Condition, on bool, hr float64, ev ecg.Evidence, now time.Time) feed.Alarm {
 	text := map[ecg.Condition]string{
 		ecg.Asystole: "ASYSTOLE", ecg.ExtremeBrady: "EXTREME BRADY", ecg.ExtremeTachy: "EXTREME TACHY",
 		ecg.VTach: "VTACH", ecg.VFib: "VFIB/VFLUTTER",
@@ -225,7 +250,7 @@ func analysisAlarm(c ecg.Condition, on bool, hr float64, now time.Time) feed.Ala
 	}[c]
 	a := feed.Alarm{ID: AnalysisAlarmPrefix + id, TsMs: now.UnixMilli(), Param: feed.MDCECGHeartRate,
 		Priority: feed.AlarmHigh, Source: feed.SourcePhysiological, Phase: feed.PhaseStart, State: feed.StateActive,
-		Text: text + " (Vigil ECG analysis)"}
+		Text: text + " (Vigil ECG analysis)" + pulseEvidence(c, ev)}
 	if !on {
 		a.Phase, a.State = feed.PhaseEnd, feed.StateInactive
 	}
@@ -234,6 +259,21 @@ func analysisAlarm(c ecg.Condition, on bool, hr float64, now time.Time) feed.Ala
 		a.Value, a.Unit = &v, "/min"
 	}
 	return a
+}
+
+// pulseEvidence is what the bed's pulsatile signal says during a
+// ventricular condition, as evidence on the alarm: its rate, or that it
+// shows no pulse. It judges nothing and changes nothing of the alarm: on
+// the 2015 Challenge records a pleth beating far slower than the run is as
+// common under true VT (a pulse deficit) as under artefact.
+func pulseEvidence(c ecg.Condition, ev ecg.Evidence) string {
+	switch {
+	case c&(ecg.VTach|ecg.VFib) == 0 || !ev.Pulse:
+		return ""
+	case !ev.PulseSeen:
+		return " · no pulse seen"
+	}
+	return fmt.Sprintf(" · pulse %.0f/min", ev.PulseBPM)
 }
 
 // Analysis is what Vigil's ECG analysis of the bed shows (zero when the

@@ -104,6 +104,47 @@ func TestAnalysisRawECG(t *testing.T) {
 	}
 }
 
+// TestAnalysisCheckECG: the ECG goes flat while the pleth goes on pulsing
+// (an electrode off, not a heart stopped): no asystole, but a MEDIUM
+// technical "CHECK ECG" alarm with the pulse rate, ended when the QRS
+// complexes are back.
+func TestAnalysisCheckECG(t *testing.T) {
+	clk := &fakeClock{time.UnixMilli(t0)}
+	obs := &recObserver{}
+	h := NewHub(Config{Ward: "T", Now: clk.now, Observer: obs, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	frames := ecgFrames(40, 20, 75)
+	frames = append(frames, ecgFrames(20, 20, 75)...)
+	for k, f := range frames {
+		pl := make([]int16, 25) // 125 Hz pleth at 75/min all along
+		for i := range pl {
+			ph := math.Mod(float64(k*25+i)/125, 0.8) / 0.8
+			pl[i] = int16(math.Round(1000 * math.Pow(math.Sin(math.Pi*ph), 3)))
+		}
+		f.Channels = append(f.Channels, feed.Channel{Code: feed.MDCPleth, RateHz: 125, Gain: 1000, Samples: pl})
+		f.Seq, f.StartMs = uint32(k), t0+int64(k)*200
+		h.Wave("R1", f)
+		clk.advance(200 * time.Millisecond)
+	}
+	var checks []feed.Alarm
+	for _, a := range obs.alarms {
+		if err := a.Validate(); err != nil {
+			t.Fatalf("alarm %+v: %v", a, err)
+		}
+		if strings.HasPrefix(a.ID, AnalysisAlarmPrefix+"asystole") {
+			t.Fatalf("asystole raised with a pulsatile pleth: %+v", a)
+		}
+		if a.ID == CheckECGAlarmID {
+			checks = append(checks, a)
+		}
+	}
+	if len(checks) != 2 || checks[0].Phase != feed.PhaseStart || checks[1].Phase != feed.PhaseEnd {
+		t.Fatalf("check-ECG alarms %+v, want a start and an end", checks)
+	}
+	if a := checks[0]; a.Priority != feed.AlarmMedium || a.Source != feed.SourceTechnical || !strings.Contains(a.Text, "pulse 75/min") {
+		t.Fatalf("check-ECG start %+v", a)
+	}
+}
+
 // TestAnalysisDeviceHR: a bed whose device sends its own heart rate is the
 // device's to analyse: Vigil raises nothing and derives nothing.
 func TestAnalysisDeviceHR(t *testing.T) {

@@ -130,8 +130,9 @@ type Evidence struct {
 	Lead      int     // lead that shows it (-1: all)
 	RateBPM   float64 // ventricular or heart rate over the run
 	Beats     int     // beats in the run
-	PulseBPM  float64 // rate of the pulsatile signal, when there is one (0: none seen)
-	PulseSeen bool    // the pulsatile signal shows beats in the same window
+	Pulse     bool    // the bed has a pulsatile signal to corroborate with
+	PulseBPM  float64 // its rate over the last 4 s (0: none seen)
+	PulseSeen bool    // it shows beats in the same window
 }
 
 // Conditions returns the conditions that hold at the latest frame, with
@@ -157,10 +158,7 @@ func (r *Rhythm) Conditions() (now Condition, why map[Condition]Evidence, heldBa
 		}
 	}
 	if silent && len(r.leads) > 0 {
-		ev := Evidence{Lead: -1}
-		if r.pulse != nil {
-			ev.PulseBPM, ev.PulseSeen = r.pulse.rate(4)
-		}
+		ev := r.withPulse(Evidence{Lead: -1})
 		if ev.PulseSeen {
 			heldBack |= Asystole
 		} else {
@@ -206,6 +204,13 @@ func (r *Rhythm) Conditions() (now Condition, why map[Condition]Evidence, heldBa
 			delete(why, VFib)
 		}
 	}
+	// The pulse, as evidence on the ventricular conditions (never to hold
+	// them back: a VT may have a pulse).
+	for _, c := range []Condition{VTach, VFib} {
+		if ev, ok := why[c]; ok {
+			why[c] = r.withPulse(ev)
+		}
+	}
 	// Rate conditions on the first lead with beats.
 	for i, l := range r.leads {
 		b := l.beats
@@ -223,6 +228,15 @@ func (r *Rhythm) Conditions() (now Condition, why map[Condition]Evidence, heldBa
 		break
 	}
 	return now, why, heldBack
+}
+
+// withPulse adds the pulsatile signal's testimony to ev.
+func (r *Rhythm) withPulse(ev Evidence) Evidence {
+	if r.pulse != nil {
+		ev.Pulse = true
+		ev.PulseBPM, ev.PulseSeen = r.pulse.rate(4)
+	}
+	return ev
 }
 
 const (
