@@ -644,7 +644,7 @@ func (s *Service) deviceAlarm(bed string, a feed.Alarm, at time.Time) {
 		code = "dev-" + a.ID
 	}
 	c := Condition{Key: key, Bed: bed, Code: code, Priority: p, Source: src, Message: a.Text,
-		Value: math.NaN(), Limit: math.NaN(), Since: time.UnixMilli(a.TsMs), Latching: a.State == feed.StateLatched || own}
+		Value: math.NaN(), Limit: math.NaN(), Since: time.UnixMilli(a.TsMs), Latching: a.State == feed.StateLatched || own && p == High}
 	if a.Value != nil {
 		c.Value = *a.Value
 	}

@@ -207,7 +207,7 @@ func (h *Hub) reportAnalysis(a *bedAnalysis, bedName string, conds ecg.Condition
 		al.Seq = a.seq
 		h.cfg.Observer.Alarm(bedName, al, now)
 	}
-	for c := ecg.Asystole; c <= ecg.VFib; c <<= 1 {
+	for c := ecg.Asystole; c <= ecg.Trigeminy; c <<= 1 {
 		on, was := conds&c != 0, a.raised&c != 0
 		if on == was {
 			continue
@@ -243,14 +243,20 @@ const AnalysisAlarmPrefix = "vigil-ecg-"
 func analysisAlarm(c ecg.Condition, on bool, hr float64, ev ecg.Evidence, now time.Time) feed.Alarm {
 	text := map[ecg.Condition]string{
 		ecg.Asystole: "ASYSTOLE", ecg.ExtremeBrady: "EXTREME BRADY", ecg.ExtremeTachy: "EXTREME TACHY",
-		ecg.VTach: "VTACH", ecg.VFib: "VFIB/VFLUTTER",
+		ecg.VTach: "VTACH", ecg.VFib: "VFIB/VFLUTTER", ecg.Bigeminy: "VENT BIGEMINY", ecg.Trigeminy: "VENT TRIGEMINY",
 	}[c]
 	id := map[ecg.Condition]string{
 		ecg.Asystole: "asystole", ecg.ExtremeBrady: "brady", ecg.ExtremeTachy: "tachy", ecg.VTach: "vtach", ecg.VFib: "vfib",
+		ecg.Bigeminy: "bigeminy", ecg.Trigeminy: "trigeminy",
 	}[c]
 	a := feed.Alarm{ID: AnalysisAlarmPrefix + id, TsMs: now.UnixMilli(), Param: feed.MDCECGHeartRate,
 		Priority: feed.AlarmHigh, Source: feed.SourcePhysiological, Phase: feed.PhaseStart, State: feed.StateActive,
 		Text: text + " (Vigil ECG analysis)" + pulseEvidence(c, ev)}
+	if c&ecg.Ectopy != 0 {
+		// Ectopy is worth a look, not a run: LOW, and it ends with the
+		// pattern (it does not latch).
+		a.Priority = feed.AlarmLow
+	}
 	if !on {
 		a.Phase, a.State = feed.PhaseEnd, feed.StateInactive
 	}

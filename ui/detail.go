@@ -59,7 +59,7 @@ func WaveStyle(code uint32) (string, color.NRGBA, waveform.Scale) {
 		if !ok {
 			name = "V" + strconv.Itoa(int(code-feed.MDCECGLeadV1)+1)
 		}
-		return "ECG " + name, ColorECG, waveform.Scale{Min: -0.8, Max: 1.6}
+		return "ECG " + name, ColorECG, waveform.Scale{Min: -0.8, Max: 1.6, Grow: true}
 	case code == feed.MDCPleth:
 		return "Pleth", ColorSpO2, waveform.Scale{Min: 0, Max: 1, Auto: true}
 	case code == feed.MDCPressArt:

@@ -152,7 +152,7 @@ func NewTile(bed *monitor.Bed) *Tile {
 	t.ecgSrc = &channelSource{code: feed.MDCECGLeadII}
 	t.plethSrc = &channelSource{code: feed.MDCPleth}
 	t.respSrc = &channelSource{code: feed.MDCRespImpedance}
-	t.ecg = waveform.NewStrip(t.ecgSrc, ColorECG, waveform.Scale{Min: -0.8, Max: 1.6}, waveform.Speed25)
+	t.ecg = waveform.NewStrip(t.ecgSrc, ColorECG, waveform.Scale{Min: -0.8, Max: 1.6, Grow: true}, waveform.Speed25)
 	t.pleth = waveform.NewStrip(t.plethSrc, ColorSpO2, waveform.Scale{Min: 0, Max: 1, Auto: true}, waveform.Speed25)
 	t.resp = waveform.NewStrip(t.respSrc, ColorResp, waveform.Scale{Min: -1, Max: 1, Auto: true}, waveform.Speed12_5)
 	// The body is the window's black: a filled rectangle under it would

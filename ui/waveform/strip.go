@@ -38,10 +38,14 @@ type Source interface {
 }
 
 // Scale is the vertical range of a strip in physical units. With Auto the
-// range follows the signal (recomputed once per sweep), starting from Min..Max.
+// range follows the signal (recomputed once per sweep), starting from
+// Min..Max; with Grow it widens, once per sweep, to hold what the last
+// sweep reached beyond Min..Max and is never narrower (an ECG keeps its
+// gain and its baseline's place, and tall complexes are not cut off).
 type Scale struct {
 	Min, Max float32
 	Auto     bool
+	Grow     bool
 }
 
 // Standard paper speeds (clinical-reference.md §2).
@@ -265,6 +269,16 @@ func (s *Strip) write(samples []float32, rate float64) {
 
 // endSweep adapts an auto scale once per sweep, so the trace does not breathe.
 func (s *Strip) endSweep() {
+	if s.scale.Grow && s.autoLo <= s.autoHi {
+		m := (s.scale.Max - s.scale.Min) * 0.05
+		lo, hi := min(s.scale.Min, s.autoLo-m), max(s.scale.Max, s.autoHi+m)
+		if lo != s.lo || hi != s.hi {
+			s.lo, s.hi = lo, hi
+			s.full = true
+		}
+		s.resetAuto()
+		return
+	}
 	if !s.scale.Auto || s.autoLo > s.autoHi {
 		s.resetAuto()
 		return
