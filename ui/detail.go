@@ -329,7 +329,12 @@ func (d *bedDetail) buildNumerics() {
 		if errors.Is(mayErr, alarms.ErrLoggedOut) {
 			why = "Limits: log in to adjust them"
 		}
-		d.nums.Add(text(why, ColorDim, false))
+		// wrapped: a long reason must not widen the side panel past its
+		// width and push the values out of sight
+		l := widget.NewLabel(why)
+		l.Wrapping = fyne.TextWrapWord
+		l.Importance = widget.LowImportance
+		d.nums.Add(l)
 	}
 	d.nums.Refresh()
 }

@@ -39,9 +39,10 @@ type Source interface {
 
 // Scale is the vertical range of a strip in physical units. With Auto the
 // range follows the signal (recomputed once per sweep), starting from
-// Min..Max; with Grow it widens, once per sweep, to hold what the last
-// sweep reached beyond Min..Max and is never narrower (an ECG keeps its
-// gain and its baseline's place, and tall complexes are not cut off).
+// Min..Max; with Grow it widens at once to hold a sample beyond it, and at
+// each sweep's end fits what that sweep reached, never narrower than
+// Min..Max (an ECG keeps its gain and its baseline's place, and tall
+// complexes or an offset baseline are not cut off).
 type Scale struct {
 	Min, Max float32
 	Auto     bool
@@ -242,6 +243,12 @@ func (s *Strip) write(samples []float32, rate float64) {
 			}
 			col.last = v
 			s.autoLo, s.autoHi = min(s.autoLo, v), max(s.autoHi, v)
+			if s.scale.Grow && (v < s.lo || v > s.hi) {
+				// at once, not at the sweep's end: nothing is drawn cut off
+				m := (s.scale.Max - s.scale.Min) * 0.05
+				s.lo, s.hi = min(s.lo, v-m), max(s.hi, v+m)
+				s.full = true
+			}
 		}
 		s.prevLast = v
 		next := s.cursor + pxPerSample

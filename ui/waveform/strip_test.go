@@ -148,14 +148,14 @@ func TestStripCrop(t *testing.T) {
 // baseline sits at −1.2 mV with 2.5 mV complexes is drawn whole.
 func TestStripScaleGrows(t *testing.T) {
 	test.NewTempApp(t)
-	run := func(offset, peak float32) (lo, hi float32) {
+	run := func(offset, peak float32, frames int) (lo, hi float32) {
 		src := &queueSource{rate: 250}
 		s := NewStrip(src, color.NRGBA{G: 255, A: 255}, Scale{Min: -0.8, Max: 1.6, Grow: true}, Speed25)
 		w := test.NewTempWindow(t, s)
 		w.SetPadded(false)
 		w.Resize(fyne.NewSize(400, 120))
 		now := time.Unix(1_700_000_000, 0)
-		for f := 0; f < 150; f++ { // 6 s: more than a sweep of 400 px
+		for f := 0; f < frames; f++ {
 			for _, v := range spiky(float64(f)*0.04, 10, 250) {
 				src.q = append(src.q, offset+v*peak)
 			}
@@ -164,10 +164,13 @@ func TestStripScaleGrows(t *testing.T) {
 		}
 		return s.lo, s.hi
 	}
-	if lo, hi := run(0, 1); lo != -0.8 || hi != 1.6 {
+	// 150 frames, 6 s, are more than a sweep of 400 px; 25 are 1 s.
+	if lo, hi := run(0, 1, 150); lo != -0.8 || hi != 1.6 {
 		t.Fatalf("a signal within the range changed it to %v..%v", lo, hi)
 	}
-	if lo, hi := run(-1.2, 2.5); lo > -1.2 || hi < 1.3 || lo < -1.5 {
-		t.Fatalf("range %v..%v for a baseline at -1.2 mV and complexes to 1.3 mV", lo, hi)
+	for _, frames := range []int{25, 150} {
+		if lo, hi := run(-1.2, 2.5, frames); lo > -1.2 || hi < 1.3 || lo < -1.5 {
+			t.Fatalf("after %d frames: range %v..%v for a baseline at -1.2 mV and complexes to 1.3 mV", frames, lo, hi)
+		}
 	}
 }
