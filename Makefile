@@ -79,7 +79,7 @@ screenshot: build ## run the station under Xvfb at 1920x1080 and save docs/scree
 	scripts/screenshot.sh $(BIN) docs/events.png 25 "keys:e Return"
 	scripts/screenshot.sh $(BIN) docs/burden.png 25 "keys:b"
 	scripts/screenshot.sh $(BIN) docs/disclosure.png 25 "keys:Right Right Right Right Right Return d"
-	SIM_BEDS=15 REPLAY="../shared/data/challenge2015/v132s 16 4m35s" scripts/screenshot.sh $(BIN) docs/replay-vt.png 30 bed:16
+	SIM_BEDS=15 REPLAY="../shared/data/challenge2015/v143l 16 4m40s" scripts/screenshot.sh $(BIN) docs/replay-vt.png 32 "keys:Right Down Down Down Right Right Right Return"
 	SIM_BEDS=15 REPLAY="../shared/data/mitdb/119 16 0s" scripts/screenshot.sh $(BIN) docs/replay-mitdb-119.png 40 "keys:Right Down Down Down Right Right Right Return"
 
 package: deps ## build a Linux release tarball with the fyne tool
