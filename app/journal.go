@@ -108,6 +108,7 @@ func (c *Core) seedDemo(cfg Config) error {
 		return err
 	}
 	admin := alarms.Actor{Who: "demo-admin", Role: alarms.Admin, Where: cfg.stationID()}
+	var charted []<-chan error // the demo's NEWS2 rows, waited for together
 	for i, name := range c.Ward.BedNames() {
 		if err := c.Store.SaveBed(ctx, admin, name, "Bed "+name, cfg.Ward+"/"+name, "adult"); err != nil {
 			return err
@@ -118,9 +119,7 @@ func (c *Core) seedDemo(cfg Config) error {
 			if err := c.Store.Admit(ctx, admin, name, p); err != nil {
 				return err
 			}
-			if err := seedDemoChart(ctx, c.Store, name, p.MRN, i == 5); err != nil {
-				return err
-			}
+			charted = append(charted, queueDemoChart(c.Store, name, p.MRN, i == 5)...)
 		}
 		nurse := "demo-nurse"
 		if i >= 8 {
@@ -130,25 +129,28 @@ func (c *Core) seedDemo(cfg Config) error {
 			return err
 		}
 	}
-	return nil
-}
-
-// seedDemoChart charts the demo patients' first NEWS2 observations, as a
-// nurse would at admission: alert, on air; one patient newly confused
-// and on oxygen.
-func seedDemoChart(ctx context.Context, st *store.Store, bed, patient string, unwell bool) error {
-	acvpu, o2 := news2.Alert, 0.0
-	if unwell {
-		acvpu, o2 = news2.Confusion, 1
-	}
-	for _, e := range []news2.Entry{{Kind: news2.ChartConsciousness, Value: float64(acvpu)}, {Kind: news2.ChartOxygen, Value: o2}} {
-		err := <-st.Append(store.Event{Kind: store.KindObservation, Event: evCharted, Bed: bed, Who: "demo-nurse", Role: "nurse",
-			Detail: e.Kind.String() + " " + e.Text(), Old: patient, New: strconv.FormatFloat(e.Value, 'g', -1, 64)})
-		if err != nil {
+	for _, done := range charted {
+		if err := <-done; err != nil {
 			return fmt.Errorf("demo observations: %w", err)
 		}
 	}
 	return nil
+}
+
+// queueDemoChart queues the demo patients' first NEWS2 observations, as a
+// nurse charts them at admission: alert, on air; one patient newly
+// confused and on oxygen. The caller waits for the rows.
+func queueDemoChart(st *store.Store, bed, patient string, unwell bool) []<-chan error {
+	acvpu, o2 := news2.Alert, 0.0
+	if unwell {
+		acvpu, o2 = news2.Confusion, 1
+	}
+	var done []<-chan error
+	for _, e := range []news2.Entry{{Kind: news2.ChartConsciousness, Value: float64(acvpu)}, {Kind: news2.ChartOxygen, Value: o2}} {
+		done = append(done, st.Append(store.Event{Kind: store.KindObservation, Event: evCharted, Bed: bed, Who: "demo-nurse",
+			Role: "nurse", Detail: e.Kind.String() + " " + e.Text(), Old: patient, New: strconv.FormatFloat(e.Value, 'g', -1, 64)}))
+	}
+	return done
 }
 
 // BedInfo is what a tile shows of its bed's configuration.
