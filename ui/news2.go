@@ -211,6 +211,17 @@ func (n *newsSection) update(now time.Time) {
 		}
 		total += " · single parameter 3 (" + strings.Join(names, ", ") + "): " + news2.LowSingle.Response()
 	}
+	// The advisory the core raised for this bed, if any (listed here, not
+	// with the alarms: it never sounds).
+	if d := n.s.al.desk; d != nil {
+		if v := d.View(); v != nil {
+			for _, adv := range v.Advisories {
+				if adv.Bed == n.bed && adv.Kind == "news2" {
+					total = adv.Label() + " (since " + adv.At.Local().Format("15:04") + ")\n" + total
+				}
+			}
+		}
+	}
 	var b strings.Builder
 	for _, p := range news2.Params() {
 		in := a.Inputs[p]

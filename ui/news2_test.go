@@ -133,6 +133,12 @@ func TestNEWS2TileAndDetail(t *testing.T) {
 			t.Fatalf("detail lacks %q:\n%s", want, l)
 		}
 	}
+	// The core's advisory for the bed is listed in the section.
+	desk.view.Advisories = []alarms.Advisory{{Bed: "05", Kind: "news2", Text: "NEWS2 6 (reached 5): urgent response", At: clk.now()}}
+	d.news.update(clk.now())
+	if l := labels(st.Content()); !strings.Contains(l, "ADVISORY NEWS2 6 (reached 5): urgent response (since ") {
+		t.Fatalf("the advisory is not listed:\n%s", l)
+	}
 	st.Back()
 	st.update(clk.now())
 	if sum, urgent := tile.NEWS2(); sum != "NEWS2 6" || !urgent {
