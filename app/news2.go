@@ -108,15 +108,6 @@ func (w *earlyWarning) Assess(bed string) (news2.Assessment, bool) {
 	return news2.Assess(w.now(), newsInputs(b), w.chart(bed, false), w.fresh), true
 }
 
-// Score is the bed's NEWS2 total for the acuity order (false: nothing scored).
-func (w *earlyWarning) Score(bed string) (float64, bool) {
-	a, ok := w.Assess(bed)
-	if !ok || a.Summary() == "" {
-		return 0, false
-	}
-	return float64(a.Total), true
-}
-
 // MayChart is nil when the operator may chart observations for the bed.
 func (w *earlyWarning) MayChart(bed string) error {
 	if _, ok := w.c.BedInfo(bed); !ok {

@@ -239,13 +239,13 @@ func (r *Rhythm) Conditions() (now Condition, why map[Condition]Evidence, heldBa
 	// (a VT's beats are not a run of PVCs).
 	if now&Lethal == 0 && t >= int64(r.fs*warmUp) {
 		seen := ectopy(r.leads[0].beats, t, r.fs)
-		for i, c := range []Condition{Bigeminy, Trigeminy} {
+		for i, c := range [2]Condition{Bigeminy, Trigeminy} {
 			if seen&c != 0 {
 				r.ectopyUntil[i] = t + int64(ectopyHold*r.fs)
 			}
 			if t <= r.ectopyUntil[i] && now&Ectopy == 0 {
 				now |= c
-				why[c] = Evidence{Lead: 0, Beats: map[Condition]int{Bigeminy: 8, Trigeminy: 9}[c]}
+				why[c] = Evidence{Lead: 0, Beats: 8 + i} // the beats the pattern spans
 			}
 		}
 	}

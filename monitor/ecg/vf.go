@@ -137,11 +137,9 @@ func (p *pulseDetector) push(x float64) {
 // 2 s.
 func (p *pulseDetector) rate(window float64) (float64, bool) {
 	from := p.n - int64(window*p.fs)
-	var in []int64
-	for _, b := range p.beats {
-		if b >= from {
-			in = append(in, b)
-		}
+	in := p.beats // in time order: the window is a tail of it
+	for len(in) > 0 && in[0] < from {
+		in = in[1:]
 	}
 	if len(in) < 3 {
 		return 0, false
