@@ -256,15 +256,22 @@ var challengeTypes = map[string]ecg.Condition{
 }
 
 type alarmResult struct {
-	Record   string  `json:"record"`
-	Alarm    string  `json:"alarm"`
-	Truth    bool    `json:"true_alarm"`
-	Raised   bool    `json:"raised"`
-	Outcome  string  `json:"outcome"` // TP, FP, TN, FN
-	Lead     string  `json:"lead,omitempty"`
-	RateBPM  float64 `json:"rate_bpm,omitempty"`
-	HeldBack bool    `json:"held_back_by_pulse,omitempty"`
+	Record  string  `json:"record"`
+	Alarm   string  `json:"alarm"`
+	Truth   bool    `json:"true_alarm"`
+	Raised  bool    `json:"raised"`
+	Outcome string  `json:"outcome"` // TP, FP, TN, FN
+	Lead    string  `json:"lead,omitempty"`
+	RateBPM float64 `json:"rate_bpm,omitempty"`
+	// HeldBack says why the analysis saw the condition and did not raise
+	// it: "pulse" (no QRS while the pulse goes on) or "disorganised" (a
+	// run whose complexes neither look alike nor repeat).
+	HeldBack string  `json:"held_back,omitempty"`
 	PulseBPM float64 `json:"pulse_bpm,omitempty"`
+	// Like and Periodic are how organised the ventricular run was (VT only).
+	Like     float64 `json:"like,omitempty"`
+	Periodic float64 `json:"periodic,omitempty"`
+	Noisy    bool    `json:"ecg_noisy,omitempty"` // the ECG was reported noisy in the window
 }
 
 // challengeLabel reads the alarm type and truth from a header's comments.
@@ -313,12 +320,18 @@ func runEvalAlarms(ctx context.Context, paths []string, e evalFlags, stdout io.W
 		if err != nil {
 			return err
 		}
-		r := alarmResult{Record: rec.Record, Alarm: name, Truth: truth, Raised: raised&cond != 0, HeldBack: held&cond != 0}
+		r := alarmResult{Record: rec.Record, Alarm: name, Truth: truth, Raised: raised&cond != 0, Noisy: raised&ecg.Noisy != 0}
 		if ev, ok := why[cond]; ok {
 			if ev.Lead >= 0 {
 				r.Lead = rec.Signals[ev.Lead].Description
 			}
-			r.RateBPM, r.PulseBPM = ev.RateBPM, ev.PulseBPM
+			r.RateBPM, r.PulseBPM, r.Like, r.Periodic = ev.RateBPM, ev.PulseBPM, ev.Like, ev.Periodic
+		}
+		if held&cond != 0 {
+			r.HeldBack = "pulse"
+			if cond == ecg.VTach {
+				r.HeldBack = "disorganised"
+			}
 		}
 		switch {
 		case r.Raised && truth:
@@ -365,8 +378,14 @@ func runEvalAlarms(ctx context.Context, paths []string, e evalFlags, stdout io.W
 				ev += fmt.Sprintf(", pulse %.0f/min", r.PulseBPM)
 			}
 		}
-		if r.HeldBack {
+		switch r.HeldBack {
+		case "pulse":
 			ev = fmt.Sprintf("held back: pulse at %.0f/min", r.PulseBPM)
+		case "disorganised":
+			ev = fmt.Sprintf("held back: %s, %.0f bpm, complexes alike %.2f, periodic %.2f", r.Lead, r.RateBPM, r.Like, r.Periodic)
+		}
+		if r.Noisy {
+			ev += " · ECG noisy"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Record, r.Alarm, truth, vigil, r.Outcome, ev)
 	}

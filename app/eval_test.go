@@ -152,6 +152,9 @@ func TestEvalAlarms(t *testing.T) {
 			t.Errorf("a103l: the false asystole (pulsing pleth) raised")
 		}
 	}
+	if 2*res.TN < res.TN+res.FP {
+		t.Errorf("%d of %d false alarms raised: want at most half", res.FP, res.TN+res.FP)
+	}
 	t.Logf("TP %d FP %d TN %d FN %d, score %.1f %%", res.TP, res.FP, res.TN, res.FN, res.Score)
 	text, err := runArgs(t, "eval", "alarms", dir)
 	if err != nil || !strings.Contains(text, "score") {

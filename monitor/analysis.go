@@ -47,6 +47,7 @@ type bedAnalysis struct {
 	idx       []int
 	raised    ecg.Condition
 	checking  bool // the "check ECG" technical alarm is raised (asystole held back by a pulse)
+	noisy     bool // the "ECG noisy" technical alarm is raised
 	seq       uint32
 	lastHR    time.Time
 }
@@ -219,6 +220,25 @@ func (h *Hub) reportAnalysis(a *bedAnalysis, bedName string, conds ecg.Condition
 		a.checking = check
 		send(checkECGAlarm(check, why[ecg.Asystole], now))
 	}
+	if noisy := conds&ecg.Noisy != 0; noisy != a.noisy {
+		a.noisy = noisy
+		send(noisyECGAlarm(noisy, now))
+	}
+}
+
+// NoisyECGAlarmID is the technical alarm of an ECG too noisy to analyse:
+// what looked like a run of ventricular complexes was noise, and VT was
+// not raised from it.
+const NoisyECGAlarmID = AnalysisAlarmPrefix + "noisy"
+
+func noisyECGAlarm(on bool, now time.Time) feed.Alarm {
+	a := feed.Alarm{ID: NoisyECGAlarmID, TsMs: now.UnixMilli(), Param: feed.MDCECGHeartRate,
+		Priority: feed.AlarmMedium, Source: feed.SourceTechnical, Phase: feed.PhaseStart, State: feed.StateActive,
+		Text: "ECG NOISY: arrhythmia analysis suspended — check electrodes (Vigil ECG analysis)"}
+	if !on {
+		a.Phase, a.State = feed.PhaseEnd, feed.StateInactive
+	}
+	return a
 }
 
 // CheckECGAlarmID is the technical alarm of an ECG that shows no QRS while

@@ -4,6 +4,7 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"math/rand/v2"
 	"os"
 	"strings"
 	"testing"
@@ -142,6 +143,54 @@ func TestAnalysisCheckECG(t *testing.T) {
 	}
 	if a := checks[0]; a.Priority != feed.AlarmMedium || a.Source != feed.SourceTechnical || !strings.Contains(a.Text, "pulse 75/min") {
 		t.Fatalf("check-ECG start %+v", a)
+	}
+}
+
+// TestAnalysisNoisyECG: artefact in the middle of a sinus rhythm (blobs
+// of random shape and size, 0.3–0.5 s apart, that the detector takes for
+// wide complexes) raises the MEDIUM technical "ECG noisy" alarm, which
+// ends once the ECG has been clean for a while.
+func TestAnalysisNoisyECG(t *testing.T) {
+	clk := &fakeClock{time.UnixMilli(t0)}
+	obs := &recObserver{}
+	h := NewHub(Config{Ward: "T", Now: clk.now, Observer: obs, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	frames := ecgFrames(60, 60, 75)
+	rnd := rand.New(rand.NewPCG(3, 7))
+	noise := make([]float64, 10*250)
+	for at := 0.2; at < 9.7; at += 0.3 + 0.2*rnd.Float64() {
+		a1, a2 := 0.5+2.5*rnd.Float64(), -(0.3 + 2*rnd.Float64())
+		w1, w2, off := 0.02+0.06*rnd.Float64(), 0.02+0.06*rnd.Float64(), 0.15*(rnd.Float64()-0.5)
+		for i := max(0, int((at-0.3)*250)); i < min(len(noise), int((at+0.3)*250)); i++ {
+			dt := float64(i)/250 - at
+			noise[i] += a1*math.Exp(-dt*dt/(2*w1*w1)) + a2*math.Exp(-(dt-off)*(dt-off)/(2*w2*w2))
+		}
+	}
+	for k, f := range frames {
+		if k >= 100 && k < 150 { // 20 to 30 s
+			for i := range f.Channels[0].Samples {
+				f.Channels[0].Samples[i] = int16(math.Round(noise[(k-100)*50+i] * 200))
+			}
+		}
+		h.Wave("R1", f)
+		clk.advance(200 * time.Millisecond)
+	}
+	var noisy []feed.Alarm
+	for _, a := range obs.alarms {
+		if err := a.Validate(); err != nil {
+			t.Fatalf("alarm %+v: %v", a, err)
+		}
+		if a.ID == NoisyECGAlarmID {
+			noisy = append(noisy, a)
+		}
+	}
+	if len(noisy) != 2 || noisy[0].Phase != feed.PhaseStart || noisy[1].Phase != feed.PhaseEnd {
+		t.Fatalf("ECG-noisy alarms %+v, want a start and an end", noisy)
+	}
+	if a := noisy[0]; a.Priority != feed.AlarmMedium || a.Source != feed.SourceTechnical || !strings.Contains(a.Text, "ECG NOISY") {
+		t.Fatalf("ECG-noisy start %+v", a)
+	}
+	if end := time.UnixMilli(noisy[1].TsMs).Sub(time.UnixMilli(t0)); end < 30*time.Second || end > 45*time.Second {
+		t.Fatalf("ECG-noisy ended at %v, want within 15 s of the noise's end at 30 s", end)
 	}
 }
 

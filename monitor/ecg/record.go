@@ -73,7 +73,9 @@ func DetectRecord(rec *wfdb.Record, sig int) []wfdb.Annotation {
 // RecordAlarms replays a record through the rhythm analysis up to until
 // seconds (using nothing after it) and returns the conditions that held at
 // any moment of the window (until − window, until], checked every 100 ms,
-// and those the pulse signal held back. Every ECG lead is analysed; the
+// and those held back and never raised (asystole by the pulse signal, VT
+// as disorganised), with the evidence of the first moment each was raised,
+// else held back. Every ECG lead is analysed; the
 // arterial pressure, else the pleth, corroborates.
 func RecordAlarms(rec *wfdb.Record, until, window float64) (raised, held Condition, why map[Condition]Evidence, err error) {
 	var leads []int
@@ -118,10 +120,11 @@ func RecordAlarms(rec *wfdb.Record, until, window float64) (raised, held Conditi
 		if t >= from && (t-from)%step == 0 {
 			now, w, h := r.Conditions()
 			for c, e := range w {
-				if (now|h)&c != 0 {
-					if _, ok := why[c]; !ok {
-						why[c] = e
-					}
+				switch {
+				case now&c != 0 && raised&c == 0:
+					why[c] = e // the first moment it was raised
+				case h&c != 0 && (raised|held)&c == 0:
+					why[c] = e // the first moment it was held back
 				}
 			}
 			raised |= now

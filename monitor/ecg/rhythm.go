@@ -3,6 +3,7 @@ package ecg
 import (
 	"fmt"
 	"math"
+	"slices"
 )
 
 // Condition is a lethal-arrhythmia condition Vigil raises itself, by the
@@ -27,7 +28,7 @@ import (
 // other pattern); 100, 101 and 103 show none, noisy 105 one of a second.
 // (Runs of 3–4 PVCs are not reported: the classifier finds them in noise,
 // thirty times in 105's half hour.)
-type Condition uint8
+type Condition uint16
 
 // Conditions.
 const (
@@ -38,6 +39,10 @@ const (
 	VFib
 	Bigeminy
 	Trigeminy
+	// Noisy is a technical condition: the lead shows a run of ventricular
+	// complexes that is not organised on any lead (see organisation), so
+	// VT is not raised from it; reported until 10 s after the last such run.
+	Noisy
 
 	// Lethal are the PhysioNet 2015 conditions (HIGH, latching).
 	Lethal = Asystole | ExtremeBrady | ExtremeTachy | VTach | VFib
@@ -48,7 +53,7 @@ const (
 var conditionNames = map[Condition]string{
 	Asystole: "asystole", ExtremeBrady: "extreme bradycardia", ExtremeTachy: "extreme tachycardia",
 	VTach: "ventricular tachycardia", VFib: "ventricular fibrillation/flutter",
-	Bigeminy: "ventricular bigeminy", Trigeminy: "ventricular trigeminy",
+	Bigeminy: "ventricular bigeminy", Trigeminy: "ventricular trigeminy", Noisy: "ECG noisy",
 }
 
 func (c Condition) String() string {
@@ -56,7 +61,7 @@ func (c Condition) String() string {
 		return n
 	}
 	var s string
-	for k := Asystole; k <= Trigeminy; k <<= 1 {
+	for k := Asystole; k <= Noisy; k <<= 1 {
 		if c&k != 0 {
 			if s != "" {
 				s += ", "
@@ -65,7 +70,7 @@ func (c Condition) String() string {
 		}
 	}
 	if s == "" {
-		return fmt.Sprintf("Condition(%d)", uint8(c))
+		return fmt.Sprintf("Condition(%d)", uint16(c))
 	}
 	return s
 }
@@ -84,12 +89,15 @@ type Rhythm struct {
 	why     map[Condition]Evidence
 
 	ectopyUntil [2]int64 // bigeminy, trigeminy reported until this frame
+	noisyUntil  int64    // Noisy reported until this frame
+	noisyWhy    Evidence // the last disorganised run in noise
 }
 
 type leadRhythm struct {
 	det   *Detector
 	beats []Beat // the last 32 beats
 	vf    vfFilter
+	org   orgCache
 }
 
 // NewRhythm returns the analysis of leads ECG leads sampled at fs.
@@ -157,6 +165,9 @@ type Evidence struct {
 	Pulse     bool    // the bed has a pulsatile signal to corroborate with
 	PulseBPM  float64 // its rate over the last 4 s (0: none seen)
 	PulseSeen bool    // it shows beats in the same window
+	// Like and Periodic measure how organised a ventricular run is (the
+	// best of its leads; see organisation): set on VTach and Noisy.
+	Like, Periodic float64
 }
 
 // Conditions returns the conditions that hold at the latest frame, with
@@ -190,6 +201,7 @@ func (r *Rhythm) Conditions() (now Condition, why map[Condition]Evidence, heldBa
 		}
 		why[Asystole] = ev
 	}
+	var heldFrom int64 // where the disorganised run held back starts
 	for i, l := range r.leads {
 		// A lead other than the first is trusted for the ventricular
 		// conditions only while its beats are the first lead's beats:
@@ -202,10 +214,23 @@ func (r *Rhythm) Conditions() (now Condition, why map[Condition]Evidence, heldBa
 		if i > 0 {
 			beats = r.confirmed(i)
 		}
-		if rate, n, ok := vtRun(beats, t, r.fs, i == 0); ok {
-			if _, seen := why[VTach]; !seen {
+		if rate, n, ok := vtRun(beats, t, r.fs, i == 0); ok && now&VTach == 0 {
+			from := beats[len(beats)-n].Sample - int64(0.15*r.fs)
+			ev := Evidence{Lead: i, RateBPM: rate, Beats: n}
+			var org bool
+			org, ev.Like, ev.Periodic = r.organised(from)
+			switch {
+			case org:
 				now |= VTach
-				why[VTach] = Evidence{Lead: i, RateBPM: rate, Beats: n}
+				why[VTach] = ev
+			case heldBack&VTach == 0:
+				// Disorganised: not VT. Noise when the complexes of
+				// the last seconds recur on no lead; otherwise
+				// multiform ectopy (N, V, V couplets…), reported as
+				// nothing.
+				heldBack |= VTach
+				why[VTach] = ev
+				heldFrom = from
 			}
 		}
 		if l.vf.fibrillating() && !regular(l.beats, t, r.fs) {
@@ -228,6 +253,17 @@ func (r *Rhythm) Conditions() (now Condition, why map[Condition]Evidence, heldBa
 			delete(why, VFib)
 		}
 	}
+	switch {
+	case now&VTach != 0:
+		heldBack &^= VTach // another lead's run is organised
+	case heldBack&VTach != 0 && r.noisy(max(heldFrom, t-int64(3.5*r.fs))):
+		r.noisyUntil = t + int64(noisyHold*r.fs)
+		r.noisyWhy = why[VTach]
+	}
+	if t <= r.noisyUntil {
+		now |= Noisy
+		why[Noisy] = r.noisyWhy
+	}
 	// The pulse, as evidence on the ventricular conditions (never to hold
 	// them back: a VT may have a pulse).
 	for _, c := range []Condition{VTach, VFib} {
@@ -237,7 +273,7 @@ func (r *Rhythm) Conditions() (now Condition, why map[Condition]Evidence, heldBa
 	}
 	// Ectopy, from the first lead's beats, when no lethal condition holds
 	// (a VT's beats are not a run of PVCs).
-	if now&Lethal == 0 && t >= int64(r.fs*warmUp) {
+	if now&(Lethal|Noisy) == 0 && t >= int64(r.fs*warmUp) {
 		seen := ectopy(r.leads[0].beats, t, r.fs)
 		for i, c := range [2]Condition{Bigeminy, Trigeminy} {
 			if seen&c != 0 {
@@ -390,7 +426,7 @@ func vtRun(b []Beat, t int64, fs float64, wct bool) (rate float64, n int, ok boo
 		start--
 	}
 	n = end - start
-	if n < 5 {
+	if n < 5 || !wideRun(b[start:end]) {
 		return 0, 0, false
 	}
 	for i := start; i+4 < end; i++ {
@@ -440,5 +476,34 @@ func ectopy(b []Beat, t int64, fs float64) (found Condition) {
 // ectopyHold is how long an ectopy pattern is reported after it last held, s.
 const ectopyHold = 10.0
 
+// noisyHold is how long Noisy is reported after the last disorganised run, s.
+const noisyHold = 10.0
+
 // wideQRS is the width of a wide QRS complex, seconds.
 const wideQRS = 0.120
+
+// wideRun reports whether a run's complexes are wide, as ventricular
+// complexes are: the median of their measured widths 120 ms or more, or
+// 20 ms or more wider than the dominant rhythm's then. (Narrow complexes
+// the classifier found early and unlike the dominant beat are a
+// supraventricular run, not VT.) A run with no measured width passes.
+func wideRun(b []Beat) bool {
+	var w [32]float64
+	n := 0
+	for _, x := range b {
+		if x.Width > 0 && n < len(w) {
+			w[n] = x.Width
+			n++
+		}
+	}
+	if n == 0 {
+		return true
+	}
+	ws := w[:n]
+	slices.Sort(ws)
+	med := ws[n/2]
+	if n%2 == 0 {
+		med = (ws[n/2-1] + ws[n/2]) / 2
+	}
+	return med >= wideQRS || med >= b[len(b)-1].DominantWidth+0.020
+}
