@@ -51,6 +51,7 @@ type classifier struct {
 	win, cand  []float64
 	beats      int
 	rrAvg      float64
+	pending    [4]pendingShape // shapes of peaks not taken for beats, newest last
 	lastR      int64
 	haveLast   bool
 	widthFloor float64 // +20 ms, samples
@@ -229,4 +230,54 @@ func correlate(a, b []float64) float64 {
 		return 0
 	}
 	return ab / math.Sqrt(aa*bb)
+}
+
+// pendingShape is a peak's shape that was not taken for a beat.
+type pendingShape struct {
+	tmpl []float64
+	amp  float64
+	at   int64 // its R peak
+}
+
+// recurs reports whether the shape about r is one seen before: like one
+// of the clusters' beats, or like a shape that recurs saw in the last 10 s
+// and refused (which it then forgets). A shape seen nowhere is kept for
+// the next calls.
+func (c *classifier) recurs(r, oldest, newest, mask int64) bool {
+	if !c.window(c.win, r, 0, oldest, newest, mask) {
+		return true // cannot judge: as before
+	}
+	_, p2p := c.width(c.win)
+	like := func(tmpl []float64, amp float64) bool {
+		if p2p <= 0.6*amp || p2p >= 1.6*amp {
+			return false
+		}
+		for lag := -c.lagMax; lag <= c.lagMax; lag++ {
+			if c.window(c.cand, r, lag, oldest, newest, mask) && correlate(c.cand, tmpl) >= clusterCorr {
+				return true
+			}
+		}
+		return false
+	}
+	for k := range c.clusters {
+		if cl := &c.clusters[k]; cl.used && like(cl.tmpl, cl.amp) {
+			return true
+		}
+	}
+	recent := r - int64(10*c.fs)
+	for k := range c.pending {
+		if ps := &c.pending[k]; ps.tmpl != nil && ps.at >= recent && like(ps.tmpl, ps.amp) {
+			ps.at = -1 << 62
+			return true
+		}
+	}
+	first := c.pending[0]
+	copy(c.pending[:], c.pending[1:])
+	if first.tmpl == nil {
+		first.tmpl = make([]float64, len(c.win))
+	}
+	copy(first.tmpl, c.win)
+	first.amp, first.at = p2p, r
+	c.pending[len(c.pending)-1] = first
+	return false
 }
