@@ -52,12 +52,7 @@ func (l *leadRhythm) organisation(from int64) (like, periodic float64) {
 	if pairs > 0 {
 		like = sum / float64(pairs)
 	}
-	if v.n >= int64(len(v.buf)) {
-		for d := int64(0.2 * fs); d <= int64(0.6*fs); d += step {
-			c, _, _ := v.correlate(oldest+d, oldest, (int64(len(v.buf))-d)/step, step)
-			periodic = max(periodic, c)
-		}
-	}
+	periodic, _ = v.periodicity(0.2, 0.6)
 	l.org = orgCache{valid: true, last: last, from: from, like: like, periodic: periodic}
 	return like, periodic
 }

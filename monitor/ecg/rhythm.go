@@ -233,7 +233,7 @@ func (r *Rhythm) Conditions() (now Condition, why map[Condition]Evidence, heldBa
 				heldFrom = from
 			}
 		}
-		if l.vf.fibrillating() && !regular(l.beats, t, r.fs) {
+		if l.vf.fibrillating() && l.vf.waveRate >= vfMinRate && !regular(l.beats, t, r.fs) && !l.vf.organisedVT() {
 			if _, seen := why[VFib]; !seen {
 				now |= VFib
 				why[VFib] = Evidence{Lead: i}
@@ -314,8 +314,9 @@ func (r *Rhythm) withPulse(ev Evidence) Evidence {
 }
 
 const (
-	warmUp       = 10.0 // seconds before VT and VF are judged (classifier and VF filter settle)
-	minAgreement = 0.8  // share of a lead's recent beats the first lead must also see
+	regularWindow = 6.0  // seconds of beats judged for a regular rhythm
+	warmUp        = 10.0 // seconds before VT and VF are judged (classifier and VF filter settle)
+	minAgreement  = 0.8  // share of a lead's recent beats the first lead must also see
 )
 
 // agreement is the share of lead i's beats of the last 10 s that the first
@@ -362,12 +363,14 @@ func (r *Rhythm) seenByFirst(b Beat) bool {
 	return false
 }
 
-// regular reports whether the lead's beats of the last 4 s form a regular
+// regular reports whether the lead's beats of the last 6 s form a regular
 // rhythm (at least 4 beats, intervals within 15 % of their mean, slower
 // than 250 bpm): an organised rhythm is not fibrillation whatever the
-// waveform's spectrum.
+// waveform's spectrum. (6 s, not the VF filter's 4: at 60 a minute 4 s
+// hold 3 or 4 beats, and a paced rhythm's wide, smooth complexes can look
+// fibrillatory to the filter.)
 func regular(b []Beat, t int64, fs float64) bool {
-	from := t - int64(vfWindow*fs)
+	from := t - int64(regularWindow*fs)
 	var rr []float64
 	for i := 1; i < len(b); i++ {
 		if b[i-1].Sample >= from {

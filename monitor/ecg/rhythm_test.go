@@ -335,3 +335,32 @@ func TestWideRun(t *testing.T) {
 		}
 	}
 }
+
+// TestNoVFInOrganisedRhythms: wide, smooth complexes look fibrillatory to
+// the VF filter; a regular rhythm of them at 60/min (paced, or a bundle
+// branch block) is no VF at all, and a regular run at 150/min is VT, not
+// VF. The same on a real paced rhythm: the first 4 minutes of 2015
+// Challenge record v188s (paced at 60/min, before its VT).
+func TestNoVFInOrganisedRhythms(t *testing.T) {
+	const fs = 250
+	paced, _ := synthWide(fs, 60, 60)
+	if c := feedRhythm(NewRhythm(fs, 2), paced, fs, 45, nil); c != 0 {
+		t.Errorf("wide complexes at 60/min: %v, want nothing", c)
+	}
+	normal, _ := synthECG(fs, 20, 75, 0.1)
+	wide, _ := synthWide(fs, 20, 150)
+	if c := feedRhythm(NewRhythm(fs, 2), append(normal[:20*fs:20*fs], wide...), fs, 15, nil); c&VTach == 0 || c&VFib != 0 {
+		t.Errorf("wide complexes at 150/min: %v, want VT and no VF", c)
+	}
+	rec, err := wfdb.Read(filepath.Join(wfdbtest.Path(t, "challenge2015"), "v188s"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raised, _, _, err := RecordAlarms(rec, 240, 230)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if raised&(VFib|VTach) != 0 {
+		t.Errorf("v188s's paced rhythm raises %v", raised)
+	}
+}

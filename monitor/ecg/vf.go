@@ -19,9 +19,17 @@ type vfFilter struct {
 	leakage  float64
 	waveRate float64 // the window's dominant rate (waves a minute), from its mean period
 	fib      int     // consecutive windows below the threshold
+	// periodic is the window's largest autocorrelation at a lag of
+	// 0.2–0.6 s, and cycle that lag (s): measured in the fibrillatory
+	// windows only.
+	periodic, cycle float64
 }
 
 const (
+	// vfMinRate: fibrillation and flutter waves come 150 to 500 a minute;
+	// a slower wave that looks fibrillatory to the filter is the wide,
+	// smooth complex of a paced or bundle-branch-block rhythm.
+	vfMinRate = 150.0
 	vfLeakage = 0.5
 	vfWindow  = 4.0 // seconds
 	vfMinP2P  = 0.15
@@ -39,6 +47,7 @@ func (v *vfFilter) push(wide float64) {
 		v.leakage = v.measure()
 		if v.leakage < vfLeakage {
 			v.fib++
+			v.periodic, v.cycle = v.periodicity(0.2, 0.6)
 		} else {
 			v.fib = 0
 		}
@@ -81,6 +90,32 @@ func (v *vfFilter) measure() float64 {
 
 // fibrillating: the latest 4 s window was fibrillatory.
 func (v *vfFilter) fibrillating() bool { return v.fib >= 2 }
+
+// organisedVT: the fibrillatory window repeats itself closely at a cycle
+// slower than 250 a minute. That is a sinusoidal VT, whose complexes the
+// detector finds irregularly at its onset, not fibrillation (irregular)
+// nor flutter (faster).
+func (v *vfFilter) organisedVT() bool { return v.periodic >= vtPeriodic && v.cycle > 60.0/250 }
+
+// vtPeriodic is the autocorrelation above which a fibrillatory-looking
+// window is an organised VT.
+const vtPeriodic = 0.8
+
+// periodicity is the window's largest autocorrelation at a lag from lo to
+// hi seconds, and that lag.
+func (v *vfFilter) periodicity(lo, hi float64) (best, lag float64) {
+	if v.n < int64(len(v.buf)) {
+		return 0, 0
+	}
+	step := max(1, int64(v.fs/250))
+	oldest := v.n - int64(len(v.buf))
+	for d := int64(lo * v.fs); d <= int64(hi*v.fs); d += step {
+		if c, _, _ := v.correlate(oldest+d, oldest, (int64(len(v.buf))-d)/step, step); c > best {
+			best, lag = c, float64(d)/v.fs
+		}
+	}
+	return best, lag
+}
 
 // pulseDetector finds the upstrokes of a pleth or arterial pressure
 // waveform (the rise of its 0.5–8 Hz copy past a third of the recent
