@@ -169,8 +169,9 @@ func (h *Hub) analyse(b *Bed, bedName string, f *feed.WaveFrame, breakMs float64
 	b.mu.Lock()
 	b.analysisState = Analysis{Active: true, HR: hr, Conditions: conds, HeldBack: held, Leads: len(a.leads)}
 	publishHR := !a.rhythm.Learning() && now.Sub(a.lastHR) >= time.Second
-	// In asystole the rate is 0, a value; otherwise 0 means none yet.
-	valid := hr > 0 || conds&ecg.Asystole != 0
+	// In asystole the rate is 0, a value; otherwise 0 means none yet. In
+	// noise the rate counts noise: no value, as the analysis is suspended.
+	valid := (hr > 0 || conds&ecg.Asystole != 0) && conds&ecg.Noisy == 0
 	if publishHR {
 		if b.vitals == nil {
 			b.vitals = map[uint32]Vital{}

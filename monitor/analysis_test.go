@@ -192,6 +192,26 @@ func TestAnalysisNoisyECG(t *testing.T) {
 	if end := time.UnixMilli(noisy[1].TsMs).Sub(time.UnixMilli(t0)); end < 30*time.Second || end > 45*time.Second {
 		t.Fatalf("ECG-noisy ended at %v, want within 15 s of the noise's end at 30 s", end)
 	}
+	// While it holds, Vigil's heart rate has no value (it would count
+	// noise); before and after, it has.
+	var during, outside int
+	for _, f := range obs.nums {
+		hr := f.Values[0]
+		switch {
+		case f.TsMs > noisy[0].TsMs && f.TsMs < noisy[1].TsMs:
+			during++
+			if hr.Valid {
+				t.Errorf("heart rate %+v valid at %d ms while the ECG is noisy", hr, f.TsMs-t0)
+			}
+		case f.TsMs < noisy[0].TsMs-5000 || f.TsMs > noisy[1].TsMs+5000:
+			if outside++; !hr.Valid || hr.Value < 70 || hr.Value > 80 {
+				t.Errorf("heart rate %+v at %d ms, want a valid 75", hr, f.TsMs-t0)
+			}
+		}
+	}
+	if during == 0 || outside == 0 {
+		t.Fatalf("%d heart rates while noisy, %d outside", during, outside)
+	}
 }
 
 // TestAnalysisDeviceHR: a bed whose device sends its own heart rate is the
