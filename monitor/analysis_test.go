@@ -126,24 +126,35 @@ func TestAnalysisCheckECG(t *testing.T) {
 		h.Wave("R1", f)
 		clk.advance(200 * time.Millisecond)
 	}
-	var checks []feed.Alarm
+	for _, a := range obs.alarms {
+		if strings.HasPrefix(a.ID, AnalysisAlarmPrefix+"asystole") {
+			t.Fatalf("asystole raised with a pulsatile pleth: %+v", a)
+		}
+	}
+	technicalEpisode(t, obs, CheckECGAlarmID, "pulse 75/min")
+}
+
+// technicalEpisode checks that obs saw every alarm valid, and the MEDIUM
+// technical alarm id start (its text holding text) and end once; it
+// returns the start and the end.
+func technicalEpisode(t *testing.T, obs *recObserver, id, text string) (start, end feed.Alarm) {
+	t.Helper()
+	var seen []feed.Alarm
 	for _, a := range obs.alarms {
 		if err := a.Validate(); err != nil {
 			t.Fatalf("alarm %+v: %v", a, err)
 		}
-		if strings.HasPrefix(a.ID, AnalysisAlarmPrefix+"asystole") {
-			t.Fatalf("asystole raised with a pulsatile pleth: %+v", a)
-		}
-		if a.ID == CheckECGAlarmID {
-			checks = append(checks, a)
+		if a.ID == id {
+			seen = append(seen, a)
 		}
 	}
-	if len(checks) != 2 || checks[0].Phase != feed.PhaseStart || checks[1].Phase != feed.PhaseEnd {
-		t.Fatalf("check-ECG alarms %+v, want a start and an end", checks)
+	if len(seen) != 2 || seen[0].Phase != feed.PhaseStart || seen[1].Phase != feed.PhaseEnd {
+		t.Fatalf("%s alarms %+v, want a start and an end", id, seen)
 	}
-	if a := checks[0]; a.Priority != feed.AlarmMedium || a.Source != feed.SourceTechnical || !strings.Contains(a.Text, "pulse 75/min") {
-		t.Fatalf("check-ECG start %+v", a)
+	if a := seen[0]; a.Priority != feed.AlarmMedium || a.Source != feed.SourceTechnical || !strings.Contains(a.Text, text) {
+		t.Fatalf("%s start %+v", id, a)
 	}
+	return seen[0], seen[1]
 }
 
 // TestAnalysisNoisyECG: artefact in the middle of a sinus rhythm (blobs
@@ -174,21 +185,8 @@ func TestAnalysisNoisyECG(t *testing.T) {
 		h.Wave("R1", f)
 		clk.advance(200 * time.Millisecond)
 	}
-	var noisy []feed.Alarm
-	for _, a := range obs.alarms {
-		if err := a.Validate(); err != nil {
-			t.Fatalf("alarm %+v: %v", a, err)
-		}
-		if a.ID == NoisyECGAlarmID {
-			noisy = append(noisy, a)
-		}
-	}
-	if len(noisy) != 2 || noisy[0].Phase != feed.PhaseStart || noisy[1].Phase != feed.PhaseEnd {
-		t.Fatalf("ECG-noisy alarms %+v, want a start and an end", noisy)
-	}
-	if a := noisy[0]; a.Priority != feed.AlarmMedium || a.Source != feed.SourceTechnical || !strings.Contains(a.Text, "ECG NOISY") {
-		t.Fatalf("ECG-noisy start %+v", a)
-	}
+	start, end := technicalEpisode(t, obs, NoisyECGAlarmID, "ECG NOISY")
+	noisy := []feed.Alarm{start, end}
 	if end := time.UnixMilli(noisy[1].TsMs).Sub(time.UnixMilli(t0)); end < 30*time.Second || end > 45*time.Second {
 		t.Fatalf("ECG-noisy ended at %v, want within 15 s of the noise's end at 30 s", end)
 	}
