@@ -12,28 +12,32 @@ import "math"
 //
 // Two complexes are alike when their shapes correlate and their sizes
 // (standard deviations) are within a ratio of 0.6, as the classifier's
-// clusters. On the 2015 Challenge VT records, this holds back the runs of
-// the motion artefacts of v127l and v128s, and never all of a true VT's:
-// each of the ten raised its alarm in the window. It does not hold back
-// v115l's noise throughout: for about two seconds its jagged complexes
-// happen to look alike.
+// clusters; a run's likeness is the mean over its consecutive pairs (of
+// the last 32 beats), each pair measured once. On the 2015 Challenge VT
+// records this holds back the noise of v115l and the motion artefact of
+// v127l and v128s, and never all of a true VT's: each of the ten raised
+// its alarm in the window.
 const (
 	likeRun     = 0.6 // mean correlation of consecutive complexes, at least
 	likeAmp     = 0.6 // their sizes' ratio, at least (as the classifier's clusters)
 	periodicRun = 0.7 // autocorrelation at the cycle, at least
 )
 
-// organisation measures lead l's complexes since sample from, against the
-// lead's last 4 s (the VF filter's copy of its 1–35 Hz signal): the mean
-// likeness of consecutive complexes, and the waveform's periodicity (its
-// largest autocorrelation at a lag of 0.2–0.6 s: 100–300 a minute).
+// organisation measures lead l's complexes since sample from, on the VF
+// filter's copy of its 1–35 Hz signal (the last 4 s): the mean likeness of
+// consecutive complexes, and the waveform's periodicity (its largest
+// autocorrelation at a lag of 0.2–0.6 s: 100–300 a minute).
 func (l *leadRhythm) organisation(from int64) (like, periodic float64) {
 	if len(l.beats) == 0 {
 		return 0, 0
 	}
 	last := l.beats[len(l.beats)-1].Sample
-	if c := &l.org; c.valid && c.last == last && c.from == from {
-		return c.like, c.periodic
+	c := &l.org
+	if !c.valid || c.last != last {
+		// The waveform's periodicity depends on the beats' times only
+		// through the cache: once per beat.
+		c.periodic, _ = l.vf.periodicity(0.2, 0.6)
+		c.valid, c.last = true, last
 	}
 	v := &l.vf
 	fs := v.fs
@@ -43,31 +47,42 @@ func (l *leadRhythm) organisation(from int64) (like, periodic float64) {
 	sum, pairs := 0.0, 0
 	for i := 1; i < len(l.beats); i++ {
 		a, b := l.beats[i-1].Sample, l.beats[i].Sample
-		if a < from || a-pre-lag < max(oldest, 0) || b+post+lag >= v.n {
+		if a < from {
 			continue
 		}
-		sum += l.alike(a, b, pre, post, lag, step)
+		if l.like[i] == unmeasured {
+			// Each pair is measured once, as soon as both complexes
+			// are whole in the kept signal (never, when the first has
+			// already gone).
+			if a-pre-lag < max(oldest, 0) || b+post+lag >= v.n {
+				continue
+			}
+			l.like[i] = l.alike(a, b, pre, post, lag, step)
+		}
+		sum += l.like[i]
 		pairs++
 	}
 	if pairs > 0 {
 		like = sum / float64(pairs)
 	}
-	periodic, _ = v.periodicity(0.2, 0.6)
-	l.org = orgCache{valid: true, last: last, from: from, like: like, periodic: periodic}
-	return like, periodic
+	return like, c.periodic
 }
+
+// unmeasured marks a pair of complexes not yet compared.
+const unmeasured = -2.0
 
 // recurrence is the share of lead l's complexes since from that look like
 // one of the (up to 4) complexes before them in its last 4 s: near 1 for
 // any rhythm of recurring shapes (even N, V, V couplets), low for noise,
 // whose complexes look like nothing before them.
 func (l *leadRhythm) recurrence(from int64) float64 {
-	l.organisation(from) // brings the cache up to date
-	if c := &l.org; c.haveRec {
-		return c.rec
+	if len(l.beats) == 0 {
+		return 1
 	}
-	c := &l.org
-	c.rec, c.haveRec = l.measureRecurrence(from), true
+	c := &l.rec
+	if last := l.beats[len(l.beats)-1].Sample; !c.valid || c.last != last || c.from != from {
+		*c = recCache{valid: true, last: last, from: from, rec: l.measureRecurrence(from)}
+	}
 	return c.rec
 }
 
@@ -100,10 +115,17 @@ func (l *leadRhythm) measureRecurrence(from int64) float64 {
 	return float64(seen) / float64(n)
 }
 
+// orgCache and recCache keep measures of a lead until its next beat.
 type orgCache struct {
-	valid, haveRec      bool
-	last, from          int64
-	like, periodic, rec float64
+	valid    bool
+	last     int64
+	periodic float64
+}
+
+type recCache struct {
+	valid      bool
+	last, from int64
+	rec        float64
 }
 
 // alike is how much the complexes at samples a and b look alike: their
@@ -143,10 +165,21 @@ func (v *vfFilter) correlate(a, b, n, step int64) (c, sdA, sdB float64) {
 	return cov / math.Sqrt(va*vb), math.Sqrt(va / f), math.Sqrt(vb / f)
 }
 
-// noisy reports whether the complexes since from recur on no lead.
-func (r *Rhythm) noisy(from int64) bool {
+// noisy reports whether the complexes since from, and at most those of
+// the last 3.5 s, recur on no lead.
+func (r *Rhythm) noisy(from, t int64) bool {
+	from = max(from, t-int64(3.5*r.fs))
 	for _, l := range r.leads {
-		if l.recurrence(from) >= 0.5 {
+		// From the lead's first beat since then: the key of its cache
+		// changes with the beats, not with every frame.
+		f := from
+		for _, b := range l.beats {
+			if b.Sample >= from {
+				f = b.Sample
+				break
+			}
+		}
+		if l.recurrence(f) >= 0.5 {
 			return false
 		}
 	}

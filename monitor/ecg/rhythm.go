@@ -38,9 +38,10 @@ const (
 	VFib
 	Bigeminy
 	Trigeminy
-	// Noisy is a technical condition: the lead shows a run of ventricular
-	// complexes that is not organised on any lead (see organisation), so
-	// VT is not raised from it; reported until 10 s after the last such run.
+	// Noisy is a technical condition: a run of ventricular complexes is
+	// not organised on any lead (see organisation), so VT is not raised
+	// from it, and the complexes of its last seconds recur on no lead:
+	// noise, not multiform ectopy. Reported until 10 s after the last.
 	Noisy
 
 	// Lethal are the PhysioNet 2015 conditions (HIGH, latching).
@@ -96,7 +97,9 @@ type leadRhythm struct {
 	det   *Detector
 	beats []Beat // the last 32 beats
 	vf    vfFilter
+	like  []float64 // like[i]: how alike beats i−1 and i look (unmeasured until known)
 	org   orgCache
+	rec   recCache
 }
 
 // NewRhythm returns the analysis of leads ECG leads sampled at fs.
@@ -125,13 +128,16 @@ func (r *Rhythm) Push(frame ...float64) {
 			if len(l.beats) > 0 && float64(b.Sample-l.beats[len(l.beats)-1].Sample) >= NoBeat*r.fs {
 				// After a pause that was asystole the rhythm starts afresh:
 				// its length is not a slow rate.
-				l.beats = l.beats[:0]
+				l.beats, l.like = l.beats[:0], l.like[:0]
 			}
 			if len(l.beats) >= 32 {
 				copy(l.beats, l.beats[1:])
 				l.beats = l.beats[:len(l.beats)-1]
+				copy(l.like, l.like[1:])
+				l.like = l.like[:len(l.like)-1]
 			}
 			l.beats = append(l.beats, b)
+			l.like = append(l.like, unmeasured)
 			if i == 0 {
 				r.hr.Beat(b.Sample)
 			}
@@ -255,7 +261,7 @@ func (r *Rhythm) Conditions() (now Condition, why map[Condition]Evidence, heldBa
 	switch {
 	case now&VTach != 0:
 		heldBack &^= VTach // another lead's run is organised
-	case heldBack&VTach != 0 && r.noisy(max(heldFrom, t-int64(3.5*r.fs))):
+	case heldBack&VTach != 0 && r.noisy(heldFrom, t):
 		r.noisyUntil = t + int64(noisyHold*r.fs)
 		r.noisyWhy = why[VTach]
 	}

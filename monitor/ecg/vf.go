@@ -107,7 +107,7 @@ func (v *vfFilter) periodicity(lo, hi float64) (best, lag float64) {
 	if v.n < int64(len(v.buf)) {
 		return 0, 0
 	}
-	step := max(1, int64(v.fs/250))
+	step := max(1, int64(math.Round(v.fs/125))) // 8 ms steps: enough for cycles of 200–600 ms
 	oldest := v.n - int64(len(v.buf))
 	for d := int64(lo * v.fs); d <= int64(hi*v.fs); d += step {
 		if c, _, _ := v.correlate(oldest+d, oldest, (int64(len(v.buf))-d)/step, step); c > best {
