@@ -53,6 +53,7 @@ bench: build ## run the benchmarks; the tracked figures are the BENCH <name> <va
 	  VIGIL_RING_STRESS=100000000 $(GO) test -race -count=1 -v -timeout 20m -run '^TestStressSequence$$' ./monitor/ring/ && \
 	  $(GO) test -run '^$$' -bench '^BenchmarkIngest$$' -benchtime 1x -timeout 20m -v ./app/ && \
 	  $(GO) test -run '^$$' -bench '^BenchmarkAlarmLatency$$' -benchtime 1x -timeout 10m -v . && \
+	  $(GO) test -run '^$$' -bench '^BenchmarkHL7Load$$' -benchtime 1x -timeout 10m -v ./app/ && \
 	  $(GO) test -run '^$$' -bench . -benchtime 5000x -timeout 10m ./app/store/ && \
 	  $(GO) test -run '^$$' -bench . -timeout 10m ./app/store/recordings/ && \
 	  $(GO) test -run '^$$' -bench '^BenchmarkTrendOpen24h$$' -benchtime 10x -timeout 10m ./app/ && \

@@ -40,6 +40,7 @@ const (
 	CmdUsers         // vigil users add|list|disable|enable|reset
 	CmdJournal       // vigil journal verify|export
 	CmdEval          // vigil eval qrs: score the analysis on annotated recordings
+	CmdHL7           // vigil hl7: the HL7 v2 (IHE PCD-01) bridge
 )
 
 // Config is everything the command line sets.
@@ -104,6 +105,9 @@ type Config struct {
 	ReplaySpeed float64 // 1 = real time
 	ReplayLoop  bool
 	ReplayFrom  time.Duration
+
+	// vigil hl7: the MLLP listener and what it accepts.
+	HL7 hl7Flags
 }
 
 const usageText = `Vigil — central station for hospital wards (secondary display).
@@ -118,6 +122,8 @@ Usage:
                                 manage accounts (secrets from stdin)
   vigil journal verify|export [--data DIR]
                                 check the journal's hash chain; export it as CSV or JSON
+  vigil hl7 --listen ADDR --broker URL --ward W
+                                bridge HL7 v2 monitors (IHE PCD-01 over MLLP) onto the feed
   vigil eval qrs|hr|alarms [--json] PATH...
                                 score beat detection on annotated WFDB recordings;
                                 the heart rate shown for a recorded lead; the
@@ -159,6 +165,8 @@ func Parse(args []string, stderr io.Writer) (Config, error) {
 			return parseAdmin(cfg, CmdJournal, args[1:], stderr)
 		case "eval":
 			return parseEval(cfg, args[1:], stderr)
+		case "hl7":
+			return parseHL7(cfg, args[1:], stderr)
 		default:
 			Usage(stderr)
 			return cfg, fmt.Errorf("unknown command %q (see: vigil help)", args[0])

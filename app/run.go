@@ -373,6 +373,8 @@ func Run(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 		return runJournal(ctx, cfg, stdout)
 	case CmdEval:
 		return runEval(ctx, cfg, stdout, stderr)
+	case CmdHL7:
+		return runHL7(ctx, cfg, stdout, stderr)
 	case CmdConfigExample:
 		fmt.Fprint(stdout, ExampleConfig)
 		return nil

@@ -1,0 +1,236 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vigil-station/vigil/monitor/benchout"
+	"github.com/vigil-station/vigil/monitor/feed"
+	"github.com/vigil-station/vigil/monitor/hl7"
+)
+
+// startHL7 runs `vigil hl7` on a free port against broker until the test
+// ends, and returns its MLLP address and its --stats output.
+func startHL7(t testing.TB, broker, ward string, extra ...string) (string, *bytes.Buffer) {
+	t.Helper()
+	port, err := freePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	args := append([]string{"hl7", "--listen", addr, "--broker", broker, "--ward", ward, "--stats", "-"}, extra...)
+	cfg, err := Parse(args, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.StatsEvery = 100 * time.Millisecond
+	ctx, cancel := context.WithCancel(context.Background())
+	var out bytes.Buffer
+	done := make(chan error, 1)
+	go func() { done <- Run(ctx, cfg, &out, io.Discard) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("vigil hl7: %v", err)
+		}
+	})
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.Dial("tcp", addr)
+		if err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the MLLP listener: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return addr, &out
+}
+
+func hl7File(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile("../testdata/hl7/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// sendHL7 sends one message over conn and returns MSA-1 of its ACK.
+func sendHL7(t *testing.T, conn net.Conn, r *hl7.Reader, msg []byte) string {
+	t.Helper()
+	if err := hl7.WriteMessage(conn, msg); err != nil {
+		t.Fatal(err)
+	}
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	raw, err := r.ReadMessage()
+	if err != nil {
+		t.Fatalf("no ACK: %v", err)
+	}
+	ack, err := hl7.Parse(raw)
+	if err != nil {
+		t.Fatalf("ACK %q: %v", raw, err)
+	}
+	return ack.Segment("MSA", 1).Field(1)
+}
+
+// TestHL7Bridge: a monitor's PCD-01 messages sent with MLLP to `vigil
+// hl7` reach a station through the real broker (mosquitto): bed 712-B
+// gets its vitals (the cuff pressure as NIBP), its device and patient;
+// bed 3-2 keeps an MDC code Vigil does not know as an other value. A
+// message with a bad number is refused (AE) and changes nothing.
+func TestHL7Bridge(t *testing.T) {
+	cfg := testConfig(t, mosquittoURL)
+	core := startStation(t, cfg)
+	addr, stats := startHL7(t, mosquittoURL, cfg.Ward, "--unit", "7W,ICU")
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	r := hl7.NewReader(conn)
+	for _, f := range []string{"pcd01_multiparam.hl7", "pcd01_local_codes.hl7", "pcd01_custom_separators.hl7"} {
+		if code := sendHL7(t, conn, r, hl7File(t, f)); code != "AA" {
+			t.Fatalf("%s: ACK %s", f, code)
+		}
+	}
+	waitFor(t, 10*time.Second, "bed 712-B's vitals at the station", func() bool {
+		b := core.Hub.Bed("712-B")
+		if b == nil {
+			return false
+		}
+		_, ok := b.Vital(feed.MDCNIBPSys)
+		_, ok2 := b.Vital(feed.MDCECGHeartRate)
+		return ok && ok2
+	})
+	b := core.Hub.Bed("712-B")
+	for code, want := range map[uint32]float64{feed.MDCECGHeartRate: 128, feed.MDCSpO2: 96, feed.MDCNIBPSys: 134, feed.MDCTemp: 37.6, feed.MDCRespRate: 18} {
+		if v, ok := b.Vital(code); !ok || !v.Valid || v.Value != want {
+			t.Errorf("712-B code %d: %+v, want %v", code, v, want)
+		}
+	}
+	if st, ok := b.DeviceStatus(); !ok || st.Device != "0012345678ABCDEF" || !strings.Contains(st.Patient, "Okafor") {
+		t.Errorf("712-B status %+v", st)
+	}
+	waitFor(t, 10*time.Second, "bed 3-2's other value", func() bool {
+		b := core.Hub.Bed("3-2")
+		if b == nil {
+			return false
+		}
+		v, ok := b.Vital(192999)
+		return ok && v.Value == 42.5
+	})
+	before := core.Hub.Counters()
+	if code := sendHL7(t, conn, r, hl7File(t, "bad_nm.hl7")); code != "AE" {
+		t.Fatalf("a bad number: ACK %s", code)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if after := core.Hub.Counters(); after.Messages != before.Messages {
+		t.Errorf("a refused message reached the station: %d messages before, %d after", before.Messages, after.Messages)
+	}
+	waitFor(t, 5*time.Second, "the bridge's counters", func() bool {
+		var last HL7StatsLine
+		lines := strings.Split(strings.TrimSpace(stats.String()), "\n")
+		return json.Unmarshal([]byte(lines[len(lines)-1]), &last) == nil && last.Messages == 3 && last.Rejected == 1
+	})
+}
+
+// BenchmarkHL7Load: 200 senders, each with its own connection and bed,
+// send one PCD-01 message a second (staggered over the second) to `vigil
+// hl7`, which publishes to a real broker (mosquitto, TCP_NODELAY); the
+// time from the end of a message's frame to its ACK is measured. Runs
+// for $VIGIL_HL7_LOAD (default 20s). Targets: p99 ≤ 50 ms at 200 msg/s.
+func BenchmarkHL7Load(b *testing.B) {
+	const senders = 200
+	run := 20 * time.Second
+	if v := os.Getenv("VIGIL_HL7_LOAD"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			b.Fatal(err)
+		}
+		run = d
+	}
+	mq, err := newMosquitto(func(port int, dir string) string { return plainConf(port, dir) + "set_tcp_nodelay true\n" })
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := mq.Start(); err != nil {
+		b.Fatal(err)
+	}
+	defer mq.Close()
+	addr, _ := startHL7(b, mq.URL(), "7W", "--max-senders", "1000")
+	tmpl := string(hl7File(b, "pcd01_multiparam.hl7"))
+	for range b.N {
+		lat := make(chan time.Duration, senders*int(run/time.Second+2))
+		errs := make(chan error, senders)
+		start := time.Now().Add(500 * time.Millisecond)
+		for i := range senders {
+			go func() {
+				errs <- hl7Sender(addr, tmpl, i, start.Add(time.Duration(i)*time.Second/senders), run, lat)
+			}()
+		}
+		for range senders {
+			if err := <-errs; err != nil {
+				b.Fatal(err)
+			}
+		}
+		close(lat)
+		var all []time.Duration
+		for d := range lat {
+			all = append(all, d)
+		}
+		slices.Sort(all)
+		p := func(q float64) float64 { return float64(all[int(q*float64(len(all)-1))].Microseconds()) / 1000 }
+		rate := float64(len(all)) / run.Seconds()
+		b.ReportMetric(p(0.5), "p50_ms")
+		b.ReportMetric(p(0.99), "p99_ms")
+		b.ReportMetric(rate, "msgs/s")
+		benchout.Record("hl7_ack_p99_ms", p(0.99), "ms")
+		benchout.Record("hl7_msgs_per_s", rate, "msgs/s")
+		b.Logf("%d messages in %s from %d senders: ACK p50 %.2f ms, p99 %.2f ms, max %.2f ms", len(all), run, senders, p(0.5), p(0.99), p(1))
+	}
+}
+
+// hl7Sender connects, then from first sends one message a second for
+// run, each with its own control ID, for bed S<i>-1; every ACK must be AA.
+func hl7Sender(addr, tmpl string, i int, first time.Time, run time.Duration, lat chan<- time.Duration) error {
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	r := hl7.NewReader(conn)
+	tmpl = strings.ReplaceAll(tmpl, "7W^712^B", fmt.Sprintf("7W^S%d^1", i))
+	for k := 0; ; k++ {
+		at := first.Add(time.Duration(k) * time.Second)
+		if !at.Before(first.Add(run)) {
+			return nil
+		}
+		time.Sleep(time.Until(at))
+		msg := strings.ReplaceAll(tmpl, "VGM7W12-0000481", fmt.Sprintf("L%d-%d", i, k))
+		if err := hl7.WriteMessage(conn, []byte(msg)); err != nil {
+			return err
+		}
+		sent := time.Now()
+		conn.SetReadDeadline(sent.Add(10 * time.Second))
+		raw, err := r.ReadMessage()
+		if err != nil {
+			return fmt.Errorf("sender %d: %w", i, err)
+		}
+		lat <- time.Since(sent)
+		if !bytes.Contains(raw, []byte("MSA|AA|")) {
+			return fmt.Errorf("sender %d: ACK %q", i, raw)
+		}
+	}
+}

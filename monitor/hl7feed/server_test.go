@@ -1,0 +1,239 @@
+package hl7feed
+
+import (
+	"context"
+	"errors"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/vigil-station/vigil/monitor/feed"
+	"github.com/vigil-station/vigil/monitor/hl7"
+)
+
+// pubRec records what the server publishes; fail makes it refuse.
+type pubRec struct {
+	mu   sync.Mutex
+	msgs []pubMsg
+	fail error
+}
+
+type pubMsg struct {
+	topic    string
+	qos      byte
+	retained bool
+	payload  []byte
+}
+
+func (p *pubRec) Publish(topic string, qos byte, retained bool, payload []byte) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.fail != nil {
+		return p.fail
+	}
+	p.msgs = append(p.msgs, pubMsg{topic, qos, retained, append([]byte(nil), payload...)})
+	return nil
+}
+
+func (p *pubRec) taken() []pubMsg {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]pubMsg(nil), p.msgs...)
+}
+
+// startServer runs a server on a free local port until the test ends.
+func startServer(t *testing.T, cfg ServerConfig) (*Server, string) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := NewServer(cfg)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ctx, ln) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	})
+	return s, ln.Addr().String()
+}
+
+func testdata(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile("../../testdata/hl7/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// exchange sends one framed message on conn and reads the ACK.
+func exchange(t *testing.T, conn net.Conn, r *hl7.Reader, msg []byte) (code string, ack *hl7.Message) {
+	t.Helper()
+	if err := hl7.WriteMessage(conn, msg); err != nil {
+		t.Fatal(err)
+	}
+	return readAck(t, conn, r)
+}
+
+func readAck(t *testing.T, conn net.Conn, r *hl7.Reader) (string, *hl7.Message) {
+	t.Helper()
+	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	raw, err := r.ReadMessage()
+	if err != nil {
+		t.Fatalf("no ACK: %v", err)
+	}
+	m, err := hl7.Parse(raw)
+	if err != nil {
+		t.Fatalf("ACK does not parse: %v\n%q", err, raw)
+	}
+	return m.Segment("MSA", 1).Field(1), m
+}
+
+// TestServerRoundTrip: over one connection, a good message is published
+// (status retained, then its two numerics frames) and acknowledged AA;
+// a bad one gets AE with the reason and its place in ERR and publishes
+// nothing; garbage in a frame gets AR; the connection carries on.
+func TestServerRoundTrip(t *testing.T) {
+	pub := &pubRec{}
+	s, addr := startServer(t, ServerConfig{MapOptions: MapOptions{Ward: "7W"}, Publisher: pub})
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	r := hl7.NewReader(conn)
+
+	code, ack := exchange(t, conn, r, testdata(t, "pcd01_multiparam.hl7"))
+	if code != "AA" || ack.Segment("MSA", 1).Field(2) != "VGM7W12-0000481" {
+		t.Fatalf("ACK %q: %q", code, ack.Bytes())
+	}
+	got := pub.taken()
+	if len(got) != 3 || got[0].topic != "vigil/v1/7W/712-B/status" || !got[0].retained || got[1].topic != "vigil/v1/7W/712-B/num" {
+		t.Fatalf("published %+v", got)
+	}
+	for _, m := range got[1:] {
+		f, err := feed.DecodeNum(m.payload)
+		if err != nil || m.qos != 1 {
+			t.Fatalf("num %s (QoS %d): %v", m.payload, m.qos, err)
+		}
+		if len(f.Values) == 0 {
+			t.Fatalf("empty frame %s", m.payload)
+		}
+	}
+
+	code, ack = exchange(t, conn, r, testdata(t, "bad_nm.hl7"))
+	errSeg := ack.Segment("ERR", 1)
+	if code != "AE" || errSeg == nil || !strings.Contains(string(ack.Bytes()), "OBX") {
+		t.Fatalf("bad number: ACK %q: %q", code, ack.Bytes())
+	}
+	if len(pub.taken()) != 3 {
+		t.Fatalf("a refused message published %d messages", len(pub.taken())-3)
+	}
+
+	code, _ = exchange(t, conn, r, []byte("this is not HL7"))
+	if code != "AR" {
+		t.Fatalf("garbage: ACK %q", code)
+	}
+	// The same sender again: the status did not change, so only numerics.
+	if code, _ = exchange(t, conn, r, testdata(t, "pcd01_multiparam.hl7")); code != "AA" || len(pub.taken()) != 5 {
+		t.Fatalf("again: ACK %q, %d published", code, len(pub.taken()))
+	}
+	st := s.Stats()
+	if st.Messages != 2 || st.Rejected != 2 || st.LastRejection == "" {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+// TestServerBrokerDown: when the broker does not take the messages the
+// sender gets AE, so that it sends again; nothing is counted as used.
+func TestServerBrokerDown(t *testing.T) {
+	pub := &pubRec{fail: errors.New("device not connected to the broker")}
+	s, addr := startServer(t, ServerConfig{MapOptions: MapOptions{Ward: "7W"}, Publisher: pub})
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	code, ack := exchange(t, conn, hl7.NewReader(conn), testdata(t, "pcd01_multiparam.hl7"))
+	if code != "AE" || !strings.Contains(string(ack.Bytes()), "not connected") {
+		t.Fatalf("ACK %q: %q", code, ack.Bytes())
+	}
+	if st := s.Stats(); st.PublishErrors != 1 || st.Messages != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+// TestServerSlowSenders: a sender that stops halfway through a frame, or
+// says nothing, is disconnected after the idle timeout; an oversize frame
+// is refused (AR) and the connection goes on.
+func TestServerSlowSenders(t *testing.T) {
+	pub := &pubRec{}
+	s, addr := startServer(t, ServerConfig{MapOptions: MapOptions{Ward: "7W"}, Publisher: pub, IdleTimeout: 300 * time.Millisecond})
+	half, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer half.Close()
+	half.Write([]byte{hl7.StartBlock, 'M', 'S', 'H'}) // and then nothing
+	silent, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	for _, c := range []net.Conn{half, silent} {
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if _, err := c.Read(make([]byte, 1)); err == nil {
+			t.Fatal("the server wrote to an idle sender")
+		} else if ne, ok := err.(net.Error); ok && ne.Timeout() {
+			t.Fatal("an idle sender was not disconnected within 5 s")
+		}
+	}
+	big, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer big.Close()
+	r := hl7.NewReader(big)
+	go func() {
+		big.Write([]byte{hl7.StartBlock})
+		big.Write(make([]byte, hl7.MaxMessageSize+10))
+		big.Write([]byte{hl7.EndBlock, hl7.CarriageReturn})
+	}()
+	if code, _ := readAck(t, big, r); code != "AR" {
+		t.Fatalf("oversize frame: ACK %q", code)
+	}
+	if code, _ := exchange(t, big, r, testdata(t, "pcd01_multiparam.hl7")); code != "AA" {
+		t.Fatalf("after an oversize frame: ACK %q", code)
+	}
+	if st := s.Stats(); st.FrameErrors < 1 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+// TestServerMaxConns: senders past the limit are refused and counted.
+func TestServerMaxConns(t *testing.T) {
+	s, addr := startServer(t, ServerConfig{MapOptions: MapOptions{Ward: "7W"}, Publisher: &pubRec{}, MaxConns: 2})
+	var conns []net.Conn
+	for range 3 {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		conns = append(conns, c)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for s.Stats().Refused != 1 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if st := s.Stats(); st.Refused != 1 || st.Connections != 2 {
+		t.Fatalf("stats %+v", st)
+	}
+}
