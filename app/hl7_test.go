@@ -16,6 +16,7 @@ import (
 	"github.com/vigil-station/vigil/monitor/benchout"
 	"github.com/vigil-station/vigil/monitor/feed"
 	"github.com/vigil-station/vigil/monitor/hl7"
+	"github.com/vigil-station/vigil/monitor/hl7feed"
 )
 
 // startHL7 runs `vigil hl7` on a free port against broker until the test
@@ -233,4 +234,47 @@ func hl7Sender(addr, tmpl string, i int, first time.Time, run time.Duration, lat
 			return fmt.Errorf("sender %d: ACK %q", i, raw)
 		}
 	}
+}
+
+// TestHL7ReadmeExample: the message the README's nc example sends is one
+// the bridge accepts (AA), for bed 17 of ICU1 with HR and SpO2.
+func TestHL7ReadmeExample(t *testing.T) {
+	b, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var line string
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "printf '\\x0bMSH") {
+			line = l
+		}
+	}
+	if line == "" {
+		t.Fatal("no printf example in the README")
+	}
+	format := line[len("printf '"):strings.LastIndex(line, "' ")]
+	ts := time.Now().Format("20060102150405-0700")
+	msg := strings.NewReplacer(`\x0b`, "", `\x1c`, "", `\r`, "\r", `\\`, `\`, "%s", ts).Replace(format)
+	pub := &readmePub{}
+	srv := hl7feed.NewServer(hl7feed.ServerConfig{MapOptions: hl7feed.MapOptions{Ward: "ICU1"}, Publisher: pub})
+	ack, err := hl7.Parse(srv.Handle([]byte(msg), "readme"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code := ack.Segment("MSA", 1).Field(1); code != "AA" {
+		t.Fatalf("ACK %s: %q", code, ack.Bytes())
+	}
+	if len(pub.topics) != 2 || pub.topics[1] != "vigil/v1/ICU1/17/num" || !strings.Contains(pub.last, `"147842":{"v":72`) {
+		t.Fatalf("published %q, last %s", pub.topics, pub.last)
+	}
+}
+
+type readmePub struct {
+	topics []string
+	last   string
+}
+
+func (p *readmePub) Publish(topic string, _ byte, _ bool, payload []byte) error {
+	p.topics, p.last = append(p.topics, topic), string(payload)
+	return nil
 }

@@ -1,6 +1,7 @@
 package monitor
 
 import (
+	"cmp"
 	"math"
 	"slices"
 	"sync"
@@ -105,6 +106,18 @@ func (b *Bed) Vital(code uint32) (Vital, bool) {
 	defer b.mu.Unlock()
 	v, ok := b.vitals[code]
 	return v, ok
+}
+
+// Vitals returns the latest value of every parameter received, by code.
+func (b *Bed) Vitals() []Vital {
+	b.mu.Lock()
+	out := make([]Vital, 0, len(b.vitals))
+	for _, v := range b.vitals {
+		out = append(out, v)
+	}
+	b.mu.Unlock()
+	slices.SortFunc(out, func(x, y Vital) int { return cmp.Compare(x.Code, y.Code) })
+	return out
 }
 
 // DeviceStatus returns the latest status message and whether one was received.

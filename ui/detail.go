@@ -8,6 +8,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -19,6 +20,7 @@ import (
 	"github.com/vigil-station/vigil/alarms"
 	"github.com/vigil-station/vigil/monitor"
 	"github.com/vigil-station/vigil/monitor/feed"
+	"github.com/vigil-station/vigil/monitor/hl7feed"
 	"github.com/vigil-station/vigil/ui/waveform"
 )
 
@@ -109,6 +111,8 @@ type bedDetail struct {
 	side    *fyne.Container
 	recent  *widget.Label
 	status  *widget.Label
+	other   *widget.Label // values of parameters without limits (an HL7 monitor's CVP, an unknown MDC code…)
+	otherB  *fyne.Container
 	seq     uint64
 	lastNum time.Time
 	lastRec time.Time
@@ -145,6 +149,10 @@ func (s *Station) ShowBed(name string) {
 	d.recent.Wrapping = fyne.TextWrapWord
 	d.status = widget.NewLabel("")
 	d.status.Wrapping = fyne.TextWrapWord
+	d.other = widget.NewLabel("")
+	d.other.TextStyle.Monospace = true
+	d.otherB = container.NewVBox(heading("Other values"), d.other)
+	d.otherB.Hide()
 	d.buildWaves()
 	d.buildNumerics()
 
@@ -178,7 +186,7 @@ func (s *Station) ShowBed(name string) {
 	}
 	tools.Add(gap(20))
 	tools.Add(ack)
-	d.side = container.NewVBox(d.nums, d.status, widget.NewSeparator(), heading("Alarms now"), d.alarmsB,
+	d.side = container.NewVBox(d.nums, d.otherB, d.status, widget.NewSeparator(), heading("Alarms now"), d.alarmsB,
 		heading("Recent alarms"), d.recent, widget.NewSeparator(), d.buildNEWS2())
 	sideBox := container.New(fixedWidth{430}, container.NewVScroll(d.side))
 	body := container.NewBorder(tools, nil, nil, sideBox, d.waves)
@@ -466,6 +474,7 @@ func (d *bedDetail) update(now time.Time) {
 				t.Refresh()
 			}
 		}
+		d.updateOther(fresh)
 	}
 	if s.al.desk != nil {
 		if v := s.al.desk.View(); v != nil && v.Seq != d.seq {
@@ -509,6 +518,37 @@ func (d *bedDetail) update(now time.Time) {
 				d.recent.SetText(recentAlarms(rows, 8))
 			})
 		})
+	}
+}
+
+// updateOther lists the bed's values of parameters that have no limits:
+// by name when Vigil knows it (CVP, awRR…), else by MDC code, with the unit
+// the device sent.
+func (d *bedDetail) updateOther(fresh bool) {
+	var b strings.Builder
+	for _, v := range d.bed.Vitals() {
+		if slices.ContainsFunc(alarms.Params, func(p alarms.Param) bool { return p.Code == v.Code }) {
+			continue
+		}
+		name := fmt.Sprintf("MDC %d", v.Code)
+		if p, ok := hl7feed.ParamByCode(v.Code); ok {
+			name = p.Label
+		}
+		val := "--"
+		if v.Valid && fresh && !math.IsNaN(v.Value) {
+			val = strconv.FormatFloat(v.Value, 'f', -1, 64)
+		}
+		fmt.Fprintf(&b, "%-14s %8s %s\n", name, val, v.Unit)
+	}
+	txt := strings.TrimSuffix(b.String(), "\n")
+	if txt == d.other.Text {
+		return
+	}
+	d.other.SetText(txt)
+	if txt == "" {
+		d.otherB.Hide()
+	} else {
+		d.otherB.Show()
 	}
 }
 

@@ -140,3 +140,33 @@ func TestBedDetail(t *testing.T) {
 		t.Fatalf("no word on why the limits are locked: %q", l)
 	}
 }
+
+// The detail lists the values of parameters without limits under "Other
+// values": by name when Vigil knows it (CVP), else by MDC code, with the
+// unit as sent (an HL7 monitor's index Vigil has no name for); the
+// section is hidden while there are none.
+func TestDetailOtherValues(t *testing.T) {
+	desk := &fakeDesk{view: alarmView(1, time.UnixMilli(t0+4000))}
+	st, _, clk := alarmStation(t, desk)
+	st.spawn = func(f func()) { f() }
+	st.ShowBed("05")
+	d := st.detail
+	feedFrames(st.hub, clk, 100, 2, st.Tick, true, "05")
+	st.update(clk.now())
+	if d.otherB.Visible() {
+		t.Fatalf("other values shown with none: %q", d.other.Text)
+	}
+	st.hub.Numerics("05", feed.NumFrame{TsMs: clk.now().UnixMilli(), Seq: 900, Values: []feed.Numeric{
+		{Code: feed.MDCCVPMean, Value: 8, Valid: true, Unit: "mm[Hg]"},
+		{Code: 192999, Value: 42.5, Valid: true, Unit: "MDC_DIM_DIMLESS"},
+	}})
+	clk.t = clk.t.Add(time.Second)
+	st.update(clk.now())
+	if !d.otherB.Visible() || !strings.Contains(d.other.Text, "CVP") || !strings.Contains(d.other.Text, "MDC 192999") ||
+		!strings.Contains(d.other.Text, "42.5 MDC_DIM_DIMLESS") {
+		t.Fatalf("other values %q (shown %v)", d.other.Text, d.otherB.Visible())
+	}
+	if strings.Contains(d.other.Text, "HR") || strings.Contains(d.other.Text, "SpO2") {
+		t.Fatalf("parameters with limits listed as other: %q", d.other.Text)
+	}
+}
