@@ -3,6 +3,7 @@ package hl7
 import (
 	"errors"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -111,7 +112,9 @@ func BuildACK(orig *Message, a Ack) []byte {
 		if v := raw(12); v != "" {
 			version = v
 		}
-		origID = bounded(h.Field(10))
+		if id := h.Field(10); len(id) <= maxCopyLen {
+			origID = id // unescaped here, escaped again where it is written
+		}
 	}
 	ctl := a.ControlID
 	if ctl == "" {
@@ -126,7 +129,7 @@ func BuildACK(orig *Message, a Ack) []byte {
 	b.add("MSH").
 		set(3, sendApp).set(4, sendFac).set(5, recvApp).set(6, recvFac).
 		set(7, FormatTime(now)).
-		set(9, d.comp("ACK", event, "ACK")).
+		set(9, d.comp("ACK", d.EscapeText(event), "ACK")).
 		set(10, d.EscapeText(ctl)).
 		set(11, processing).
 		set(12, version)
@@ -157,9 +160,11 @@ func BuildACK(orig *Message, a Ack) []byte {
 	return b.bytes()
 }
 
-// bounded returns s, or "" when it is longer than maxCopyLen.
+// bounded returns s, or "" when it is longer than maxCopyLen or holds a
+// control character: a value copied raw from the original into the ACK
+// must not carry a segment end or an MLLP block byte with it.
 func bounded(s string) string {
-	if len(s) > maxCopyLen {
+	if len(s) > maxCopyLen || strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
 		return ""
 	}
 	return s
