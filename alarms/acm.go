@@ -80,28 +80,36 @@ func EncodeState(a Alarm) ([]byte, error) {
 	case DeviceTechnical:
 		w.Source, w.Origin = "technical", "device"
 	}
-	switch {
-	case a.Resolved:
-		w.Phase, w.State = "end", "inactive"
-	case a.Ended:
-		w.Phase, w.State = "continue", "latched"
-	case a.Escalation > 0 && a.EscalatedAt.Equal(a.Updated):
-		w.Phase, w.State = "escalate", "active"
-	case a.Onset.Equal(a.Updated):
-		w.Phase, w.State = "start", "active"
-	default:
-		w.Phase, w.State = "continue", "active"
-	}
-	switch {
-	case a.Acked:
-		w.Inactivation = "acknowledged"
-	case a.AudioPaused.After(a.Updated):
-		w.Inactivation = "audio-paused"
-	}
+	w.Phase, w.State, w.Inactivation = ACM(a)
 	if err := w.check(); err != nil {
 		return nil, err
 	}
 	return json.Marshal(w)
+}
+
+// ACM is an alarm's IHE ACM phase (start, continue, escalate, end), state
+// (active, latched, inactive) and inactivation state ("acknowledged",
+// "audio-paused" or none) at its latest change.
+func ACM(a Alarm) (phase, state, inactivation string) {
+	switch {
+	case a.Resolved:
+		phase, state = "end", "inactive"
+	case a.Ended:
+		phase, state = "continue", "latched"
+	case a.Escalation > 0 && a.EscalatedAt.Equal(a.Updated):
+		phase, state = "escalate", "active"
+	case a.Onset.Equal(a.Updated):
+		phase, state = "start", "active"
+	default:
+		phase, state = "continue", "active"
+	}
+	switch {
+	case a.Acked:
+		inactivation = "acknowledged"
+	case a.AudioPaused.After(a.Updated):
+		inactivation = "audio-paused"
+	}
+	return phase, state, inactivation
 }
 
 // topicSafe: 1–128 characters, letters, digits and - _ . only, so that an

@@ -35,6 +35,7 @@ const (
 	CodeRecordings = "recordings"
 	CodeWatchdog   = "ui-watchdog"
 	CodeAudio      = "audio"
+	CodeHL7Out     = "hl7-out" // the paging or nurse-call system does not take the alarms sent to it
 )
 
 // Publisher hands alarm states to the other stations. It must not block.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/vigil-station/vigil/alarms"
+	"github.com/vigil-station/vigil/alarms/hl7out"
 	"github.com/vigil-station/vigil/alarms/notify"
 	"github.com/vigil-station/vigil/alarms/sound"
 )
@@ -64,6 +65,21 @@ func (c *Core) startAlarms(cfg Config) error {
 	}
 	c.sync = &alarmSync{ward: cfg.Ward, station: ac.Station, log: c.Log.With("component", "alarm-sync")}
 	ac.Publisher = c.sync
+	if cfg.AlarmHL7 != "" {
+		// The alarm transitions also go to the paging or nurse-call
+		// system, as IHE PCD-04 reports; each delivery is journalled.
+		c.HL7Out = hl7out.New(hl7out.Config{Addr: cfg.AlarmHL7, Ward: cfg.Ward, Station: ac.Station,
+			Log: c.Log.With("component", "hl7-alarms"),
+			Fault: func(on bool, msg string) { c.fault(alarms.CodeHL7Out, msg, on) },
+			Record: func(r alarms.Record) {
+				if svc := c.alarmsReady.Load(); svc != nil {
+					svc.Record(r)
+				}
+			}})
+		ac.Publisher = publishers{c.sync, c.HL7Out}
+		c.wg.Add(1)
+		go func() { defer c.wg.Done(); c.HL7Out.Run(c.ctx) }()
+	}
 	c.Alarms = alarms.NewService(ac)
 	c.sync.svc = c.Alarms
 	c.Hub.SetObserver(c.Alarms)
@@ -116,4 +132,13 @@ func (c *Core) startSound(cfg Config, ac *alarms.Config) error {
 		_ = sink.Close()
 	}()
 	return nil
+}
+
+// publishers hands each alarm change to several publishers.
+type publishers []alarms.Publisher
+
+func (p publishers) PublishAlarm(a alarms.Alarm) {
+	for _, x := range p {
+		x.PublishAlarm(a)
+	}
 }

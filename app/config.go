@@ -77,6 +77,7 @@ type Config struct {
 	Operator string        // who operates the station (until logins exist)
 	Role     string        // nurse, charge or admin
 	Audio    string        // off, default or wav:DIR
+	AlarmHL7 string        // host:port of a paging system taking IHE PCD-04 alarm reports ("" = none)
 	Limits   string        // limit profile of every bed: adult, paediatric, neonatal
 	Notify   bool          // desktop notifications
 	IdleLock time.Duration // lock the station after this long without input (0: never)
@@ -225,6 +226,7 @@ func Parse(args []string, stderr io.Writer) (Config, error) {
 		cfg.DiskBudget = n
 		return err
 	})
+	fs.StringVar(&cfg.AlarmHL7, "alarm-hl7", "", "send every alarm transition as an IHE PCD-04 report (HL7 ORU^R40) over MLLP to this host:port (a paging or nurse-call system)")
 	fs.StringVar(&cfg.Audio, "audio", "default", "alarm sound: default (the sound card), off, or wav:DIR (write each burst as a WAV file)")
 	fs.StringVar(&cfg.Limits, "limits", "adult", "alarm limit profile of every bed: adult, paediatric or neonatal")
 	fs.BoolVar(&cfg.Notify, "notify", true, "desktop notifications of new HIGH and MEDIUM alarms and escalations")

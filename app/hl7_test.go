@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-station/vigil/app/store"
 	"github.com/vigil-station/vigil/monitor/benchout"
 	"github.com/vigil-station/vigil/monitor/feed"
 	"github.com/vigil-station/vigil/monitor/hl7"
@@ -277,4 +278,82 @@ type readmePub struct {
 func (p *readmePub) Publish(topic string, _ byte, _ bool, payload []byte) error {
 	p.topics, p.last = append(p.topics, topic), string(payload)
 	return nil
+}
+
+// TestHL7AlarmReports: a station started with --alarm-hl7 reports its
+// alarm's start and acknowledgement to a paging system's MLLP listener as
+// ORU^R40, and journals each delivery; a device's desaturation through
+// mosquitto is the alarm.
+func TestHL7AlarmReports(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	got := make(chan string, 16)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				r := hl7.NewReader(c)
+				for {
+					raw, err := r.ReadMessage()
+					if err != nil {
+						return
+					}
+					m, err := hl7.Parse(raw)
+					if err != nil {
+						return
+					}
+					got <- string(raw)
+					hl7.WriteMessage(c, hl7.BuildACK(m, hl7.Ack{}))
+				}
+			}()
+		}
+	}()
+	cfg := stationConfig(t, testConfig(t, "").Ward, "st-hl7", "charge")
+	cfg.AlarmHL7 = ln.Addr().String()
+	c := startStation(t, cfg)
+	dev := newDevice(t, mosquittoURL, cfg.Ward, "05")
+	dev.num("05", spo2(80))
+	next := func(what string) string {
+		select {
+		case m := <-got:
+			return m
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no ORU^R40 for %s", what)
+			return ""
+		}
+	}
+	start := next("the desaturation")
+	if !strings.Contains(start, "ORU^R40") || !strings.Contains(start, "SpO2") || !strings.Contains(start, "start") || !strings.Contains(start, "^^05") {
+		t.Fatalf("start report %q", strings.ReplaceAll(start, "\r", "\n"))
+	}
+	a, ok := findAlarm(c, "spo2-desat")
+	if !ok {
+		t.Fatal("no desaturation alarm at the station")
+	}
+	if err := c.Alarms.Acknowledge(a.ID); err != nil {
+		t.Fatal(err)
+	}
+	if ack := next("the acknowledgement"); !strings.Contains(ack, "alert-acknowledged") {
+		t.Fatalf("acknowledgement report %q", strings.ReplaceAll(ack, "\r", "\n"))
+	}
+	waitFor(t, 5*time.Second, "two deliveries journalled", func() bool {
+		evs, err := c.Store.Events(context.Background(), store.Filter{Kinds: []string{store.KindAlarm}})
+		n := 0
+		for _, e := range evs {
+			if e.Event == "hl7-delivered" && e.AlarmID == a.ID {
+				n++
+			}
+		}
+		return err == nil && n == 2
+	})
+	if st := c.HL7Out.Stats(); st.Delivered != 2 || !st.Up {
+		t.Fatalf("sender %+v", st)
+	}
 }

@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/vigil-station/vigil/alarms"
+	"github.com/vigil-station/vigil/alarms/hl7out"
 	"github.com/vigil-station/vigil/alarms/notify"
 	"github.com/vigil-station/vigil/alarms/sound"
 	"github.com/vigil-station/vigil/app/broker"
@@ -38,6 +39,7 @@ import (
 
 // Core is everything of a running station but its window.
 type Core struct {
+	HL7Out *hl7out.Sender // nil without --alarm-hl7
 	Hub    *monitor.Hub
 	Sub    *mqttfeed.Subscriber
 	Broker *broker.Broker // nil with an external broker
