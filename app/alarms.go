@@ -69,7 +69,7 @@ func (c *Core) startAlarms(cfg Config) error {
 		// The alarm transitions also go to the paging or nurse-call
 		// system, as IHE PCD-04 reports; each delivery is journalled.
 		c.HL7Out = hl7out.New(hl7out.Config{Addr: cfg.AlarmHL7, Ward: cfg.Ward, Station: ac.Station,
-			Log: c.Log.With("component", "hl7-alarms"),
+			Log:   c.Log.With("component", "hl7-alarms"),
 			Fault: func(on bool, msg string) { c.fault(alarms.CodeHL7Out, msg, on) },
 			Record: func(r alarms.Record) {
 				if svc := c.alarmsReady.Load(); svc != nil {
