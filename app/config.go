@@ -226,6 +226,7 @@ func Parse(args []string, stderr io.Writer) (Config, error) {
 		cfg.DiskBudget = n
 		return err
 	})
+	fs.StringVar(&cfg.HL7.Listen, "hl7-listen", "", "also bridge HL7 v2 monitors (IHE PCD-01 over MLLP) listening on this address, e.g. :2575 (see: vigil hl7 -h)")
 	fs.StringVar(&cfg.AlarmHL7, "alarm-hl7", "", "send every alarm transition as an IHE PCD-04 report (HL7 ORU^R40) over MLLP to this host:port (a paging or nurse-call system)")
 	fs.StringVar(&cfg.Audio, "audio", "default", "alarm sound: default (the sound card), off, or wav:DIR (write each burst as a WAV file)")
 	fs.StringVar(&cfg.Limits, "limits", "adult", "alarm limit profile of every bed: adult, paediatric or neonatal")

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net"
 	"os"
 	"strings"
 	"time"
@@ -26,6 +27,13 @@ type fileConfig struct {
 	Sim     simSection     `toml:"sim"`
 	Record  recordSection  `toml:"recordings"`
 	NEWS2   news2Section   `toml:"news2"`
+	HL7     hl7Section     `toml:"hl7"`
+}
+
+type hl7Section struct {
+	Listen *string   `toml:"listen"`
+	Units  *[]string `toml:"units"`
+	Alarms *string   `toml:"alarms"`
 }
 
 type news2Section struct {
@@ -219,6 +227,16 @@ func (a *applier) apply(fc *fileConfig) {
 	fresh("news2.nibp_fresh", fc.NEWS2.NIBPFresh, &c.NEWS2NIBPFresh, "news2-nibp-fresh", time.Minute, 24*time.Hour)
 	fresh("news2.charted_fresh", fc.NEWS2.ChartedFresh, &c.NEWS2ChartFresh, "news2-chart-fresh", 10*time.Minute, 48*time.Hour)
 
+	str(&c.HL7.Listen, fc.HL7.Listen, "hl7-listen", set)
+	if u := fc.HL7.Units; u != nil && !set["unit"] {
+		c.HL7.Units = append([]string(nil), *u...)
+	}
+	if str(&c.AlarmHL7, fc.HL7.Alarms, "alarm-hl7", set) {
+		if _, _, err := net.SplitHostPort(c.AlarmHL7); err != nil {
+			a.fail("hl7.alarms", "%q: want host:port", c.AlarmHL7)
+		}
+	}
+
 	s := fc.Station
 	str(&c.DataDir, s.Data, "data", set)
 	str(&c.Listen, s.Listen, "listen", set)
@@ -362,6 +380,15 @@ num_stale = "10s"
 device_fresh = "5m"
 nibp_fresh = "1h"
 charted_fresh = "12h"
+
+[hl7]
+# HL7 v2 monitors (IHE PCD-01, ORU^R01 over MLLP) bridged inside the station
+# (docs/hl7.md): the listener, and the other PV1-3.1 units this ward answers to.
+# listen = ":2575"
+# units = ["7WEST"]
+# Every alarm transition sent as an IHE PCD-04 report (ORU^R40) over MLLP to
+# a paging or nurse-call system; unreachable for 30 s raises a technical alarm.
+# alarms = "pager.hospital.example:2575"
 
 [station]
 # data = "/var/lib/vigil"          # default: the user data directory

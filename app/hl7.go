@@ -1,6 +1,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -108,22 +109,10 @@ func runHL7(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer dev.Close()
-	ln, err := net.Listen("tcp", cfg.HL7.Listen)
+	ln, srv, err := listenHL7(cfg, dev, log)
 	if err != nil {
-		return fmt.Errorf("--listen: %w", err)
+		return err
 	}
-	if cfg.HL7.CertFile != "" {
-		cert, err := tls.LoadX509KeyPair(cfg.HL7.CertFile, cfg.HL7.KeyFile)
-		if err != nil {
-			ln.Close()
-			return fmt.Errorf("--mllp-cert/--mllp-key: %w", err)
-		}
-		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
-	}
-	srv := hl7feed.NewServer(hl7feed.ServerConfig{
-		MapOptions: hl7feed.MapOptions{Ward: cfg.Ward, Units: cfg.HL7.Units},
-		Publisher:  dev, Log: log, IdleTimeout: cfg.HL7.Idle, MaxConns: cfg.HL7.MaxConns,
-	})
 	log.Info("HL7 bridge listening", "mllp", ln.Addr().String(), "tls", cfg.HL7.CertFile != "", "broker", cfg.Broker, "ward", cfg.Ward)
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ctx, ln) }()
@@ -153,6 +142,47 @@ func runHL7(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 			}
 		}
 	}
+}
+
+// listenHL7 opens the MLLP listener (with TLS when configured) and makes
+// the bridge's server publishing through pub.
+func listenHL7(cfg Config, pub hl7feed.Publisher, log *slog.Logger) (net.Listener, *hl7feed.Server, error) {
+	ln, err := net.Listen("tcp", cfg.HL7.Listen)
+	if err != nil {
+		return nil, nil, fmt.Errorf("HL7 listener %s: %w", cfg.HL7.Listen, err)
+	}
+	if cfg.HL7.CertFile != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.HL7.CertFile, cfg.HL7.KeyFile)
+		if err != nil {
+			ln.Close()
+			return nil, nil, fmt.Errorf("HL7 listener's certificate: %w", err)
+		}
+		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+	}
+	srv := hl7feed.NewServer(hl7feed.ServerConfig{
+		MapOptions: hl7feed.MapOptions{Ward: cfg.Ward, Units: cfg.HL7.Units},
+		Publisher:  pub, Log: log, IdleTimeout: cmp.Or(cfg.HL7.Idle, 2*time.Minute), MaxConns: cmp.Or(cfg.HL7.MaxConns, 1000),
+	})
+	return ln, srv, nil
+}
+
+// startHL7 runs the bridge inside the station ([hl7] listen, --hl7-listen).
+func (c *Core) startHL7(ctx context.Context, cfg Config, pub hl7feed.Publisher) error {
+	log := c.Log.With("component", "hl7")
+	ln, srv, err := listenHL7(cfg, pub, log)
+	if err != nil {
+		return err
+	}
+	c.HL7 = srv
+	log.Info("HL7 bridge listening", "mllp", ln.Addr().String(), "tls", cfg.HL7.CertFile != "", "ward", cfg.Ward)
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		if err := srv.Serve(ctx, ln); err != nil {
+			log.Error("HL7 bridge stopped", "err", err)
+		}
+	}()
+	return nil
 }
 
 func cut(s string, n int) string {

@@ -357,3 +357,48 @@ func TestHL7AlarmReports(t *testing.T) {
 		t.Fatalf("sender %+v", st)
 	}
 }
+
+// TestHL7InsideStation: with [hl7] listen in its configuration file the
+// station runs the bridge itself, publishing through its own connection:
+// the monitor's bed appears with its vitals; the file's units and alarm
+// endpoint are read too.
+func TestHL7InsideStation(t *testing.T) {
+	port, err := freePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	file := writeConfig(t, fmt.Sprintf("[hl7]\nlisten = %q\nunits = [\"7W\"]\nalarms = \"127.0.0.1:1\"\n", addr))
+	fc, err := Parse([]string{"--config", file}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fc.HL7.Listen != addr || len(fc.HL7.Units) != 1 || fc.AlarmHL7 != "127.0.0.1:1" {
+		t.Fatalf("from the file: listen %q, units %q, alarms %q", fc.HL7.Listen, fc.HL7.Units, fc.AlarmHL7)
+	}
+	cfg := testConfig(t, mosquittoURL)
+	cfg.HL7.Listen, cfg.HL7.Units = fc.HL7.Listen, fc.HL7.Units
+	core := startStation(t, cfg)
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if code := sendHL7(t, conn, hl7.NewReader(conn), hl7File(t, "pcd01_multiparam.hl7")); code != "AA" {
+		t.Fatalf("ACK %s", code)
+	}
+	waitFor(t, 10*time.Second, "bed 712-B's heart rate", func() bool {
+		b := core.Hub.Bed("712-B")
+		if b == nil {
+			return false
+		}
+		v, ok := b.Vital(feed.MDCECGHeartRate)
+		return ok && v.Value == 128
+	})
+	if st := core.HL7.Stats(); st.Messages != 1 {
+		t.Fatalf("bridge %+v", st)
+	}
+	if _, err := Parse([]string{"--config", writeConfig(t, "[hl7]\nalarms = \"pager\"\n")}, io.Discard); err == nil {
+		t.Fatal("hl7.alarms without a port: accepted")
+	}
+}

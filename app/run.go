@@ -32,6 +32,7 @@ import (
 	"github.com/vigil-station/vigil/app/store"
 	"github.com/vigil-station/vigil/app/store/recordings"
 	"github.com/vigil-station/vigil/monitor"
+	"github.com/vigil-station/vigil/monitor/hl7feed"
 	"github.com/vigil-station/vigil/monitor/mqttfeed"
 	"github.com/vigil-station/vigil/monitor/sim"
 	"github.com/vigil-station/vigil/monitor/wfdb"
@@ -39,7 +40,8 @@ import (
 
 // Core is everything of a running station but its window.
 type Core struct {
-	HL7Out *hl7out.Sender // nil without --alarm-hl7
+	HL7Out *hl7out.Sender  // nil without --alarm-hl7
+	HL7    *hl7feed.Server // the HL7 bridge inside the station; nil without --hl7-listen
 	Hub    *monitor.Hub
 	Sub    *mqttfeed.Subscriber
 	Broker *broker.Broker // nil with an external broker
@@ -166,6 +168,13 @@ func Start(ctx context.Context, cfg Config, stdout, stderr io.Writer) (*Core, er
 	}
 	if c.Ward != nil {
 		c.runSim(ctx, cfg)
+	}
+	if cfg.HL7.Listen != "" {
+		// The HL7 bridge inside the station: it publishes through the
+		// station's own connection, and the feed comes back like any other.
+		if err := c.startHL7(ctx, cfg, c.Sub); err != nil {
+			return fail(err)
+		}
 	}
 	if cfg.Stats != "" {
 		w, closeW, err := openStats(cfg.Stats, stdout)
