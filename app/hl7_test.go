@@ -3,6 +3,8 @@ package app
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -400,5 +402,37 @@ func TestHL7InsideStation(t *testing.T) {
 	}
 	if _, err := Parse([]string{"--config", writeConfig(t, "[hl7]\nalarms = \"pager\"\n")}, io.Discard); err == nil {
 		t.Fatal("hl7.alarms without a port: accepted")
+	}
+}
+
+// TestHL7TLS: with --mllp-cert and --mllp-key the listener speaks TLS: a
+// sender that trusts the CA gets its ACK; a plain-TCP sender gets none.
+func TestHL7TLS(t *testing.T) {
+	pki := newPKI(t, t.TempDir(), "mllp")
+	cfg := testConfig(t, mosquittoURL)
+	addr, _ := startHL7(t, mosquittoURL, cfg.Ward, "--unit", "7W", "--mllp-cert", pki.ServerCert, "--mllp-key", pki.ServerKey)
+	pem, err := os.ReadFile(pki.CA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(pem)
+	conn, err := tls.Dial("tcp", addr, &tls.Config{RootCAs: pool})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if code := sendHL7(t, conn, hl7.NewReader(conn), hl7File(t, "pcd01_multiparam.hl7")); code != "AA" {
+		t.Fatalf("over TLS: ACK %s", code)
+	}
+	plain, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer plain.Close()
+	hl7.WriteMessage(plain, hl7File(t, "pcd01_multiparam.hl7"))
+	plain.SetReadDeadline(time.Now().Add(3 * time.Second))
+	if raw, err := hl7.NewReader(plain).ReadMessage(); err == nil {
+		t.Fatalf("a plain sender got an answer: %q", raw)
 	}
 }
