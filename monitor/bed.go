@@ -27,6 +27,11 @@ type Bed struct {
 	seen     uint64  // bit i: frame lastSeq-i was received
 
 	lastWave, lastNum atomic.Int64 // UnixNano of arrival; 0 = never
+	// numEvery is the usual interval between the device's numerics
+	// messages (ns, a running average; 0 = not known yet): a device that
+	// sends them every minute (an HL7 monitor's trend) is not NO DATA
+	// after the 10 s a device sending them every second is.
+	numEvery atomic.Int64
 
 	samples, gaps, dupFrames, lateFrames, rejected atomic.Uint64
 
@@ -149,6 +154,20 @@ type State struct {
 	ProbeOff  bool
 }
 
+// numStale is how long the bed may go without numerics: the station's
+// threshold, or three of the device's usual intervals when that is longer
+// (at most 10 min).
+func (b *Bed) numStale() time.Duration {
+	d := b.hub.cfg.NumStale
+	if e := time.Duration(b.numEvery.Load()); 3*e > d {
+		d = min(3*e, maxNumStale)
+	}
+	return d
+}
+
+// maxNumStale bounds the NO DATA threshold a slow device's interval sets.
+const maxNumStale = 10 * time.Minute
+
 // Online reports whether the bed is delivering fresh data.
 func (s State) Online() bool { return s.Seen && !s.WaveStale && !s.NumStale && !s.Offline }
 
@@ -163,15 +182,19 @@ func (b *Bed) State(now time.Time) State {
 	s.Seen = lw != 0 || ln != 0
 	s.WaveSeen, s.NumSeen = lw != 0, ln != 0
 	n := now.UnixNano()
-	s.WaveStale = lw == 0 || time.Duration(n-lw) > b.hub.cfg.WaveStale
-	s.NumStale = ln == 0 || time.Duration(n-ln) > b.hub.cfg.NumStale
+	noWaves := false
 	b.mu.Lock()
 	if b.haveStatus {
 		s.Offline = !b.status.Online
 		s.LeadsOff = len(b.status.LeadsOff) > 0
 		s.ProbeOff = len(b.status.ProbeOff) > 0
+		noWaves = b.status.Waves != nil && !*b.status.Waves
 	}
 	b.mu.Unlock()
+	// A device that says it sends no waveforms (numerics only) is not NO
+	// DATA for the lack of them, until it sends one.
+	s.WaveStale = lw == 0 && !noWaves || lw != 0 && time.Duration(n-lw) > b.hub.cfg.WaveStale
+	s.NumStale = ln == 0 || time.Duration(n-ln) > b.numStale()
 	if c := b.Channel(feed.MDCECGLeadII); c != nil && c.invalidRun.Load() && !s.WaveStale {
 		s.LeadsOff = true
 	}

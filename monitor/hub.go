@@ -282,7 +282,14 @@ func (h *Hub) Numerics(bedName string, f feed.NumFrame) {
 		b.vitals[v.Code] = Vital{Code: v.Code, Value: v.Value, Valid: v.Valid, Unit: v.Unit, At: now}
 	}
 	b.mu.Unlock()
-	b.lastNum.Store(now.UnixNano())
+	if prev := b.lastNum.Swap(now.UnixNano()); prev != 0 {
+		gap := now.UnixNano() - prev
+		if e := b.numEvery.Load(); e == 0 {
+			b.numEvery.Store(gap)
+		} else {
+			b.numEvery.Store(e + (gap-e)/5)
+		}
+	}
 	if h.cfg.Observer != nil {
 		h.cfg.Observer.Numerics(bedName, f, now)
 	}

@@ -169,6 +169,50 @@ func TestStaleness(t *testing.T) {
 	}
 }
 
+// TestNumericsOnlySlowDevice: a device that says it sends no waveforms
+// and sends numerics every 30 s (an HL7 monitor through the bridge) is
+// online between its messages and NO DATA once three intervals pass
+// without one; a device sending numerics every second is still NO DATA
+// after 10 s; a device that never said so is NO DATA without waveforms.
+func TestNumericsOnlySlowDevice(t *testing.T) {
+	c := &fakeClock{time.UnixMilli(t0)}
+	h := newTestHub(c)
+	no := false
+	h.Status("01", feed.Status{Device: "hl7", Online: true, Waves: &no})
+	h.Status("02", feed.Status{Device: "plain", Online: true})
+	hr := func(bed string) {
+		h.Numerics(bed, feed.NumFrame{TsMs: c.now().UnixMilli(), Values: []feed.Numeric{{Code: feed.MDCECGHeartRate, Value: 70, Valid: true}}})
+	}
+	for range 4 {
+		hr("01")
+		hr("02")
+		c.advance(30 * time.Second)
+	}
+	if s := h.Bed("02").State(c.now()); !s.WaveStale || !s.NoData() {
+		t.Fatalf("a device without waveforms that never said so: %+v, want NO DATA", s)
+	}
+	hr("01")
+	c.advance(60 * time.Second)
+	if s := h.Bed("01").State(c.now()); s.NoData() {
+		t.Fatalf("numerics every 30 s, the last 60 s ago: %+v, want online", s)
+	}
+	c.advance(31 * time.Second)
+	if s := h.Bed("01").State(c.now()); !s.NumStale || !s.NoData() {
+		t.Fatalf("91 s without the 30 s numerics: %+v, want NO DATA", s)
+	}
+	// Every second: the station's 10 s stand.
+	h2 := newTestHub(c)
+	h2.Status("01", feed.Status{Device: "fast", Online: true, Waves: &no})
+	for range 20 {
+		h2.Numerics("01", feed.NumFrame{TsMs: c.now().UnixMilli(), Values: []feed.Numeric{{Code: feed.MDCSpO2, Value: 97, Valid: true}}})
+		c.advance(time.Second)
+	}
+	c.advance(10 * time.Second)
+	if s := h2.Bed("01").State(c.now()); !s.NumStale {
+		t.Fatalf("11 s without the 1 s numerics: %+v, want NO DATA", s)
+	}
+}
+
 func TestUnknownBedAppears(t *testing.T) {
 	c := &fakeClock{time.UnixMilli(t0)}
 	h := newTestHub(c)

@@ -10,9 +10,11 @@
 #   bed 12: a nurse call (MEDIUM, latching)
 # REPLAY="RECORD BED FROM" also plays a real recording as bed BED from FROM into
 # it (vigil sim --replay), after SIM_BEDS simulated beds (default 16).
+# HL7="FILE..." runs the station's HL7 bridge and sends it those PCD-01 messages
+# (MLLP, from testdata/hl7), as a hospital's existing monitors would.
 set -euo pipefail
 bin=$1 out=$2 wait=${3:-25} screen=${4:-}
-simbeds=${SIM_BEDS:-16} replay=${REPLAY:-}
+simbeds=${SIM_BEDS:-16} replay=${REPLAY:-} hl7=${HL7:-}
 # SCREEN "keys:K1 K2 ..." types those keys (xdotool names) after the wait instead,
 # for views that need the ward's alarms first (events, full disclosure).
 open="" keys=""
@@ -25,8 +27,14 @@ xpid=$!
 rpid=""
 trap 'kill $vpid $rpid 2>/dev/null; kill $xpid 2>/dev/null; rm -rf "$data"' EXIT
 sleep 1
+hl7port=""
+if [ -n "$hl7" ]; then
+  hl7port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  printf '[hl7]\nlisten = "127.0.0.1:%s"\nunits = ["7W", "ICU"]\n' "$hl7port" >"$data/vigil.toml"
+fi
 DISPLAY=":$disp" "$bin" --listen "127.0.0.1:$port" --data "$data" --audio off --notify=false \
-  --sim "$simbeds" --scenario desat --bed 5 --sim-history 24h ${open:+--open "$open"} 2>"$data/err.log" &
+  --sim "$simbeds" --scenario desat --bed 5 --sim-history 24h ${open:+--open "$open"} \
+  ${hl7:+--config "$data/vigil.toml"} 2>"$data/err.log" &
 vpid=$!
 if [ -n "$replay" ]; then
   read -r rrec rbed rfrom <<<"$replay"
@@ -41,6 +49,16 @@ pub() { mosquitto_pub -h 127.0.0.1 -p "$port" -q 1 -t "vigil/v1/ICU1/$1" -m "$2"
 pub 07/alarm '{"id":"HR-HI-1","seq":1,"ts":'"$now"',"code":196648,"param":147842,"priority":"medium","source":"physiological","phase":"start","state":"active","value":134,"limit":120,"unit":"/min","text":"HR 134 > 120"}'
 pub 09/alarm '{"id":"SPO2-PROBE-1","seq":1,"ts":'"$now"',"code":196660,"priority":"low","source":"technical","phase":"start","state":"active","text":"SpO2 probe loose"}'
 pub 12/event '{"id":"CALL-1","seq":1,"ts":'"$now"',"kind":"nurse_call","text":"bathroom"}'
+for f in $hl7; do
+  python3 - "$hl7port" "$f" <<'PY'
+import socket, sys
+msg = open(sys.argv[2], 'rb').read()
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+s.sendall(b"\x0b" + msg + b"\x1c\r")
+ack = s.recv(65536).decode(errors="replace").replace("\r", " | ")
+print("HL7", sys.argv[2], "->", ack.split("MSA|")[1][:2] if "MSA|" in ack else ack)
+PY
+done
 sleep $((wait - 12))
 DISPLAY=":$disp" xdotool search --name "Vigil" windowfocus --sync 2>/dev/null || true
 [ -n "$screen" ] || DISPLAY=":$disp" xdotool key p

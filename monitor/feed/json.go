@@ -164,7 +164,11 @@ type Status struct {
 	Patient  string   `json:"patient,omitempty"` // name as admitted at the bedside device
 	LeadsOff []uint32 `json:"leads_off,omitempty"`
 	ProbeOff []uint32 `json:"probe_off,omitempty"`
-	TsMs     int64    `json:"ts,omitempty"`
+	// Waves false says the device sends no waveforms (numerics only, as an
+	// HL7 monitor through vigil hl7): its bed is not NO DATA for the lack
+	// of them. Absent: it does.
+	Waves *bool `json:"waves,omitempty"`
+	TsMs  int64 `json:"ts,omitempty"`
 }
 
 // DecodeStatus decodes and validates a status message.

@@ -59,7 +59,8 @@ func Map(rep *hl7.PCDReport, o MapOptions, now time.Time) (Mapped, error) {
 		}
 	}
 	device = cut(strings.TrimSpace(cmpOr(device, rep.SendingApp, "HL7 "+rep.SendingFacility)), 128)
-	m.Status = feed.Status{Device: device, Model: cut(rep.SendingApp, 128), Online: true, Patient: cut(rep.PatientName, 128)}
+	noWaves := false // numerics only: PCD-01 waveforms are not bridged
+	m.Status = feed.Status{Device: device, Model: cut(rep.SendingApp, 128), Online: true, Patient: cut(rep.PatientName, 128), Waves: &noWaves}
 	if ts := now.UnixMilli(); ts >= minMs && ts <= maxMs {
 		m.Status.TsMs = ts
 	}
