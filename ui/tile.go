@@ -196,6 +196,7 @@ func (t *Tile) SetBed(b *monitor.Bed) {
 	if b == nil {
 		t.bedText.Text = ""
 		t.patient = "empty bed"
+		t.SetNEWS2("", false)
 	} else {
 		t.bedText.Text = "Bed " + b.Name
 		t.patient = "" // until the new bed's device names its patient
@@ -335,6 +336,10 @@ func (t *Tile) update(now time.Time) {
 		t.setText(t.stateText, "")
 		t.setOverlay("", colorTile)
 		t.setText(t.overlaySub, "")
+		// An empty place on the page shows no values (not the last bed's).
+		for _, c := range []*canvas.Text{t.hrValue, t.spo2Value, t.rrValue, t.tempValue, t.nibpValue, t.nibpMean, t.nibpTime} {
+			t.setText(c, "")
+		}
 		return
 	}
 	st := t.bed.State(now)
