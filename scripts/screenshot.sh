@@ -49,16 +49,22 @@ pub() { mosquitto_pub -h 127.0.0.1 -p "$port" -q 1 -t "vigil/v1/ICU1/$1" -m "$2"
 pub 07/alarm '{"id":"HR-HI-1","seq":1,"ts":'"$now"',"code":196648,"param":147842,"priority":"medium","source":"physiological","phase":"start","state":"active","value":134,"limit":120,"unit":"/min","text":"HR 134 > 120"}'
 pub 09/alarm '{"id":"SPO2-PROBE-1","seq":1,"ts":'"$now"',"code":196660,"priority":"low","source":"technical","phase":"start","state":"active","text":"SpO2 probe loose"}'
 pub 12/event '{"id":"CALL-1","seq":1,"ts":'"$now"',"kind":"nurse_call","text":"bathroom"}'
-for f in $hl7; do
-  python3 - "$hl7port" "$f" <<'PY'
-import socket, sys
-msg = open(sys.argv[2], 'rb').read()
+if [ -n "$hl7" ]; then
+  # every 3 s, as a monitor sends its numerics
+  python3 - "$hl7port" $hl7 <<'PY' &
+import socket, sys, time
+msgs = [open(f, 'rb').read() for f in sys.argv[2:]]
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
-s.sendall(b"\x0b" + msg + b"\x1c\r")
-ack = s.recv(65536).decode(errors="replace").replace("\r", " | ")
-print("HL7", sys.argv[2], "->", ack.split("MSA|")[1][:2] if "MSA|" in ack else ack)
+for k in range(40):
+    for f, m in zip(sys.argv[2:], msgs):
+        s.sendall(b"\x0b" + m + b"\x1c\r")
+        ack = s.recv(65536).decode(errors="replace")
+        if k == 0:
+            print("HL7", f, "->", ack.split("MSA|")[1][:2] if "MSA|" in ack else ack, flush=True)
+    time.sleep(3)
 PY
-done
+  rpid="$rpid $!"
+fi
 sleep $((wait - 12))
 DISPLAY=":$disp" xdotool search --name "Vigil" windowfocus --sync 2>/dev/null || true
 [ -n "$screen" ] || DISPLAY=":$disp" xdotool key p
