@@ -92,7 +92,8 @@ func sendHL7(t *testing.T, conn net.Conn, r *hl7.Reader, msg []byte) string {
 // TestHL7Bridge: a monitor's PCD-01 messages sent with MLLP to `vigil
 // hl7` reach a station through the real broker (mosquitto): bed 712-B
 // gets its vitals (the cuff pressure as NIBP), its device and patient;
-// bed 3-2 keeps an MDC code Vigil does not know as an other value. A
+// bed 3-2 keeps an MDC code Vigil does not know, and the monitor's own
+// code under a private code named in its status, as other values. A
 // message with a bad number is refused (AE) and changes nothing.
 func TestHL7Bridge(t *testing.T) {
 	cfg := testConfig(t, mosquittoURL)
@@ -127,13 +128,16 @@ func TestHL7Bridge(t *testing.T) {
 	if st, ok := b.DeviceStatus(); !ok || st.Device != "0012345678ABCDEF" || !strings.Contains(st.Patient, "Okafor") {
 		t.Errorf("712-B status %+v", st)
 	}
-	waitFor(t, 10*time.Second, "bed 3-2's other value", func() bool {
+	pvc := hl7feed.PrivateCode("ACM-4417", "99ACM")
+	waitFor(t, 10*time.Second, "bed 3-2's other values", func() bool {
 		b := core.Hub.Bed("3-2")
 		if b == nil {
 			return false
 		}
 		v, ok := b.Vital(192999)
-		return ok && v.Value == 42.5
+		p, okP := b.Vital(pvc)
+		st, _ := b.DeviceStatus()
+		return ok && v.Value == 42.5 && okP && p.Value == 4 && st.Names[fmt.Sprint(pvc)] == "PVC rate"
 	})
 	before := core.Hub.Counters()
 	if code := sendHL7(t, conn, r, hl7File(t, "bad_nm.hl7")); code != "AE" {

@@ -522,10 +522,11 @@ func (d *bedDetail) update(now time.Time) {
 }
 
 // updateOther lists the bed's values of parameters that have no limits:
-// by name when Vigil knows it (CVP, awRR…), else by MDC code, with the unit
-// the device sent.
+// by name when Vigil knows it (CVP, awRR…) or the device named its own code
+// in its status, else by code, with the unit the device sent.
 func (d *bedDetail) updateOther(fresh bool) {
 	var b strings.Builder
+	st, _ := d.bed.DeviceStatus()
 	for _, v := range d.bed.Vitals() {
 		if slices.ContainsFunc(alarms.Params, func(p alarms.Param) bool { return p.Code == v.Code }) {
 			continue
@@ -533,6 +534,8 @@ func (d *bedDetail) updateOther(fresh bool) {
 		name := fmt.Sprintf("MDC %d", v.Code)
 		if p, ok := hl7feed.ParamByCode(v.Code); ok {
 			name = p.Label
+		} else if n := st.Names[strconv.FormatUint(uint64(v.Code), 10)]; n != "" {
+			name = n // the device's own name for its own code
 		}
 		val := "--"
 		if v.Valid && fresh && !math.IsNaN(v.Value) {

@@ -142,9 +142,9 @@ func TestBedDetail(t *testing.T) {
 }
 
 // The detail lists the values of parameters without limits under "Other
-// values": by name when Vigil knows it (CVP), else by MDC code, with the
-// unit as sent (an HL7 monitor's index Vigil has no name for); the
-// section is hidden while there are none.
+// values": by name when Vigil knows it (CVP) or the device named its own
+// code (PVC rate), else by code, with the unit as sent (an HL7 monitor's
+// index Vigil has no name for); the section is hidden while there are none.
 func TestDetailOtherValues(t *testing.T) {
 	desk := &fakeDesk{view: alarmView(1, time.UnixMilli(t0+4000))}
 	st, _, clk := alarmStation(t, desk)
@@ -156,14 +156,16 @@ func TestDetailOtherValues(t *testing.T) {
 	if d.otherB.Visible() {
 		t.Fatalf("other values shown with none: %q", d.other.Text)
 	}
+	st.hub.Status("05", feed.Status{Device: "hl7-mon", Online: true, Names: map[string]string{"67109000": "PVC rate"}})
 	st.hub.Numerics("05", feed.NumFrame{TsMs: clk.now().UnixMilli(), Seq: 900, Values: []feed.Numeric{
 		{Code: feed.MDCCVPMean, Value: 8, Valid: true, Unit: "mm[Hg]"},
 		{Code: 192999, Value: 42.5, Valid: true, Unit: "MDC_DIM_DIMLESS"},
+		{Code: 67109000, Value: 4, Valid: true, Unit: "{events}/min"},
 	}})
 	clk.t = clk.t.Add(time.Second)
 	st.update(clk.now())
 	if !d.otherB.Visible() || !strings.Contains(d.other.Text, "CVP") || !strings.Contains(d.other.Text, "MDC 192999") ||
-		!strings.Contains(d.other.Text, "42.5 MDC_DIM_DIMLESS") {
+		!strings.Contains(d.other.Text, "42.5 MDC_DIM_DIMLESS") || !strings.Contains(d.other.Text, "PVC rate") {
 		t.Fatalf("other values %q (shown %v)", d.other.Text, d.otherB.Visible())
 	}
 	if strings.Contains(d.other.Text, "HR") || strings.Contains(d.other.Text, "SpO2") {

@@ -168,8 +168,16 @@ type Status struct {
 	// HL7 monitor through vigil hl7): its bed is not NO DATA for the lack
 	// of them. Absent: it does.
 	Waves *bool `json:"waves,omitempty"`
-	TsMs  int64 `json:"ts,omitempty"`
+	// Names are what the device calls numerics sent under codes of the
+	// private partition (1024 << 16 and up), which no table knows:
+	// decimal code → name, ≤ 64 entries of ≤ 64 bytes.
+	Names map[string]string `json:"names,omitempty"`
+	TsMs  int64             `json:"ts,omitempty"`
 }
+
+// PrivatePartition is the first code of 11073's private partition (1024),
+// where a gateway puts a device's own codes that name no MDC code.
+const PrivatePartition uint32 = 1024 << 16
 
 // DecodeStatus decodes and validates a status message.
 func DecodeStatus(b []byte) (Status, error) {
@@ -197,6 +205,15 @@ func DecodeStatus(b []byte) (Status, error) {
 	}
 	if len(s.LeadsOff) > MaxChannels || len(s.ProbeOff) > MaxChannels {
 		return Status{}, fmt.Errorf("%w: status: too many channels listed", ErrInvalid)
+	}
+	if len(s.Names) > 64 {
+		return Status{}, fmt.Errorf("%w: status: %d names, at most 64", ErrInvalid, len(s.Names))
+	}
+	for k, v := range s.Names {
+		c, err := strconv.ParseUint(k, 10, 32)
+		if err != nil || uint32(c) < PrivatePartition || v == "" || len(v) > 64 {
+			return Status{}, fmt.Errorf("%w: status: name %q for %q: want a private-partition code and 1-64 bytes", ErrInvalid, v, k)
+		}
 	}
 	return s, nil
 }

@@ -3,6 +3,7 @@ package hl7feed
 import (
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"math"
 	"slices"
 	"strings"
@@ -18,9 +19,10 @@ import (
 type Mapped struct {
 	Bed     string
 	Status  feed.Status
-	Frames  []feed.NumFrame // in time order, values sorted by code
-	Unknown []string        // local codes that name no MDC code: left out, counted
-	Other   int             // values kept under an MDC code Vigil does not know by name
+	Frames  []feed.NumFrame   // in time order, values sorted by code
+	Names   map[string]string // the device's own codes kept under private codes: code → name
+	Unknown []string          // codes left out (no identifier, or two names for one private code), counted
+	Other   int               // values kept under a code Vigil does not know by name
 }
 
 // reject is a message that cannot be used, whole: located in the message
@@ -73,8 +75,19 @@ func Map(rep *hl7.PCDReport, o MapOptions, now time.Time) (Mapped, error) {
 		}
 		code, known, ok := Lookup(ob.Code, ob.Text, ob.CodingSystem)
 		if !ok {
-			m.Unknown = append(m.Unknown, strings.Trim(ob.Code+"^"+ob.Text+"^"+ob.CodingSystem, "^"))
-			continue
+			// A device's own code: kept under a code of the private
+			// partition, named in the bed's status.
+			code = PrivateCode(ob.Code, ob.CodingSystem)
+			name := cut(strings.TrimSpace(cmpOr(ob.Text, ob.Code)), 64)
+			key := fmt.Sprint(code)
+			if prev, taken := m.Names[key]; taken && prev != name || strings.TrimSpace(ob.Code) == "" {
+				m.Unknown = append(m.Unknown, strings.Trim(ob.Code+"^"+ob.Text+"^"+ob.CodingSystem, "^"))
+				continue
+			}
+			if m.Names == nil {
+				m.Names = map[string]string{}
+			}
+			m.Names[key] = name
 		}
 		n := feed.Numeric{Code: code, Value: math.NaN()}
 		if ob.Numeric && !strings.EqualFold(ob.Status, "X") && !math.IsNaN(ob.Number) && !math.IsInf(ob.Number, 0) {
@@ -179,4 +192,14 @@ func cut(s string, n int) string {
 		return s
 	}
 	return s[:n]
+}
+
+// PrivateCode is where a device's own code (one that names no MDC code)
+// goes on the feed: a code of 11073's private partition, the same for the
+// same code and coding system (a 16-bit hash of them).
+func PrivateCode(id, system string) uint32 {
+	h := fnv.New32a()
+	h.Write([]byte(strings.ToUpper(strings.TrimSpace(system)) + "^" + strings.TrimSpace(id)))
+	v := h.Sum32()
+	return feed.PrivatePartition | (v>>16^v)&0xffff
 }

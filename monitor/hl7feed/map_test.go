@@ -2,6 +2,7 @@ package hl7feed
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"strings"
@@ -81,8 +82,9 @@ func TestMapMultiParam(t *testing.T) {
 }
 
 // TestMapLocalCodes: an MDC code Vigil does not know is kept (an "other"
-// value, its unit as sent); a local code naming nothing is left out and
-// listed; text values are not numerics.
+// value, its unit as sent); a device's own code is kept under a code of
+// the private partition, named in the status; text values are not
+// numerics.
 func TestMapLocalCodes(t *testing.T) {
 	m, err := Map(report(t, "pcd01_local_codes.hl7"), MapOptions{Ward: "ICU"}, now)
 	if err != nil {
@@ -91,12 +93,17 @@ func TestMapLocalCodes(t *testing.T) {
 	if m.Bed != "3-2" || len(m.Frames) != 1 {
 		t.Fatalf("bed %q, frames %+v", m.Bed, m.Frames)
 	}
-	if m.Other != 1 || len(m.Unknown) != 1 || !strings.Contains(m.Unknown[0], "ACM-4417") {
-		t.Errorf("other %d, unknown %q", m.Other, m.Unknown)
+	pvc := PrivateCode("ACM-4417", "99ACM")
+	if m.Other != 2 || len(m.Unknown) != 0 || m.Names[fmt.Sprint(pvc)] != "PVC rate" || pvc < feed.PrivatePartition {
+		t.Errorf("other %d, unknown %q, names %v (PVC rate under %d)", m.Other, m.Unknown, m.Names, pvc)
 	}
 	vals := m.Frames[0].Values
-	if len(vals) != 2 || vals[0].Code != feed.MDCECGHeartRate || vals[1].Code != 192999 || vals[1].Value != 42.5 {
+	if len(vals) != 3 || vals[0].Code != feed.MDCECGHeartRate || vals[1].Code != 192999 || vals[1].Value != 42.5 ||
+		vals[2].Code != pvc || vals[2].Value != 4 {
 		t.Errorf("values %+v", vals)
+	}
+	if PrivateCode("acm-4417", "99ACM") == pvc || PrivateCode("ACM-4417", "99acm") != pvc {
+		t.Error("private codes: the identifier's case must count, the system's not")
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"os"
 	"strings"
@@ -90,6 +91,7 @@ type bedState struct {
 	status feed.Status
 	sentAt time.Time
 	seq    uint32
+	names  map[string]string // every private code's name the bed's messages gave
 }
 
 // NewServer returns a server; Serve runs it.
@@ -241,6 +243,17 @@ func (s *Server) publish(m Mapped, now time.Time) error {
 		b = &bedState{}
 		s.beds[m.Bed] = b
 	}
+	for k, v := range m.Names {
+		if b.names == nil {
+			b.names = map[string]string{}
+		}
+		if len(b.names) < 64 || b.names[k] != "" {
+			b.names[k] = v
+		}
+	}
+	if len(b.names) > 0 {
+		m.Status.Names = maps.Clone(b.names)
+	}
 	due := b.sentAt.IsZero() || now.Sub(b.sentAt) >= s.cfg.StatusEvery || !sameStatus(b.status, m.Status)
 	seq := b.seq
 	b.seq += uint32(len(m.Frames))
@@ -263,7 +276,7 @@ func (s *Server) publish(m Mapped, now time.Time) error {
 }
 
 func sameStatus(a, b feed.Status) bool {
-	return a.Device == b.Device && a.Model == b.Model && a.Patient == b.Patient && a.Online == b.Online
+	return a.Device == b.Device && a.Model == b.Model && a.Patient == b.Patient && a.Online == b.Online && maps.Equal(a.Names, b.Names)
 }
 
 func (s *Server) refuse(m *hl7.Message, remote string, err error) []byte {
