@@ -19,6 +19,7 @@ import (
 	"github.com/vigil-station/vigil/monitor/benchout"
 	"github.com/vigil-station/vigil/monitor/feed"
 	"github.com/vigil-station/vigil/monitor/hl7"
+	"github.com/vigil-station/vigil/monitor/hl7/hl7test"
 	"github.com/vigil-station/vigil/monitor/hl7feed"
 )
 
@@ -291,45 +292,16 @@ func (p *readmePub) Publish(topic string, _ byte, _ bool, payload []byte) error 
 // ORU^R40, and journals each delivery; a device's desaturation through
 // mosquitto is the alarm.
 func TestHL7AlarmReports(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	got := make(chan string, 16)
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				r := hl7.NewReader(c)
-				for {
-					raw, err := r.ReadMessage()
-					if err != nil {
-						return
-					}
-					m, err := hl7.Parse(raw)
-					if err != nil {
-						return
-					}
-					got <- string(raw)
-					hl7.WriteMessage(c, hl7.BuildACK(m, hl7.Ack{}))
-				}
-			}()
-		}
-	}()
+	rx := hl7test.Listen(t, "127.0.0.1:0")
 	cfg := stationConfig(t, testConfig(t, "").Ward, "st-hl7", "charge")
-	cfg.AlarmHL7 = ln.Addr().String()
+	cfg.AlarmHL7 = rx.Addr()
 	c := startStation(t, cfg)
 	dev := newDevice(t, mosquittoURL, cfg.Ward, "05")
 	dev.num("05", spo2(80))
 	next := func(what string) string {
 		select {
-		case m := <-got:
-			return m
+		case m := <-rx.Next():
+			return string(m.Bytes())
 		case <-time.After(10 * time.Second):
 			t.Fatalf("no ORU^R40 for %s", what)
 			return ""

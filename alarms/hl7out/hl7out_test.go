@@ -2,7 +2,6 @@ package hl7out
 
 import (
 	"context"
-	"errors"
 	"math"
 	"net"
 	"strings"
@@ -12,64 +11,8 @@ import (
 
 	"github.com/vigil-station/vigil/alarms"
 	"github.com/vigil-station/vigil/monitor/hl7"
+	"github.com/vigil-station/vigil/monitor/hl7/hl7test"
 )
-
-// receiver is a paging system's MLLP listener: it parses each ORU^R40,
-// keeps it, and answers with code (AA unless set).
-type receiver struct {
-	ln   net.Listener
-	mu   sync.Mutex
-	got  []*hl7.Message
-	code string
-}
-
-func listen(t *testing.T, addr string) *receiver {
-	t.Helper()
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := &receiver{ln: ln, code: "AA"}
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				rd := hl7.NewReader(c)
-				for {
-					raw, err := rd.ReadMessage()
-					if err != nil {
-						return
-					}
-					m, err := hl7.Parse(raw)
-					if err != nil {
-						return
-					}
-					r.mu.Lock()
-					r.got = append(r.got, m)
-					code := r.code
-					r.mu.Unlock()
-					var ackErr error
-					if code != "AA" {
-						ackErr = errors.New("unknown bed")
-					}
-					hl7.WriteMessage(c, hl7.BuildACK(m, hl7.Ack{Code: hl7.AckCode(code), Err: ackErr}))
-				}
-			}()
-		}
-	}()
-	t.Cleanup(func() { ln.Close() })
-	return r
-}
-
-func (r *receiver) messages() []*hl7.Message {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]*hl7.Message(nil), r.got...)
-}
 
 type journal struct {
 	mu   sync.Mutex
@@ -110,9 +53,9 @@ func spo2Low(at time.Time) alarms.Alarm {
 // inactivation and priority, the bed and the value; each delivery is
 // journalled; a change that alters nothing of the report is not sent.
 func TestSenderTransitions(t *testing.T) {
-	rx := listen(t, "127.0.0.1:0")
+	rx := hl7test.Listen(t, "127.0.0.1:0")
 	j := &journal{}
-	s := New(Config{Addr: rx.ln.Addr().String(), Ward: "7W", Station: "central-1", Record: j.record})
+	s := New(Config{Addr: rx.Addr(), Ward: "7W", Station: "central-1", Record: j.record})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go s.Run(ctx)
@@ -125,9 +68,9 @@ func TestSenderTransitions(t *testing.T) {
 	s.PublishAlarm(a) // nothing new
 	a.Updated, a.Resolved = t0.Add(9*time.Second), true
 	s.PublishAlarm(a)
-	waitFor(t, "three reports", func() bool { return len(rx.messages()) >= 3 })
+	waitFor(t, "three reports", func() bool { return len(rx.Messages()) >= 3 })
 	time.Sleep(100 * time.Millisecond)
-	msgs := rx.messages()
+	msgs := rx.Messages()
 	if len(msgs) != 3 {
 		t.Fatalf("%d reports, want 3", len(msgs))
 	}
@@ -194,8 +137,8 @@ func TestSenderUnreachable(t *testing.T) {
 	}
 	a.Updated, a.Resolved = t0.Add(time.Second), true
 	s.PublishAlarm(a)
-	rx := listen(t, addr)
-	waitFor(t, "both reports", func() bool { return len(rx.messages()) == 2 })
+	rx := hl7test.Listen(t, addr)
+	waitFor(t, "both reports", func() bool { return len(rx.Messages()) == 2 })
 	waitFor(t, "the alarm cleared", func() bool { mu.Lock(); defer mu.Unlock(); return len(faults) == 2 && faults[1] == "cleared" })
 	if st := s.Stats(); st.Failures == 0 || st.Delivered != 2 {
 		t.Fatalf("stats %+v", st)
@@ -205,10 +148,10 @@ func TestSenderUnreachable(t *testing.T) {
 // TestSenderRefused: a report the receiver refuses (AE) is journalled
 // with the reason and not sent again; the next one goes.
 func TestSenderRefused(t *testing.T) {
-	rx := listen(t, "127.0.0.1:0")
-	rx.code = "AE"
+	rx := hl7test.Listen(t, "127.0.0.1:0")
+	rx.SetCode(hl7.AckError)
 	j := &journal{}
-	s := New(Config{Addr: rx.ln.Addr().String(), Ward: "7W", Station: "c1", Record: j.record})
+	s := New(Config{Addr: rx.Addr(), Ward: "7W", Station: "c1", Record: j.record})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go s.Run(ctx)
@@ -223,7 +166,7 @@ func TestSenderRefused(t *testing.T) {
 		t.Fatalf("journal %+v", rec)
 	}
 	time.Sleep(200 * time.Millisecond)
-	if n := len(rx.messages()); n != 1 {
+	if n := len(rx.Messages()); n != 1 {
 		t.Fatalf("a refused report was sent %d times", n)
 	}
 }
