@@ -80,8 +80,13 @@ Flags:`)
 	if cfg.HL7.MaxConns < 1 {
 		return cfg, fmt.Errorf("--max-senders %d: at least 1", cfg.HL7.MaxConns)
 	}
+	listen, given := cfg.HL7.Listen, false
+	fs.Visit(func(f *flag.Flag) { given = given || f.Name == "listen" })
 	if err := cfg.loadConfigFile(fs); err != nil {
 		return cfg, err
+	}
+	if given {
+		cfg.HL7.Listen = listen // the flag wins over the file's [hl7] listen
 	}
 	return cfg, cfg.validate()
 }

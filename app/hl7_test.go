@@ -412,3 +412,17 @@ func TestHL7TLS(t *testing.T) {
 		t.Fatalf("a plain sender got an answer: %q", raw)
 	}
 }
+
+// `vigil hl7 --listen` wins over the configuration file's [hl7] listen;
+// without the flag, the file's is used.
+func TestHL7ListenFlagWins(t *testing.T) {
+	file := writeConfig(t, "[hl7]\nlisten = \"127.0.0.1:3000\"\n")
+	cfg, err := Parse([]string{"hl7", "--listen", "127.0.0.1:4000", "--config", file}, io.Discard)
+	if err != nil || cfg.HL7.Listen != "127.0.0.1:4000" {
+		t.Fatalf("listen %q, %v", cfg.HL7.Listen, err)
+	}
+	cfg, err = Parse([]string{"hl7", "--config", file}, io.Discard)
+	if err != nil || cfg.HL7.Listen != "127.0.0.1:3000" {
+		t.Fatalf("listen %q, %v", cfg.HL7.Listen, err)
+	}
+}

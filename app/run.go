@@ -172,7 +172,7 @@ func Start(ctx context.Context, cfg Config, stdout, stderr io.Writer) (*Core, er
 	if cfg.HL7.Listen != "" {
 		// The HL7 bridge inside the station: it publishes through the
 		// station's own connection, and the feed comes back like any other.
-		if err := c.startHL7(ctx, cfg, c.Sub); err != nil {
+		if err := c.startHL7(ctx, cfg, c.Sub.Acked()); err != nil {
 			return fail(err)
 		}
 	}

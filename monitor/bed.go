@@ -156,17 +156,37 @@ type State struct {
 
 // numStale is how long the bed may go without numerics: the station's
 // threshold, or three of the device's usual intervals when that is longer
-// (at most 10 min).
-func (b *Bed) numStale() time.Duration {
+// (at most 10 min). A numerics-only device whose rhythm is not known yet
+// (its first message) gets numOnlyFirst.
+func (b *Bed) numStale(noWaves bool) time.Duration {
 	d := b.hub.cfg.NumStale
-	if e := time.Duration(b.numEvery.Load()); 3*e > d {
+	e := time.Duration(b.numEvery.Load())
+	if e == 0 && noWaves {
+		return max(d, numOnlyFirst)
+	}
+	if 3*e > d {
 		d = min(3*e, maxNumStale)
 	}
 	return d
 }
 
-// maxNumStale bounds the NO DATA threshold a slow device's interval sets.
-const maxNumStale = 10 * time.Minute
+// NumStale is how long the bed may go without numerics before it reads
+// NO DATA (see numStale).
+func (b *Bed) NumStale() time.Duration {
+	noWaves := false
+	b.mu.Lock()
+	if b.haveStatus {
+		noWaves = b.status.Waves != nil && !*b.status.Waves
+	}
+	b.mu.Unlock()
+	return b.numStale(noWaves)
+}
+
+const (
+	maxNumStale  = 10 * time.Minute       // the most a slow device's interval sets
+	numOnlyFirst = 90 * time.Second       // a numerics-only device before its second message
+	minNumGap    = 500 * time.Millisecond // closer messages are one message
+)
 
 // Online reports whether the bed is delivering fresh data.
 func (s State) Online() bool { return s.Seen && !s.WaveStale && !s.NumStale && !s.Offline }
@@ -192,9 +212,9 @@ func (b *Bed) State(now time.Time) State {
 	}
 	b.mu.Unlock()
 	// A device that says it sends no waveforms (numerics only) is not NO
-	// DATA for the lack of them, until it sends one.
-	s.WaveStale = lw == 0 && !noWaves || lw != 0 && time.Duration(n-lw) > b.hub.cfg.WaveStale
-	s.NumStale = ln == 0 || time.Duration(n-ln) > b.numStale()
+	// DATA for the lack of them.
+	s.WaveStale = !noWaves && (lw == 0 || time.Duration(n-lw) > b.hub.cfg.WaveStale)
+	s.NumStale = ln == 0 || time.Duration(n-ln) > b.numStale(noWaves)
 	if c := b.Channel(feed.MDCECGLeadII); c != nil && c.invalidRun.Load() && !s.WaveStale {
 		s.LeadsOff = true
 	}

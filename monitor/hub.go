@@ -283,11 +283,16 @@ func (h *Hub) Numerics(bedName string, f feed.NumFrame) {
 	}
 	b.mu.Unlock()
 	if prev := b.lastNum.Swap(now.UnixNano()); prev != 0 {
-		gap := now.UnixNano() - prev
-		if e := b.numEvery.Load(); e == 0 {
-			b.numEvery.Store(gap)
-		} else {
-			b.numEvery.Store(e + (gap-e)/5)
+		// The device's rhythm: gaps between its messages. Frames that
+		// come together (one HL7 message, a value per measurement time)
+		// are one message; an outage longer than three usual intervals
+		// counts as three, so that it does not teach the station to wait.
+		if gap := now.UnixNano() - prev; gap >= int64(minNumGap) {
+			if e := b.numEvery.Load(); e == 0 {
+				b.numEvery.Store(gap)
+			} else {
+				b.numEvery.Store(e + (min(gap, 3*e)-e)/5)
+			}
 		}
 	}
 	if h.cfg.Observer != nil {

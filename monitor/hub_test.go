@@ -200,6 +200,37 @@ func TestNumericsOnlySlowDevice(t *testing.T) {
 	if s := h.Bed("01").State(c.now()); !s.NumStale || !s.NoData() {
 		t.Fatalf("91 s without the 30 s numerics: %+v, want NO DATA", s)
 	}
+	// A message of three frames (three measurement times) every 60 s:
+	// the frames are one message; after a 10 min outage, the rhythm is
+	// still about a minute, not ten.
+	h3 := newTestHub(c)
+	h3.Status("01", feed.Status{Device: "hl7", Online: true, Waves: &no})
+	b3 := h3.Bed("01")
+	if s := b3.State(c.now()); s.WaveStale {
+		t.Fatalf("numerics-only bed, nothing yet: %+v", s)
+	}
+	msg := func() {
+		for range 3 {
+			h3.Numerics("01", feed.NumFrame{TsMs: c.now().UnixMilli(), Values: []feed.Numeric{{Code: feed.MDCTemp, Value: 37, Valid: true}}})
+		}
+	}
+	msg()
+	c.advance(60 * time.Second)
+	if s := b3.State(c.now()); s.NoData() {
+		t.Fatalf("60 s after the first message of a numerics-only device: %+v, want online (%s)", s, b3.NumStale())
+	}
+	for range 5 {
+		msg()
+		c.advance(60 * time.Second)
+	}
+	if d := b3.NumStale(); d < 150*time.Second || d > 200*time.Second {
+		t.Fatalf("NO DATA after %s for messages of three frames every 60 s, want ~3 min", d)
+	}
+	c.advance(10 * time.Minute)
+	msg()
+	if d := b3.NumStale(); d > 5*time.Minute {
+		t.Fatalf("after a 10 min outage the threshold is %s", d)
+	}
 	// Every second: the station's 10 s stand.
 	h2 := newTestHub(c)
 	h2.Status("01", feed.Status{Device: "fast", Online: true, Waves: &no})

@@ -538,8 +538,10 @@ func (d *bedDetail) updateOther(fresh bool) {
 			name = n // the device's own name for its own code
 		}
 		val := "--"
-		if v.Valid && fresh && !math.IsNaN(v.Value) {
-			val = strconv.FormatFloat(v.Value, 'f', -1, 64)
+		// Each value is judged by its own time: a parameter the device
+		// stopped sending must not stand among fresh ones.
+		if v.Valid && fresh && !math.IsNaN(v.Value) && d.s.now().Sub(v.At) <= d.bed.NumStale() {
+			val = strconv.FormatFloat(math.Round(v.Value*100)/100, 'f', -1, 64)
 		}
 		fmt.Fprintf(&b, "%-14s %8s %s\n", name, val, v.Unit)
 	}

@@ -106,13 +106,15 @@ func New(cfg Config) *Sender {
 // PublishAlarm queues an alarm's latest change (alarms.Publisher; it never
 // blocks). Alarms learnt from other stations are theirs to send; the
 // station's own faults stay local; a change that alters nothing of the
-// report (same phase, state and inactivation) is not sent again.
+// report (same phase, state, inactivation and priority) is not sent again.
 func (s *Sender) PublishAlarm(a alarms.Alarm) {
 	if a.Remote || a.Local || a.Code == alarms.CodeHL7Out {
 		return
 	}
 	phase, state, inact := alarms.ACM(a)
-	key := phase + "/" + state + "/" + inact
+	// What the receiver sees of it, besides the phase: a "continue" that
+	// changes none of it is not news.
+	key := state + "/" + inact + "/" + a.Priority.String()
 	if prev, ok := s.last.Load(a.ID); ok && prev == key && phase == "continue" {
 		return
 	}

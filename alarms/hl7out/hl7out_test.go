@@ -185,3 +185,19 @@ func TestSenderSkips(t *testing.T) {
 		t.Fatalf("%d reports queued", st.Waiting)
 	}
 }
+
+// TestSenderPriorityRise: an alarm whose priority rises under the same
+// condition is reported again (same phase and state, new priority).
+func TestSenderPriorityRise(t *testing.T) {
+	s := New(Config{Addr: "127.0.0.1:1", Queue: 8})
+	a := spo2Low(time.Now())
+	a.Priority = alarms.Medium
+	s.PublishAlarm(a)
+	a.Updated = a.Updated.Add(time.Second)
+	s.PublishAlarm(a) // nothing new
+	a.Updated, a.Priority = a.Updated.Add(time.Second), alarms.High
+	s.PublishAlarm(a)
+	if st := s.Stats(); st.Waiting != 2 {
+		t.Fatalf("%d reports queued, want the start and the rise", st.Waiting)
+	}
+}

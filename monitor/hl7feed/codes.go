@@ -72,9 +72,9 @@ var localCodes = map[string]uint32{
 	"8480-6":  feed.MDCNIBPSys,      // systolic blood pressure
 	"8462-4":  feed.MDCNIBPDia,      // diastolic blood pressure
 	"8478-0":  feed.MDCNIBPMean,     // mean blood pressure
-	"76534-7": feed.MDCABPSys,       // systolic, arterial line
-	"76535-4": feed.MDCABPDia,       // diastolic, arterial line
-	"76536-2": feed.MDCABPMean,      // mean, arterial line
+	"76534-7": feed.MDCNIBPSys,      // systolic, by noninvasive
+	"76535-4": feed.MDCNIBPDia,      // diastolic, by noninvasive
+	"76536-2": feed.MDCNIBPMean,     // mean, by noninvasive
 	"19889-5": feed.MDCEtCO2,        // end tidal CO2
 	// short local names
 	"hr": feed.MDCECGHeartRate, "spo2": feed.MDCSpO2, "pr": feed.MDCPulseRate, "pulse": feed.MDCPulseRate,
@@ -183,7 +183,7 @@ var units = map[string]unitConv{
 	"mdc_dim_fahr": {"Cel", func(f float64) float64 { return (f - 32) * 5 / 9 }},
 	// pressure
 	"266016": {"mm[Hg]", nil}, "mm[hg]": {"mm[Hg]", nil}, "mmhg": {"mm[Hg]", nil}, "mdc_dim_mmhg": {"mm[Hg]", nil},
-	"266432": {"mm[Hg]", func(k float64) float64 { return k * 7.50062 }}, "kpa": {"mm[Hg]", func(k float64) float64 { return k * 7.50062 }},
+	"265987": {"mm[Hg]", func(k float64) float64 { return k * 7.50062 }}, "kpa": {"mm[Hg]", func(k float64) float64 { return k * 7.50062 }},
 	"mdc_dim_kilo_pascal": {"mm[Hg]", func(k float64) float64 { return k * 7.50062 }},
 	// rates
 	"264864": {"/min", nil}, "264896": {"/min", nil}, "264928": {"/min", nil}, "/min": {"/min", nil}, "bpm": {"/min", nil},

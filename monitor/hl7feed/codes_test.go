@@ -49,7 +49,8 @@ func TestConvert(t *testing.T) {
 		{temp, 37.2, "268192", "MDC_DIM_DEGC", 37.2, true},
 		{temp, 98.6, "266560", "MDC_DIM_FAHR", 37, true},
 		{temp, 98.6, "", "[degF]", 37, true},
-		{nibp, 16, "266432", "MDC_DIM_KILO_PASCAL", 120.01, true},
+		{nibp, 16, "265987", "MDC_DIM_KILO_PASCAL", 120.01, true},
+		{nibp, 16, "265987", "", 120.01, true}, // the code alone
 		{nibp, 120, "", "mm[Hg]", 120, true},
 		{hr, 72, "264864", "MDC_DIM_BEAT_PER_MIN", 72, true},
 		{hr, 72, "", "", 72, true},         // no unit: the parameter's own

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/vigil-station/vigil/monitor/feed"
 	"github.com/vigil-station/vigil/monitor/hl7"
@@ -90,7 +91,8 @@ func Map(rep *hl7.PCDReport, o MapOptions, now time.Time) (Mapped, error) {
 			m.Names[key] = name
 		}
 		n := feed.Numeric{Code: code, Value: math.NaN()}
-		if ob.Numeric && !strings.EqualFold(ob.Status, "X") && !math.IsNaN(ob.Number) && !math.IsInf(ob.Number, 0) {
+		// X: cannot be obtained; W: wrong (a correction follows); D: deleted.
+		if ob.Numeric && !strings.ContainsAny(strings.ToUpper(ob.Status), "XWD") && !math.IsNaN(ob.Number) && !math.IsInf(ob.Number, 0) {
 			n.Value, n.Valid = ob.Number, true
 		}
 		if known {
@@ -187,9 +189,15 @@ func cmpTime(ts ...time.Time) time.Time {
 	return time.Time{}
 }
 
+// cut makes s valid UTF-8 (a sender's Latin-1 bytes become "?": MSH-18
+// is not read) and at most n bytes, at a character boundary.
 func cut(s string, n int) string {
+	s = strings.ToValidUTF8(s, "?")
 	if len(s) <= n {
 		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
 	}
 	return s[:n]
 }

@@ -67,6 +67,7 @@ type Stats struct {
 	Rejected       int64 // messages refused (AE or AR)
 	PublishErrors  int64 // of those, refused because the broker did not take them
 	FrameErrors    int64 // frames that could not be read (too large, broken)
+	SkippedBytes   int64 // bytes outside frames, skipped (of connections closed so far)
 	UnknownCodes   int64 // observations with a code naming no MDC code (left out)
 	OtherValues    int64 // values kept under an MDC code Vigil does not know by name
 	LastRejection  string
@@ -83,7 +84,7 @@ type Server struct {
 	last   string
 	lastAt time.Time
 
-	open, accepted, refused, messages, rejected, pubErrs, frameErrs, unknown, other atomic.Int64
+	open, accepted, refused, messages, rejected, pubErrs, frameErrs, unknown, other, skipped atomic.Int64
 	wg                                                                              sync.WaitGroup
 }
 
@@ -131,19 +132,37 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		}
 		s.mu.Unlock()
 	})
-	defer stop()
-	defer s.wg.Wait()
+	defer func() {
+		stop()
+		s.mu.Lock()
+		for c := range s.conns {
+			c.Close()
+		}
+		s.mu.Unlock()
+		s.wg.Wait()
+	}()
+	wait := 5 * time.Millisecond
 	for {
 		conn, err := ln.Accept()
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
-			if ne, ok := err.(net.Error); ok && ne.Timeout() {
-				continue
+			if errors.Is(err, net.ErrClosed) {
+				return fmt.Errorf("hl7: listener closed: %w", err)
 			}
-			return fmt.Errorf("hl7: accept: %w", err)
+			// Out of file descriptors and the like: wait and go on
+			// (the senders already connected are served meanwhile).
+			s.cfg.Log.Error("hl7: accept failed; retrying", "err", err, "in", wait)
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(wait):
+			}
+			wait = min(2*wait, time.Second)
+			continue
 		}
+		wait = 5 * time.Millisecond
 		s.mu.Lock()
 		if len(s.conns) >= s.cfg.MaxConns || ctx.Err() != nil {
 			s.mu.Unlock()
@@ -173,6 +192,7 @@ func (s *Server) serveConn(conn net.Conn) {
 	}()
 	remote := conn.RemoteAddr().String()
 	r := hl7.NewReader(conn)
+	defer func() { s.skipped.Add(r.Skipped()) }()
 	for {
 		conn.SetReadDeadline(time.Now().Add(s.cfg.IdleTimeout))
 		raw, err := r.ReadMessage()
@@ -180,7 +200,13 @@ func (s *Server) serveConn(conn net.Conn) {
 		switch {
 		case err == nil:
 			ack = s.Handle(raw, remote)
-		case errors.Is(err, hl7.ErrTooLarge), errors.Is(err, hl7.ErrFrameStart), errors.Is(err, hl7.ErrFrameEnd):
+		case errors.Is(err, hl7.ErrFrameStart):
+			// The sender gave up a frame and started again: no ACK for
+			// the abandoned one (the sender awaits one, for the new one).
+			s.frameErrs.Add(1)
+			s.noteRejection(remote, "", err)
+			continue
+		case errors.Is(err, hl7.ErrTooLarge), errors.Is(err, hl7.ErrFrameEnd):
 			// The stream goes on: refuse this frame and read the next.
 			s.frameErrs.Add(1)
 			s.noteRejection(remote, "", err)
@@ -211,6 +237,11 @@ func (s *Server) Handle(raw []byte, remote string) []byte {
 	if err != nil {
 		hdr, _ := hl7.ParseHeader(raw) // nil when even the header is broken: the ACK says AR
 		return s.refuse(hdr, remote, err)
+	}
+	if p := strings.ToUpper(m.Segment("MSH", 1).Field(11)); p == "T" || p == "D" {
+		// Training and debugging messages are not a patient's data.
+		return s.refuse(m, remote, &hl7.Error{Segment: "MSH", Sequence: 1, Field: 11, Code: hl7.CodeTableValue,
+			Err: fmt.Errorf("processing ID %q (training or debugging): not shown as live data", p)})
 	}
 	rep, err := hl7.ExtractPCD01(m, s.cfg.Location)
 	if err != nil {
@@ -303,6 +334,6 @@ func (s *Server) Stats() Stats {
 	s.mu.Unlock()
 	return Stats{Connections: s.open.Load(), Accepted: s.accepted.Load(), Refused: s.refused.Load(),
 		Messages: s.messages.Load(), Rejected: s.rejected.Load(), PublishErrors: s.pubErrs.Load(),
-		FrameErrors: s.frameErrs.Load(), UnknownCodes: s.unknown.Load(), OtherValues: s.other.Load(),
+		FrameErrors: s.frameErrs.Load(), SkippedBytes: s.skipped.Load(), UnknownCodes: s.unknown.Load(), OtherValues: s.other.Load(),
 		LastRejection: last, LastRejectedAt: at}
 }

@@ -3,12 +3,14 @@ package hl7feed
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/vigil-station/vigil/monitor/feed"
 	"github.com/vigil-station/vigil/monitor/hl7"
@@ -235,5 +237,71 @@ func TestServerMaxConns(t *testing.T) {
 	}
 	if st := s.Stats(); st.Refused != 1 || st.Connections != 2 {
 		t.Fatalf("stats %+v", st)
+	}
+}
+
+// TestServerReviewCases: a training message (MSH-11 T) is refused, not
+// shown as a patient's data; a sender that gives up a frame halfway and
+// starts again gets one ACK, for the new message; a value marked wrong or
+// deleted (OBX-11 W, D) is no value.
+func TestServerReviewCases(t *testing.T) {
+	pub := &pubRec{}
+	_, addr := startServer(t, ServerConfig{MapOptions: MapOptions{Ward: "7W"}, Publisher: pub})
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	r := hl7.NewReader(conn)
+	msg := testdata(t, "pcd01_multiparam.hl7")
+	training := strings.Replace(string(msg), "|P|2.6|", "|T|2.6|", 1)
+	if code, ack := exchange(t, conn, r, []byte(training)); code != "AE" || !strings.Contains(string(ack.Bytes()), "training") {
+		t.Fatalf("training message: ACK %s %q", code, ack.Bytes())
+	}
+	if len(pub.taken()) != 0 {
+		t.Fatal("a training message was published")
+	}
+	// Half a frame, then the whole message again: one ACK, AA.
+	conn.Write(append([]byte{hl7.StartBlock}, msg[:40]...))
+	if code, ack := exchange(t, conn, r, msg); code != "AA" || ack.Segment("MSA", 1).Field(2) != "VGM7W12-0000481" {
+		t.Fatalf("after an abandoned frame: ACK %s", code)
+	}
+	conn.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+	if extra, err := r.ReadMessage(); err == nil {
+		t.Fatalf("a second ACK for one message: %q", extra)
+	}
+	wrong := strings.Replace(string(msg), "|128|264864^MDC_DIM_BEAT_PER_MIN^MDC|50-120|H|||R|", "|128|264864^MDC_DIM_BEAT_PER_MIN^MDC|50-120|H|||W|", 1)
+	conn2, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn2.Close()
+	before := len(pub.taken())
+	if code, _ := exchange(t, conn2, hl7.NewReader(conn2), []byte(wrong)); code != "AA" {
+		t.Fatalf("OBX-11 W: ACK %s", code)
+	}
+	for _, m := range pub.taken()[before:] {
+		if strings.Contains(m.topic, "/num") && strings.Contains(string(m.payload), `"147842":{"v":128`) {
+			t.Fatalf("a value marked wrong was sent as a value: %s", m.payload)
+		}
+	}
+}
+
+// TestCutUTF8: texts are made valid UTF-8 and cut at a character, so a
+// status always decodes (a Latin-1 name, a long name of multi-byte letters).
+func TestCutUTF8(t *testing.T) {
+	latin1 := "Bj\xf6rk"
+	if got := cut(latin1, 64); got != "Bj?rk" {
+		t.Errorf("cut(latin-1) = %q", got)
+	}
+	long := strings.Repeat("é", 40) // 80 bytes
+	got := cut(long, 64)
+	if len(got) > 64 || !utf8.ValidString(got) {
+		t.Errorf("cut(80 bytes of é, 64) = %d bytes, valid %v", len(got), utf8.ValidString(got))
+	}
+	st := feed.Status{Device: "d", Online: true, Patient: cut(strings.Repeat("Ö", 100), 128),
+		Names: map[string]string{fmt.Sprint(feed.PrivatePartition + 5): cut(strings.Repeat("ß", 50), 64)}}
+	if _, err := feed.DecodeStatus(feed.EncodeStatus(st)); err != nil {
+		t.Errorf("status with cut names: %v", err)
 	}
 }

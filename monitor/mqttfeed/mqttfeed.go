@@ -253,6 +253,30 @@ func (s *Subscriber) Publish(topic string, qos byte, retained bool, payload []by
 	return nil
 }
 
+// Acked publishes through the station's connection like Publish, but each
+// call waits for the broker to acknowledge a QoS 1 message (bounded): for
+// senders that promise their own senders the data is taken (the HL7
+// bridge's ACK).
+func (s *Subscriber) Acked() AckedPublisher { return AckedPublisher{s} }
+
+// AckedPublisher is Subscriber.Acked's publisher.
+type AckedPublisher struct{ s *Subscriber }
+
+// Publish sends one message and, at QoS 1, waits for the broker's acknowledgement.
+func (a AckedPublisher) Publish(topic string, qos byte, retained bool, payload []byte) error {
+	if !a.s.client.IsConnectionOpen() {
+		return errors.New("not connected to the broker")
+	}
+	tok := a.s.client.Publish(topic, qos, retained, payload)
+	if qos == 0 {
+		return nil
+	}
+	if !tok.WaitTimeout(opTimeout) {
+		return fmt.Errorf("publish %s: no acknowledgement within %s", topic, opTimeout)
+	}
+	return tok.Error()
+}
+
 // State is the current state of the link to the broker.
 func (s *Subscriber) State() LinkState {
 	s.mu.Lock()
