@@ -85,7 +85,7 @@ type Server struct {
 	lastAt time.Time
 
 	open, accepted, refused, messages, rejected, pubErrs, frameErrs, unknown, other, skipped atomic.Int64
-	wg                                                                              sync.WaitGroup
+	wg                                                                                       sync.WaitGroup
 }
 
 type bedState struct {
