@@ -171,4 +171,14 @@ func TestDetailOtherValues(t *testing.T) {
 	if strings.Contains(d.other.Text, "HR") || strings.Contains(d.other.Text, "SpO2") {
 		t.Fatalf("parameters with limits listed as other: %q", d.other.Text)
 	}
+	// 20 s on, the device still sends its vitals but no longer the CVP:
+	// the CVP shows no value, the vitals stay.
+	for range 20 {
+		clk.t = clk.t.Add(time.Second)
+		numerics(st.hub, "05", clk.now().UnixMilli(), uint32(1000+clk.t.Unix()%1000))
+	}
+	st.update(clk.now())
+	if !strings.Contains(d.other.Text, "--") || strings.Contains(d.other.Text, " 8 mm[Hg]") {
+		t.Fatalf("a value the device stopped sending still shown: %q", d.other.Text)
+	}
 }

@@ -20,6 +20,7 @@ func TestLookup(t *testing.T) {
 		{"150301", "MDC_PRESS_CUFF_SYS", "MDC", feed.MDCNIBPSys, true, true}, // the cuff codes are NIBP
 		{"8867-4", "Heart rate", "LN", feed.MDCECGHeartRate, true, true},
 		{"2708-6", "Oxygen saturation", "LN", feed.MDCSpO2, true, true},
+		{"76534-7", "Systolic blood pressure by Noninvasive", "LN", feed.MDCNIBPSys, true, true},
 		{"NBP-S", "NBP systolic", "L", feed.MDCNIBPSys, true, true},
 		{"X17", "MDC_RESP_RATE", "99LOCAL", feed.MDCRespRate, true, true}, // known by its REFID text
 		{"153700", "MDC_SOMETHING_NEW", "MDC", 153700, false, true},       // an MDC code Vigil does not know: kept
