@@ -264,10 +264,16 @@ type AckedPublisher struct{ s *Subscriber }
 
 // Publish sends one message and, at QoS 1, waits for the broker's acknowledgement.
 func (a AckedPublisher) Publish(topic string, qos byte, retained bool, payload []byte) error {
-	if !a.s.client.IsConnectionOpen() {
-		return errors.New("not connected to the broker")
+	return publishAcked(a.s.client, topic, qos, retained, payload)
+}
+
+// publishAcked publishes on c; at QoS 1 it waits for the broker's
+// acknowledgement (bounded).
+func publishAcked(c paho.Client, topic string, qos byte, retained bool, payload []byte) error {
+	if !c.IsConnectionOpen() {
+		return ErrNotConnected
 	}
-	tok := a.s.client.Publish(topic, qos, retained, payload)
+	tok := c.Publish(topic, qos, retained, payload)
 	if qos == 0 {
 		return nil
 	}
@@ -465,17 +471,7 @@ func DialDevice(ctx context.Context, o DeviceOptions) (*Device, error) {
 // Publish sends one message. QoS 0 returns at once; QoS 1 waits for the
 // broker's acknowledgement (bounded).
 func (d *Device) Publish(topic string, qos byte, retained bool, payload []byte) error {
-	if !d.client.IsConnectionOpen() {
-		return ErrNotConnected
-	}
-	tok := d.client.Publish(topic, qos, retained, payload)
-	if qos == 0 {
-		return nil
-	}
-	if !tok.WaitTimeout(opTimeout) {
-		return fmt.Errorf("publish %s: no acknowledgement within %s", topic, opTimeout)
-	}
-	return tok.Error()
+	return publishAcked(d.client, topic, qos, retained, payload)
 }
 
 // Close disconnects cleanly (the broker does not send the Last Will).
