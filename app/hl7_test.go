@@ -12,6 +12,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -25,7 +26,7 @@ import (
 
 // startHL7 runs `vigil hl7` on a free port against broker until the test
 // ends, and returns its MLLP address and its --stats output.
-func startHL7(t testing.TB, broker, ward string, extra ...string) (string, *bytes.Buffer) {
+func startHL7(t testing.TB, broker, ward string, extra ...string) (string, *syncBuffer) {
 	t.Helper()
 	port, err := freePort()
 	if err != nil {
@@ -39,9 +40,9 @@ func startHL7(t testing.TB, broker, ward string, extra ...string) (string, *byte
 	}
 	cfg.StatsEvery = 100 * time.Millisecond
 	ctx, cancel := context.WithCancel(context.Background())
-	var out bytes.Buffer
+	out := &syncBuffer{}
 	done := make(chan error, 1)
-	go func() { done <- Run(ctx, cfg, &out, io.Discard) }()
+	go func() { done <- Run(ctx, cfg, out, io.Discard) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
@@ -60,7 +61,26 @@ func startHL7(t testing.TB, broker, ward string, extra ...string) (string, *byte
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	return addr, &out
+	return addr, out
+}
+
+// syncBuffer is a bytes.Buffer the bridge writes its --stats lines to
+// while the test reads them.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 func hl7File(t testing.TB, name string) []byte {
