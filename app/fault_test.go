@@ -362,8 +362,11 @@ func TestOutOfOrderOverBroker(t *testing.T) {
 	for _, seq := range order {
 		d.publish(t, feed.Topic(cfg.Ward, "05", feed.StreamWave), 1, false, waveAt(seq, t0.Add(time.Duration(seq)*200*time.Millisecond)))
 	}
+	// The message counter moves when a frame arrives, its samples a moment
+	// later: wait for the last frame's samples too.
 	waitFor(t, 5*time.Second, "every frame handled", func() bool {
-		return core.Hub.Counters().Messages >= uint64(len(order))
+		b := core.Hub.Bed("05")
+		return core.Hub.Counters().Messages >= uint64(len(order)) && b != nil && b.Counts().Samples >= 5*50
 	})
 	c := core.Hub.Bed("05").Counts()
 	if c.Gaps != 1 || c.LateFrames != 1 || c.DupFrames != 2 || c.Samples != 5*50 {
