@@ -190,8 +190,7 @@ func (s *Station) askFirstAdmin() {
 		widget.NewFormItem("Password", pw), widget.NewFormItem("Password again", pw2),
 		widget.NewFormItem("PIN (optional)", pin),
 	}
-	var ask func()
-	ask = func() {
+	ask := func() {
 		dialog.ShowForm("First start: create the admin account", "Create", "Later", items, func(ok bool) {
 			if !ok {
 				return

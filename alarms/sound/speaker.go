@@ -99,11 +99,10 @@ func (s *deviceSink) stopLocked() error {
 	if s.player == nil {
 		return nil
 	}
-	err := s.player.Close()
+	// Pause stops the sound; since oto v3.4 a player needs no Close (it
+	// is released with its last reference).
+	s.player.Pause()
 	s.player = nil
-	if err != nil {
-		return fmt.Errorf("stop the burst: %w", err)
-	}
 	return nil
 }
 

@@ -222,14 +222,12 @@ func TestServerSlowSenders(t *testing.T) {
 // TestServerMaxConns: senders past the limit are refused and counted.
 func TestServerMaxConns(t *testing.T) {
 	s, addr := startServer(t, ServerConfig{MapOptions: MapOptions{Ward: "7W"}, Publisher: &pubRec{}, MaxConns: 2})
-	var conns []net.Conn
 	for range 3 {
 		c, err := net.Dial("tcp", addr)
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer c.Close()
-		conns = append(conns, c)
 	}
 	deadline := time.Now().Add(5 * time.Second)
 	for s.Stats().Refused != 1 && time.Now().Before(deadline) {
