@@ -233,9 +233,14 @@ func (h *Hub) reportAnalysis(a *bedAnalysis, bedName string, conds ecg.Condition
 const NoisyECGAlarmID = AnalysisAlarmPrefix + "noisy"
 
 func noisyECGAlarm(on bool, now time.Time) feed.Alarm {
-	a := feed.Alarm{ID: NoisyECGAlarmID, TsMs: now.UnixMilli(), Param: feed.MDCECGHeartRate,
-		Priority: feed.AlarmMedium, Source: feed.SourceTechnical, Phase: feed.PhaseStart, State: feed.StateActive,
-		Text: "ECG NOISY: arrhythmia analysis suspended — check electrodes (Vigil ECG analysis)"}
+	return technicalECGAlarm(NoisyECGAlarmID, "ECG NOISY: arrhythmia analysis suspended — check electrodes (Vigil ECG analysis)", on, now)
+}
+
+// technicalECGAlarm is the analysis's MEDIUM technical alarm id starting
+// (on) or ending.
+func technicalECGAlarm(id, text string, on bool, now time.Time) feed.Alarm {
+	a := feed.Alarm{ID: id, TsMs: now.UnixMilli(), Param: feed.MDCECGHeartRate,
+		Priority: feed.AlarmMedium, Source: feed.SourceTechnical, Phase: feed.PhaseStart, State: feed.StateActive, Text: text}
 	if !on {
 		a.Phase, a.State = feed.PhaseEnd, feed.StateInactive
 	}
@@ -247,13 +252,8 @@ func noisyECGAlarm(on bool, now time.Time) feed.Alarm {
 const CheckECGAlarmID = AnalysisAlarmPrefix + "check"
 
 func checkECGAlarm(on bool, ev ecg.Evidence, now time.Time) feed.Alarm {
-	a := feed.Alarm{ID: CheckECGAlarmID, TsMs: now.UnixMilli(), Param: feed.MDCECGHeartRate,
-		Priority: feed.AlarmMedium, Source: feed.SourceTechnical, Phase: feed.PhaseStart, State: feed.StateActive,
-		Text: fmt.Sprintf("CHECK ECG: no QRS 4 s, pulse %.0f/min — asystole not raised (Vigil ECG analysis)", ev.PulseBPM)}
-	if !on {
-		a.Phase, a.State = feed.PhaseEnd, feed.StateInactive
-	}
-	return a
+	return technicalECGAlarm(CheckECGAlarmID,
+		fmt.Sprintf("CHECK ECG: no QRS 4 s, pulse %.0f/min — asystole not raised (Vigil ECG analysis)", ev.PulseBPM), on, now)
 }
 
 // AnalysisAlarmPrefix starts the id of every alarm Vigil's own ECG

@@ -173,13 +173,15 @@ func (b *Bed) numStale(noWaves bool) time.Duration {
 // NumStale is how long the bed may go without numerics before it reads
 // NO DATA (see numStale).
 func (b *Bed) NumStale() time.Duration {
-	noWaves := false
 	b.mu.Lock()
-	if b.haveStatus {
-		noWaves = b.status.Waves != nil && !*b.status.Waves
-	}
+	noWaves := b.noWavesLocked()
 	b.mu.Unlock()
 	return b.numStale(noWaves)
+}
+
+// noWavesLocked: the device said it sends no waveforms. b.mu held.
+func (b *Bed) noWavesLocked() bool {
+	return b.haveStatus && b.status.Waves != nil && !*b.status.Waves
 }
 
 const (
@@ -202,14 +204,13 @@ func (b *Bed) State(now time.Time) State {
 	s.Seen = lw != 0 || ln != 0
 	s.WaveSeen, s.NumSeen = lw != 0, ln != 0
 	n := now.UnixNano()
-	noWaves := false
 	b.mu.Lock()
 	if b.haveStatus {
 		s.Offline = !b.status.Online
 		s.LeadsOff = len(b.status.LeadsOff) > 0
 		s.ProbeOff = len(b.status.ProbeOff) > 0
-		noWaves = b.status.Waves != nil && !*b.status.Waves
 	}
+	noWaves := b.noWavesLocked()
 	b.mu.Unlock()
 	// A device that says it sends no waveforms (numerics only) is not NO
 	// DATA for the lack of them.

@@ -527,6 +527,7 @@ func (d *bedDetail) update(now time.Time) {
 func (d *bedDetail) updateOther(fresh bool) {
 	var b strings.Builder
 	st, _ := d.bed.DeviceStatus()
+	stale := d.bed.NumStale()
 	for _, v := range d.bed.Vitals() {
 		if slices.ContainsFunc(alarms.Params, func(p alarms.Param) bool { return p.Code == v.Code }) {
 			continue
@@ -540,7 +541,7 @@ func (d *bedDetail) updateOther(fresh bool) {
 		val := "--"
 		// Each value is judged by its own time: a parameter the device
 		// stopped sending must not stand among fresh ones.
-		if v.Valid && fresh && !math.IsNaN(v.Value) && d.s.now().Sub(v.At) <= d.bed.NumStale() {
+		if v.Valid && fresh && !math.IsNaN(v.Value) && d.s.now().Sub(v.At) <= stale {
 			val = strconv.FormatFloat(math.Round(v.Value*100)/100, 'f', -1, 64)
 		}
 		fmt.Fprintf(&b, "%-14s %8s %s\n", name, val, v.Unit)

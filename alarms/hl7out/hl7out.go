@@ -12,6 +12,7 @@
 package hl7out
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -297,7 +298,7 @@ func (s *Sender) exchange(conn net.Conn, rd *hl7.Reader, msg []byte) (code, reas
 	if e := ack.Segment("ERR", 1); e != nil {
 		reason = e.Field(8)
 	}
-	return code, cmpOr(reason, msa.Field(3)), nil
+	return code, cmp.Or(reason, msa.Field(3)), nil
 }
 
 func (s *Sender) journal(r report, event, detail string) {
@@ -315,11 +316,4 @@ func cut(s string, n int) string {
 		return s[:n]
 	}
 	return s
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }

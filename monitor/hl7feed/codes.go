@@ -109,11 +109,7 @@ func Lookup(id, text, system string) (code uint32, known, ok bool) {
 	case partitionTerm(id) != 0:
 		code, ok = partitionTerm(id), true
 	default:
-		if c, found := localCodes[strings.ToLower(id)]; found {
-			code, ok = c, true
-		} else if c, found := localCodes[strings.ToLower(strings.TrimSpace(text))]; found {
-			code, ok = c, true
-		}
+		code, ok = localCodes[strings.ToLower(id)]
 	}
 	if !ok {
 		// A REFID in the text, whatever the identifier says.
@@ -137,9 +133,6 @@ func ParamByCode(code uint32) (Param, bool) {
 	}
 	return Param{}, false
 }
-
-// Params lists the parameters Vigil knows by name, in table order.
-func Params() []Param { return append([]Param(nil), params...) }
 
 // partitionTerm reads 11073's "PPPP-TTTT" hex notation (partition, term
 // code): 0002-4182 is 2<<16 + 0x4182 = 147842. 0 when id is not one.
@@ -175,23 +168,24 @@ type unitConv struct {
 	scale func(float64) float64
 }
 
-var units = map[string]unitConv{
-	// temperature
-	"268192": {"Cel", nil}, "cel": {"Cel", nil}, "°c": {"Cel", nil}, "degc": {"Cel", nil}, "mdc_dim_degc": {"Cel", nil},
-	"266560": {"Cel", func(f float64) float64 { return (f - 32) * 5 / 9 }}, "[degf]": {"Cel", func(f float64) float64 { return (f - 32) * 5 / 9 }},
-	"°f": {"Cel", func(f float64) float64 { return (f - 32) * 5 / 9 }}, "degf": {"Cel", func(f float64) float64 { return (f - 32) * 5 / 9 }},
-	"mdc_dim_fahr": {"Cel", func(f float64) float64 { return (f - 32) * 5 / 9 }},
-	// pressure
-	"266016": {"mm[Hg]", nil}, "mm[hg]": {"mm[Hg]", nil}, "mmhg": {"mm[Hg]", nil}, "mdc_dim_mmhg": {"mm[Hg]", nil},
-	"265987": {"mm[Hg]", func(k float64) float64 { return k * 7.50062 }}, "kpa": {"mm[Hg]", func(k float64) float64 { return k * 7.50062 }},
-	"mdc_dim_kilo_pascal": {"mm[Hg]", func(k float64) float64 { return k * 7.50062 }},
-	// rates
-	"264864": {"/min", nil}, "264896": {"/min", nil}, "264928": {"/min", nil}, "/min": {"/min", nil}, "bpm": {"/min", nil},
-	"{beats}/min": {"/min", nil}, "{breaths}/min": {"/min", nil}, "mdc_dim_beat_per_min": {"/min", nil},
-	"mdc_dim_resp_per_min": {"/min", nil}, "mdc_dim_pulse_per_min": {"/min", nil},
-	// percent
-	"262688": {"%", nil}, "%": {"%", nil}, "mdc_dim_percent": {"%", nil},
-}
+var (
+	celsius = unitConv{"Cel", nil}
+	fahr    = unitConv{"Cel", func(f float64) float64 { return (f - 32) * 5 / 9 }}
+	mmHg    = unitConv{"mm[Hg]", nil}
+	kPa     = unitConv{"mm[Hg]", func(k float64) float64 { return k * 7.50062 }}
+	perMin  = unitConv{"/min", nil}
+	percent = unitConv{"%", nil}
+	units   = map[string]unitConv{
+		"268192": celsius, "cel": celsius, "°c": celsius, "degc": celsius, "mdc_dim_degc": celsius,
+		"266560": fahr, "[degf]": fahr, "°f": fahr, "degf": fahr, "mdc_dim_fahr": fahr,
+		"266016": mmHg, "mm[hg]": mmHg, "mmhg": mmHg, "mdc_dim_mmhg": mmHg,
+		"265987": kPa, "kpa": kPa, "mdc_dim_kilo_pascal": kPa,
+		"264864": perMin, "264896": perMin, "264928": perMin, "/min": perMin, "bpm": perMin,
+		"{beats}/min": perMin, "{breaths}/min": perMin, "mdc_dim_beat_per_min": perMin,
+		"mdc_dim_resp_per_min": perMin, "mdc_dim_pulse_per_min": perMin,
+		"262688": percent, "%": percent, "mdc_dim_percent": percent,
+	}
+)
 
 // convert brings a value of a known parameter into the feed's unit. ok
 // is false when the unit is one Vigil cannot convert (the value is then
