@@ -36,10 +36,12 @@ type stateWire struct {
 	Station      string   `json:"station"`
 	Latching     bool     `json:"latching"`
 	AckedBy      string   `json:"acked_by,omitempty"`
+	AckedRole    string   `json:"acked_role,omitempty"`
 	AckedAt      string   `json:"acked_at,omitempty"`
 	Escalation   int      `json:"escalation"`
 	EscalatedAt  int64    `json:"escalated_at,omitempty"`
 	AcceptedBy   string   `json:"accepted_by,omitempty"`
+	AcceptedRole string   `json:"accepted_role,omitempty"`
 	RejectedBy   []string `json:"rejected_by,omitempty"`
 }
 
@@ -71,6 +73,12 @@ func EncodeState(a Alarm) ([]byte, error) {
 		Onset: ms(a.Onset), Updated: ms(a.Updated), By: a.By, Station: a.Station, Latching: a.Latching,
 		AckedBy: a.AckedBy, AckedAt: a.AckedAt, Escalation: a.Escalation, EscalatedAt: ms(a.EscalatedAt),
 		AcceptedBy: a.AcceptedBy, RejectedBy: a.RejectedBy, Value: optional(a.Value), Limit: optional(a.Limit)}
+	if a.AckedBy != "" {
+		w.AckedRole = a.AckedRole.String()
+	}
+	if a.AcceptedBy != "" {
+		w.AcceptedRole = a.AcceptedRole.String()
+	}
 	w.Source, w.Origin = "physiological", "station"
 	switch a.Source {
 	case Technical:
@@ -167,6 +175,8 @@ func (w *stateWire) check() error {
 		return bad("times must be Unix ms between 2000 and 2200")
 	case w.Escalation < 0 || w.Escalation > 2:
 		return bad("escalation %d: 0, 1 or 2", w.Escalation)
+	case len(w.AckedRole) > 16 || len(w.AcceptedRole) > 16:
+		return bad("roles: at most 16 characters")
 	case len(w.RejectedBy) > 32:
 		return bad("rejected_by: at most 32 names")
 	}
@@ -200,6 +210,17 @@ func (w *stateWire) check() error {
 	return nil
 }
 
+// NoRole is the role of an action whose message names none: it may do nothing.
+const NoRole Role = -1
+
+func wireRole(s string) Role {
+	r, err := ParseRole(s)
+	if err != nil {
+		return NoRole
+	}
+	return r
+}
+
 // DecodeState decodes and validates another station's alarm state message.
 func DecodeState(b []byte) (Alarm, error) {
 	var w stateWire
@@ -219,6 +240,12 @@ func DecodeState(b []byte) (Alarm, error) {
 		AckedBy: w.AckedBy, AckedAt: w.AckedAt, Escalation: w.Escalation, AcceptedBy: w.AcceptedBy, RejectedBy: w.RejectedBy}
 	if w.EscalatedAt != 0 {
 		a.EscalatedAt = time.UnixMilli(w.EscalatedAt)
+	}
+	if w.AckedBy != "" {
+		a.AckedRole = wireRole(w.AckedRole)
+	}
+	if w.AcceptedBy != "" {
+		a.AcceptedRole = wireRole(w.AcceptedRole)
 	}
 	a.Condition = Condition{Key: w.Key, Bed: w.Bed, Code: w.Code, Message: w.Message,
 		Latching: w.Latching, Value: math.NaN(), Limit: math.NaN()}

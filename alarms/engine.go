@@ -100,11 +100,13 @@ type Alarm struct {
 	Ended          bool      // the condition is gone (a latched alarm waits for acknowledgement)
 	Acked          bool      // acknowledged: it no longer sounds
 	AckedBy        string    // who acknowledged
+	AckedRole      Role      // in which role
 	AckedAt        string    // at which station
 	AudioPaused    time.Time // this alarm's own audio pause runs until then
 	Escalation     int       // 0 primary nurse, 1 charge nurse, 2 every station
 	EscalatedAt    time.Time // last escalation
 	AcceptedBy     string    // responsibility accepted after escalation
+	AcceptedRole   Role      // the role it was accepted in
 	RejectedBy     []string  // who declined it
 	Resolved       bool      // gone (only in changes handed to publishers)
 	Station        string    // the station that last changed it
@@ -206,6 +208,9 @@ type Engine struct {
 	records []Record
 	changed map[string]Alarm // local changes not yet handed to publishers, by id
 	raised  uint64
+
+	remoteRefused uint64
+	refusedLogged map[string]time.Time // station -> last "refused" trail line
 
 	audioPausedUntil time.Time
 	pausedPriority   Priority // what was sounding when the pause began
@@ -460,7 +465,7 @@ func (e *Engine) Acknowledge(id string, by Actor) error {
 	if a.Acked && !a.Ended {
 		return nil
 	}
-	a.Acked, a.AckedBy, a.AckedAt = true, by.Who, cmp.Or(by.Where, e.station)
+	a.Acked, a.AckedBy, a.AckedRole, a.AckedAt = true, by.Who, by.Role, cmp.Or(by.Where, e.station)
 	e.record(Record{Event: "acknowledged", AlarmID: a.ID, Bed: a.Bed, Who: by.Who, Where: by.Where})
 	if a.Ended {
 		e.resolve(a, "acknowledged after its condition ended", by.Who)
@@ -494,7 +499,7 @@ func (e *Engine) Respond(id string, accept bool, by Actor) error {
 	}
 	ev := "rejected"
 	if accept {
-		ev, a.AcceptedBy = "accepted", by.Who
+		ev, a.AcceptedBy, a.AcceptedRole = "accepted", by.Who, by.Role
 	} else if !slices.Contains(a.RejectedBy, by.Who) {
 		a.RejectedBy = append(a.RejectedBy, by.Who)
 	}
@@ -741,25 +746,56 @@ func (e *Engine) Resync() {
 	}
 }
 
+// MaxRemoteBackdate is how much earlier than this station's own onset
+// another station's onset of the same alarm may be: two stations that see
+// the same message raise it within a moment of each other. More would let
+// a remote state hurry the escalation or rewrite when an alarm began.
+const MaxRemoteBackdate = 10 * time.Second
+
 // Merge applies another station's view of an alarm (or this station's own,
 // recovered from the broker after a restart). Everything moves forward only:
 // acknowledged, escalation and acceptance are never undone by an older
 // message, and a resolved alarm is final. It reports whether anything changed.
+//
+// The message comes from a station the ward trusts (its signature was
+// checked before), but this station applies its own rules to it: an
+// operator action must name a user in a role that may do it here, a
+// latched alarm is not ended by another station unless it was acknowledged,
+// nothing is raised for a bed on standby or ALARM OFF here, an onset is
+// never moved back by more than MaxRemoteBackdate nor into the future.
+// What it refuses it says in a "refused" trail line, at most one a minute
+// per station, and counts (RemoteRefused).
 func (e *Engine) Merge(r Alarm) bool {
 	if _, dead := e.gone[r.ID]; dead {
 		return false
 	}
+	now := e.clock()
+	if r.Onset.After(now.Add(MaxRemoteBackdate)) {
+		e.refuseRemote(r, "onset in the future")
+		return false
+	}
+	if r.Acked && (r.AckedBy == "" || !Allowed(r.AckedRole, ActAcknowledge)) {
+		e.refuseRemote(r, "acknowledgement without a user in a role that may acknowledge")
+		r.Acked, r.AckedBy, r.AckedAt = false, "", ""
+	}
 	a := e.byID(r.ID)
+	if r.AcceptedBy != "" && !Allowed(r.AcceptedRole, ActRespond) && (a == nil || a.Escalation < 2) && r.Escalation < 2 {
+		e.refuseRemote(r, "responsibility accepted in role "+r.AcceptedRole.String()+", which may not")
+		r.AcceptedBy = ""
+	}
 	if a == nil {
 		if r.Resolved {
-			e.gone[r.ID] = e.clock()
+			e.gone[r.ID] = now
 			return false
+		}
+		if e.suppressed(r.Condition, now) {
+			return false // standby or ALARM OFF here: the other station's alarm is not annunciated either
 		}
 		if cur, ok := e.alarms[r.Key]; ok {
 			if cur.ID <= r.ID {
 				return false // two stations raised it at once: the smaller id wins everywhere
 			}
-			e.changed[cur.ID] = Alarm{ID: cur.ID, Condition: cur.Condition, Resolved: true, Updated: e.clock(), Station: e.station}
+			e.changed[cur.ID] = Alarm{ID: cur.ID, Condition: cur.Condition, Resolved: true, Updated: now, Station: e.station}
 			cur.ID = r.ID
 			a = cur
 		} else {
@@ -767,21 +803,33 @@ func (e *Engine) Merge(r Alarm) bool {
 			c := r
 			c.Remote, c.Resolved = true, false
 			c.Latching = c.Latching || e.policy.Latches(c.Code)
+			c.RejectedBy = slices.Clone(r.RejectedBy)
 			e.alarms[r.Key] = &c
 			e.record(Record{Event: "raised", AlarmID: c.ID, Bed: c.Bed, Where: r.Station, Detail: c.Text() + " (from station " + r.Station + ")"})
 			return true
 		}
 	}
 	if r.Resolved {
+		if a.Latching && !a.Acked && !r.Acked {
+			// Another station's rules let it go; this station's keep it
+			// until someone acknowledges it.
+			if !a.Ended {
+				a.Ended = true
+				e.record(Record{Event: "ended", AlarmID: a.ID, Bed: a.Bed, Where: r.Station,
+					Detail: "resolved at station " + r.Station + " unacknowledged; latched here until acknowledged"})
+				return true
+			}
+			return false
+		}
 		delete(e.alarms, a.Key)
-		e.gone[a.ID] = e.clock()
+		e.gone[a.ID] = now
 		e.record(Record{Event: "resolved", AlarmID: a.ID, Bed: a.Bed, Who: r.By, Where: r.Station, Detail: "at station " + r.Station})
 		return true
 	}
 	changed := false
 	if r.Acked && !a.Acked {
-		a.Acked, a.AckedBy, a.AckedAt, changed = true, r.AckedBy, r.AckedAt, true
-		e.record(Record{Event: "acknowledged", AlarmID: a.ID, Bed: a.Bed, Who: r.AckedBy, Where: r.AckedAt})
+		a.Acked, a.AckedBy, a.AckedRole, a.AckedAt, changed = true, r.AckedBy, r.AckedRole, r.AckedAt, true
+		e.record(Record{Event: "acknowledged", AlarmID: a.ID, Bed: a.Bed, Who: r.AckedBy, Role: r.AckedRole.String(), Where: r.AckedAt})
 		if a.Ended {
 			e.resolve(a, "acknowledged at station "+r.AckedAt+" after its condition ended", r.AckedBy)
 			delete(e.changed, a.ID) // the other station published that already
@@ -793,11 +841,11 @@ func (e *Engine) Merge(r Alarm) bool {
 		e.record(Record{Event: "escalated", AlarmID: a.ID, Bed: a.Bed, Where: r.Station, Detail: fmt.Sprintf("to level %d at station %s", r.Escalation, r.Station)})
 	}
 	if r.AcceptedBy != "" && a.AcceptedBy == "" {
-		a.AcceptedBy, changed = r.AcceptedBy, true
-		e.record(Record{Event: "accepted", AlarmID: a.ID, Bed: a.Bed, Who: r.AcceptedBy, Where: r.Station})
+		a.AcceptedBy, a.AcceptedRole, changed = r.AcceptedBy, r.AcceptedRole, true
+		e.record(Record{Event: "accepted", AlarmID: a.ID, Bed: a.Bed, Who: r.AcceptedBy, Role: r.AcceptedRole.String(), Where: r.Station})
 	}
 	for _, who := range r.RejectedBy {
-		if !slices.Contains(a.RejectedBy, who) {
+		if !slices.Contains(a.RejectedBy, who) && len(a.RejectedBy) < 32 {
 			a.RejectedBy, changed = append(a.RejectedBy, who), true
 			e.record(Record{Event: "rejected", AlarmID: a.ID, Bed: a.Bed, Who: who, Where: r.Station})
 		}
@@ -805,14 +853,42 @@ func (e *Engine) Merge(r Alarm) bool {
 	if r.Priority > a.Priority {
 		a.Priority, changed = r.Priority, true
 	}
-	if r.Onset.Before(a.Onset) && !r.Onset.IsZero() {
-		a.Onset = r.Onset // escalation timers run from the first station's onset
+	if !r.Onset.IsZero() && r.Onset.Before(a.Onset) {
+		// Escalation timers run from the first station's onset, within reason.
+		if a.Onset.Sub(r.Onset) > MaxRemoteBackdate && !a.Remote {
+			e.refuseRemote(r, fmt.Sprintf("onset moved back by %s", a.Onset.Sub(r.Onset).Round(time.Second)))
+		} else {
+			a.Onset = r.Onset
+		}
 	}
 	if changed {
 		a.Updated, a.Station, a.By = r.Updated, r.Station, r.By
 	}
 	return changed
 }
+
+// refuseRemote counts a refused part of another station's state and says
+// so in the trail, once a minute per station at most.
+func (e *Engine) refuseRemote(r Alarm, why string) {
+	e.remoteRefused++
+	now := e.clock()
+	if e.refusedLogged == nil {
+		e.refusedLogged = map[string]time.Time{}
+	}
+	if last, ok := e.refusedLogged[r.Station]; ok && now.Sub(last) < time.Minute {
+		return
+	}
+	if len(e.refusedLogged) > 256 {
+		clear(e.refusedLogged)
+	}
+	e.refusedLogged[r.Station] = now
+	e.record(Record{Event: "refused", AlarmID: r.ID, Bed: r.Bed, Where: r.Station,
+		Detail: fmt.Sprintf("state from station %s: %s (%d refused so far)", r.Station, why, e.remoteRefused)})
+}
+
+// RemoteRefused counts the parts of other stations' states this station's
+// rules refused.
+func (e *Engine) RemoteRefused() uint64 { return e.remoteRefused }
 
 func (e *Engine) byID(id string) *Alarm {
 	for _, a := range e.alarms {

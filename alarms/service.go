@@ -93,6 +93,9 @@ type Config struct {
 	Tick      time.Duration // housekeeping period; 250 ms when 0
 	Watchdog  time.Duration // UI heartbeat timeout; 5 s when 0
 	LinkGrace time.Duration // how long the first connection may take before broker lost; 5 s when 0
+	// BedKnown reports whether a bed is configured at this station; another
+	// station's alarm for a bed that is not is refused. nil = every bed.
+	BedKnown func(bed string) bool
 }
 
 // BedView is what a tile needs to know of its bed's alarms.
@@ -128,6 +131,10 @@ type Stats struct {
 	Raised       uint64
 	Latency      monitor.LatencySnapshot
 	InputDropped uint64
+	// RemoteRefused counts other stations' states, or parts of them, this
+	// station's rules refused (a bed not configured here, an action in a
+	// role that may not, a latched alarm ended unacknowledged ...).
+	RemoteRefused uint64
 }
 
 type inputKind int8
@@ -180,6 +187,8 @@ type Service struct {
 	inbox   []input
 	wake    chan struct{}
 	dropped atomic.Uint64
+
+	remoteRefused atomic.Uint64
 
 	view     atomic.Pointer[View]
 	seq      uint64
@@ -318,7 +327,7 @@ func (s *Service) View() *View { return s.view.Load() }
 // Stats returns the counters.
 func (s *Service) Stats() Stats {
 	return Stats{Active: int(s.active.Load()), Raised: s.raised.Load(), Latency: s.latency.Snapshot(),
-		InputDropped: s.dropped.Load()}
+		InputDropped: s.dropped.Load(), RemoteRefused: s.remoteRefused.Load()}
 }
 
 // SetOperator sets who is logged in at this station (Actor{} locks it).
@@ -569,7 +578,12 @@ func (s *Service) apply(in *input) {
 	case inEvent:
 		s.deviceEvent(in.bed, in.event, in.at)
 	case inRemote:
-		s.e.Merge(in.remote)
+		if s.cfg.BedKnown != nil && !s.cfg.BedKnown(in.remote.Bed) {
+			s.e.refuseRemote(in.remote, "bed "+in.remote.Bed+" is not configured at this station")
+		} else {
+			s.e.Merge(in.remote)
+		}
+		s.remoteRefused.Store(s.e.RemoteRefused())
 	case inCmd:
 		err := in.cmd(s.e)
 		if in.reply != nil {
