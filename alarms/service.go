@@ -36,6 +36,12 @@ const (
 	CodeWatchdog   = "ui-watchdog"
 	CodeAudio      = "audio"
 	CodeHL7Out     = "hl7-out" // the paging or nurse-call system does not take the alarms sent to it
+	// CodeForged: messages on the ward's station topics are being refused
+	// (unsigned, forged, replayed, from an unknown or revoked station).
+	CodeForged = "station-forged"
+	// CodeUntrusted: this station is not on the ward's trust list, so the
+	// other stations refuse what it shares.
+	CodeUntrusted = "station-untrusted"
 )
 
 // Publisher hands alarm states to the other stations. It must not block.

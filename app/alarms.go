@@ -3,10 +3,13 @@ package app
 import (
 	"cmp"
 	"fmt"
+	"path/filepath"
+	"time"
 
 	"github.com/vigil-station/vigil/alarms"
 	"github.com/vigil-station/vigil/alarms/hl7out"
 	"github.com/vigil-station/vigil/alarms/notify"
+	"github.com/vigil-station/vigil/alarms/peers"
 	"github.com/vigil-station/vigil/alarms/sound"
 )
 
@@ -38,13 +41,54 @@ func (c Config) alarmConfig() (alarms.Config, error) {
 	return ac, nil
 }
 
+// Key and trust files in the station's data directory.
+const (
+	StationKeyFile = "station.key"
+	TrustFileName  = "trusted-stations"
+)
+
+func (c Config) trustFile(dir string) string {
+	return cmp.Or(c.TrustFile, filepath.Join(dir, TrustFileName))
+}
+
+// openPeers loads this station's key (made at first start) and the ward's
+// trust list. A ward with no trust list yet is a new ward: its first
+// station trusts itself, and the others are enrolled by an admin
+// (vigil stations enrol).
+func (c *Core) openPeers(cfg Config, dir, station string) (*peers.Identity, *peers.Trust, error) {
+	id, created, err := peers.LoadOrCreateIdentity(filepath.Join(dir, StationKeyFile), station)
+	if err != nil {
+		return nil, nil, err
+	}
+	if created {
+		c.Log.Info("station key made", "station", station, "fingerprint", peers.Fingerprint(id.Pub))
+	}
+	trust, err := peers.LoadTrust(cfg.trustFile(dir))
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(trust.Entries()) == 0 {
+		if err := trust.Enrol(station, id.Pub); err != nil {
+			return nil, nil, fmt.Errorf("trusted stations: %w", err)
+		}
+		c.Log.Info("new ward trust list: this station trusts itself; enrol the others with vigil stations enrol",
+			"file", trust.Path(), "station", station, "fingerprint", peers.Fingerprint(id.Pub))
+	}
+	return id, trust, nil
+}
+
 // startAlarms starts the alarm service, its notifications, sound and the
 // link to the ward's other stations. The hub must not be fed yet.
-func (c *Core) startAlarms(cfg Config) error {
+func (c *Core) startAlarms(cfg Config, dir string) error {
 	ac, err := cfg.alarmConfig()
 	if err != nil {
 		return err
 	}
+	id, trust, err := c.openPeers(cfg, dir, ac.Station)
+	if err != nil {
+		return err
+	}
+	ac.BedKnown = c.bedKnown
 	ac.Hub, ac.Log, ac.Display = c.Hub, c.Log, !cfg.Headless
 	ac.Assigned = c.Assigned
 	if c.Store != nil {
@@ -63,7 +107,8 @@ func (c *Core) startAlarms(cfg Config) error {
 	if err := c.startSound(cfg, &ac); err != nil {
 		return err
 	}
-	c.sync = &alarmSync{ward: cfg.Ward, station: ac.Station, log: c.Log.With("component", "alarm-sync")}
+	c.sync = &alarmSync{ward: cfg.Ward, station: ac.Station, log: c.Log.With("component", "alarm-sync"),
+		id: id, verify: &peers.Verifier{Trust: trust, Window: cfg.PeerWindow}, now: time.Now, fault: c.fault}
 	ac.Publisher = c.sync
 	if cfg.AlarmHL7 != "" {
 		// The alarm transitions also go to the paging or nurse-call
@@ -97,14 +142,40 @@ func (c *Core) startAlarms(cfg Config) error {
 		c.Alarms.Fault(f.code, f.msg, true)
 	}
 	c.bedsChanged() // limits, standby and labels from the journal
+	c.sync.checkSelf()
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		tk := time.NewTicker(5 * time.Second)
+		defer tk.Stop()
+		for {
+			select {
+			case <-c.ctx.Done():
+				return
+			case <-tk.C:
+				c.sync.housekeeping()
+			}
+		}
+	}()
 	return nil
+}
+
+// bedKnown reports whether a bed of this ward exists here: bound in the
+// bed administration, a bed of the station's own simulator, or one its feed
+// brought (which, outside the demo, only configured beds can). Another
+// station's state never makes a bed.
+func (c *Core) bedKnown(bed string) bool {
+	if _, ok := c.BedInfo(bed); ok {
+		return true
+	}
+	return c.Hub.Bed(bed) != nil
 }
 
 // syncOptions are the subscriber options of the alarm sync: the alarm and
 // station topics, the station's Last Will, the announcement on connect.
-func (c *Core) syncOptions() (extra map[string]func(string, []byte), will string, payload []byte, onConnect func()) {
+func (c *Core) syncOptions() (extra map[string]func(string, []byte, bool), will string, payload []byte, onConnect func()) {
 	s := c.sync
-	return map[string]func(string, []byte){
+	return map[string]func(string, []byte, bool){
 		s.alarmFilter():   s.handleAlarm,
 		s.stationFilter(): s.handleStation,
 	}, s.stationTopic(), s.will(), s.onConnect

@@ -2,11 +2,14 @@ package app
 
 import (
 	"context"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/vigil-station/vigil/alarms"
+	"github.com/vigil-station/vigil/alarms/peers"
 	"github.com/vigil-station/vigil/monitor/feed"
 	"github.com/vigil-station/vigil/monitor/mqttfeed"
 )
@@ -52,9 +55,33 @@ func findAlarm(c *Core, code string) (alarms.Alarm, bool) {
 	return alarms.Alarm{}, false
 }
 
+// wardTrust is one trust list per test ward, shared by its stations.
+var wardTrust sync.Map // ward -> path
+
+// enrol makes the station's key in its data directory and puts it on its
+// ward's trust list, as an admin would before the station joins the ward.
+func enrol(t *testing.T, cfg *Config) *peers.Identity {
+	t.Helper()
+	p, _ := wardTrust.LoadOrStore(cfg.Ward, filepath.Join(t.TempDir(), "trusted-stations"))
+	cfg.TrustFile = p.(string)
+	id, _, err := peers.LoadOrCreateIdentity(filepath.Join(cfg.journalDir(cfg.DataDir), StationKeyFile), cfg.Station)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := peers.LoadTrust(cfg.TrustFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Enrol(cfg.Station, id.Pub); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
 func stationConfig(t *testing.T, ward, station, role string) Config {
 	cfg := testConfig(t, mosquittoURL)
 	cfg.Ward, cfg.Station, cfg.Role, cfg.Operator = ward, station, role, role+"."+station
+	enrol(t, &cfg)
 	cfg.ClientID = "vigil-" + ward + "-" + station
 	cfg.NumStale = time.Hour // this test is about one alarm, not NO DATA
 	cfg.WaveStale = time.Hour
@@ -66,10 +93,18 @@ func stationConfig(t *testing.T, ward, station, role string) Config {
 // active alarms from the retained states; a resolution clears them all.
 func TestTwoStationsOneTruth(t *testing.T) {
 	ward := testConfig(t, "").Ward
-	a := startStation(t, stationConfig(t, ward, "st-a", "charge"))
+	acfg := stationConfig(t, ward, "st-a", "charge")
 	bcfg := stationConfig(t, ward, "st-b", "nurse")
+	c3cfg := stationConfig(t, ward, "st-c", "nurse") // all three enrolled before any starts
+	a := startStation(t, acfg)
 	b := startStation(t, bcfg)
 	dev := newDevice(t, mosquittoURL, ward, "05")
+	// Bed 05 is configured at B: a restarted station recovers the alarms of
+	// its configured beds (another station's state never makes a bed).
+	if err := b.Store.SaveBed(context.Background(), alarms.Actor{Who: "admin", Where: "st-b", Role: alarms.Admin},
+		"bed-05", "Bed 5", ward+"/05", "adult"); err != nil {
+		t.Fatal(err)
+	}
 
 	dev.num("05", spo2(80))
 	var idA, idB string
@@ -120,7 +155,6 @@ func TestTwoStationsOneTruth(t *testing.T) {
 		_, okB := findAlarm(b2, "spo2-desat")
 		return !okA && !okB
 	})
-	c3cfg := stationConfig(t, ward, "st-c", "nurse")
 	c3 := startStation(t, c3cfg)
 	time.Sleep(time.Second) // any retained state would have arrived by now
 	if _, ok := findAlarm(c3, "spo2-desat"); ok {

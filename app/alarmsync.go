@@ -2,6 +2,7 @@ package app
 
 import (
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/vigil-station/vigil/alarms"
+	"github.com/vigil-station/vigil/alarms/peers"
 	"github.com/vigil-station/vigil/monitor/feed"
 	"github.com/vigil-station/vigil/monitor/mqttfeed"
 )
@@ -17,17 +19,33 @@ import (
 // alarm states it changes, retained at QoS 1 on
 // vigil/v1/<ward>/alarms/<bed>/<id>, and merges every other station's; each
 // announces itself on vigil/v1/<ward>/stations/<id> with a Last Will.
+//
+// Every message is signed with the station's key (package peers) and every
+// message received is verified against the ward's trust list before it can
+// change anything; a refusal is counted by reason, journalled (one row per
+// claimed source a minute) and, while refusals go on, shown as a technical
+// alarm at this station.
 type alarmSync struct {
 	ward, station string
 	sub           atomic.Pointer[mqttfeed.Subscriber] // set once the subscriber exists
 	svc           *alarms.Service
 	log           *slog.Logger
+	id            *peers.Identity
+	verify        *peers.Verifier
+	now           func() time.Time
+	// fault raises or clears a technical alarm at this station.
+	fault func(code, msg string, present bool)
 
 	failures, rejected atomic.Uint64
 	lastRejectLog      atomic.Int64
 
-	mu    sync.Mutex
-	peers map[string]stationAnnouncement
+	mu          sync.Mutex
+	peers       map[string]stationAnnouncement
+	refusedBy   map[string]uint64    // by reason: unsigned, unknown, revoked, signature, replay, stale, malformed, content
+	journaled   map[string]time.Time // claimed source -> last journal row
+	lastRefusal time.Time
+	lastWhy     string
+	forgedOn    bool
 }
 
 // stationAnnouncement is the retained message of a station (and its Will).
@@ -45,9 +63,12 @@ func (s *alarmSync) stationFilter() string {
 }
 func (s *alarmSync) stationTopic() string { return feed.Root + "/" + s.ward + "/stations/" + s.station }
 
+// will is the station's Last Will, signed now: the broker publishes it
+// when the link drops, so its time is the connect time (a retained
+// message: the receivers' replay check accepts an old one).
 func (s *alarmSync) will() []byte {
 	b, _ := json.Marshal(stationAnnouncement{Station: s.station, Online: false})
-	return b
+	return s.id.Sign(s.stationTopic(), b, s.now())
 }
 
 // PublishAlarm implements alarms.Publisher. A resolved alarm is published
@@ -62,7 +83,7 @@ func (s *alarmSync) PublishAlarm(a alarms.Alarm) {
 		return
 	}
 	topic := alarms.StateTopic(feed.Root, s.ward, a)
-	if err := s.publish(topic, !a.Resolved, b); err != nil {
+	if err := s.publish(topic, !a.Resolved, s.id.Sign(topic, b, s.now())); err != nil {
 		s.failures.Add(1)
 		return
 	}
@@ -82,36 +103,149 @@ func (s *alarmSync) publish(topic string, retained bool, b []byte) error {
 // onConnect announces the station and republishes its alarms.
 func (s *alarmSync) onConnect() {
 	b, _ := json.Marshal(stationAnnouncement{Station: s.station, Online: true, Operator: s.svc.View().Operator.Who,
-		Role: s.svc.View().Operator.Role.String(), Since: time.Now().UnixMilli()})
-	_ = s.publish(s.stationTopic(), true, b)
+		Role: s.svc.View().Operator.Role.String(), Since: s.now().UnixMilli()})
+	_ = s.publish(s.stationTopic(), true, s.id.Sign(s.stationTopic(), b, s.now()))
 	s.svc.Resync()
 }
 
-// handleAlarm runs on the feed goroutine: decode, check, hand off.
-func (s *alarmSync) handleAlarm(topic string, payload []byte) {
+// open verifies a message on the station topics; a refusal is counted,
+// journalled and shown, and open returns nil.
+func (s *alarmSync) open(topic string, payload []byte, retained bool) (station string, body []byte) {
+	station, body, err := s.verify.Open(topic, payload, retained, s.now())
+	if err != nil {
+		s.refuse(topic, station, peers.Reason(err), err)
+		return station, nil
+	}
+	return station, body
+}
+
+// refuse counts a refused message, logs and journals it at most once a
+// minute per claimed source, and raises the technical alarm.
+func (s *alarmSync) refuse(topic, station, reason string, err error) {
+	n := s.rejected.Add(1)
+	now := s.now()
+	source := station
+	if source == "" {
+		source = "(unsigned)"
+	}
+	s.mu.Lock()
+	if s.refusedBy == nil {
+		s.refusedBy, s.journaled = map[string]uint64{}, map[string]time.Time{}
+	}
+	s.refusedBy[reason]++
+	s.lastRefusal, s.lastWhy = now, reason+" from "+source
+	first := !s.forgedOn
+	s.forgedOn = true
+	last, seen := s.journaled[source]
+	record := !seen || now.Sub(last) >= time.Minute
+	if record {
+		if len(s.journaled) >= 256 {
+			clear(s.journaled) // a flood of invented names: forget, keep journalling at most 256 a minute
+		}
+		s.journaled[source] = now
+	}
+	s.mu.Unlock()
+	if first && s.fault != nil {
+		s.fault(alarms.CodeForged, s.forgedText(), true)
+	}
+	if !record {
+		return
+	}
+	s.log.Warn("station message refused", "topic", topic, "claimed_station", source, "reason", reason, "err", err, "refused_total", n)
+	if s.svc != nil {
+		s.svc.Record(alarms.Record{At: now, Event: "refused", Where: source,
+			Detail: fmt.Sprintf("station message on %s refused (%s): %v; %d refused so far", topic, reason, err, n)})
+	}
+}
+
+func (s *alarmSync) forgedText() string {
+	return "Station messages refused (forged, unsigned or replayed): check the ward's network and trust list"
+}
+
+// forgedQuiet is how long after the last refusal the technical alarm ends.
+const forgedQuiet = time.Minute
+
+// housekeeping ends the refusal alarm once refusals have stopped for a
+// minute and reads the trust list again (an admin's enrol or revoke from
+// the command line). Called every few seconds.
+func (s *alarmSync) housekeeping() {
+	if err := s.verify.Trust.Reload(); err != nil {
+		s.log.Error("trusted stations", "err", err)
+	}
+	s.mu.Lock()
+	end := s.forgedOn && s.now().Sub(s.lastRefusal) >= forgedQuiet
+	if end {
+		s.forgedOn = false
+	}
+	s.mu.Unlock()
+	if end && s.fault != nil {
+		s.fault(alarms.CodeForged, "", false)
+	}
+	s.checkSelf()
+}
+
+// checkSelf raises a technical alarm while this station's own key is not
+// on the trust list: the other stations refuse what it shares.
+func (s *alarmSync) checkSelf() {
+	e, ok := s.verify.Trust.Lookup(s.station)
+	trusted := ok && !e.Revoked && string(e.Key) == string(s.id.Pub)
+	if s.fault != nil {
+		s.fault(alarms.CodeUntrusted, "This station is not on the ward's trust list ("+
+			peers.Fingerprint(s.id.Pub)+"): other stations refuse its alarms; ask the admin to enrol it", !trusted)
+	}
+}
+
+// RefusedByReason is a copy of the refusal counters.
+func (s *alarmSync) refusedByReason() map[string]uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]uint64, len(s.refusedBy))
+	for k, v := range s.refusedBy {
+		out[k] = v
+	}
+	return out
+}
+
+// handleAlarm runs on the feed goroutine: verify, decode, check, hand off.
+func (s *alarmSync) handleAlarm(topic string, payload []byte, retained bool) {
 	if len(payload) == 0 {
 		return // a cleared retained state
 	}
-	a, err := alarms.DecodeState(payload)
-	if err == nil && !strings.HasSuffix(topic, "/alarms/"+a.Bed+"/"+a.ID) {
+	signer, body := s.open(topic, payload, retained)
+	if body == nil {
+		return
+	}
+	a, err := alarms.DecodeState(body)
+	switch {
+	case err != nil:
+	case !strings.HasSuffix(topic, "/alarms/"+a.Bed+"/"+a.ID):
 		err = errorf("topic %s does not match bed %q and id %q", topic, a.Bed, a.ID)
+	case a.Station != signer:
+		err = errorf("state names station %q but was signed by %q", a.Station, signer)
 	}
 	if err != nil {
-		s.rejected.Add(1)
-		now := time.Now().UnixNano()
-		if last := s.lastRejectLog.Load(); now-last >= int64(time.Minute) && s.lastRejectLog.CompareAndSwap(last, now) {
-			s.log.Warn("alarm state message refused", "topic", topic, "err", err, "refused_total", s.rejected.Load())
-		}
+		s.refuse(topic, signer, "content", err)
 		return
 	}
 	s.svc.Remote(a)
 }
 
-func (s *alarmSync) handleStation(topic string, payload []byte) {
+func (s *alarmSync) handleStation(topic string, payload []byte, retained bool) {
 	id := topic[strings.LastIndexByte(topic, '/')+1:]
 	var st stationAnnouncement
-	if len(payload) > 0 && json.Unmarshal(payload, &st) != nil {
-		return
+	if len(payload) > 0 {
+		// Presence is informational (how many stations are online) and a
+		// Last Will is signed when the station connects, possibly long
+		// before the broker publishes it: it is checked as a retained
+		// message (signature, trust, replay) without the freshness window.
+		signer, body := s.open(topic, payload, true)
+		if body == nil {
+			return
+		}
+		if err := json.Unmarshal(body, &st); err != nil || st.Station != id || signer != id {
+			s.refuse(topic, id, "content", fmt.Errorf("presence of %q on the topic of %q", st.Station, id))
+			return
+		}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

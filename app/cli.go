@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/vigil-station/vigil/alarms"
+	"github.com/vigil-station/vigil/alarms/peers"
 	"github.com/vigil-station/vigil/app/store"
 )
 
@@ -42,10 +43,25 @@ const journalUsage = `Usage: vigil journal <command> [--data DIR] ...
            default: everything) for the hospital's records
 `
 
-// parseAdmin reads "vigil users ..." and "vigil journal ...".
+const stationsUsage = `Usage: vigil stations <command> [--data DIR] [--trust FILE] [--demo] ...
+
+  id    this station's name, public key and fingerprint (made if none yet)
+  list  the ward's trusted stations with their fingerprints
+  enrol NAME ed25519:KEY
+        trust station NAME with its public key (from "vigil stations id" at
+        that station: compare the fingerprint with its screen or log)
+  revoke NAME
+        refuse everything station NAME signs from now on
+
+The trust list is a file (default trusted-stations in the data directory):
+give every station of a ward the same list. Running stations read it again
+within 5 s. Changes are journalled as done by it:<your login name>.
+`
+
+// parseAdmin reads "vigil users ...", "vigil journal ..." and "vigil stations ...".
 func parseAdmin(cfg Config, cmd Command, args []string, stderr io.Writer) (Config, error) {
 	cfg.Command = cmd
-	usage := map[Command]string{CmdUsers: usersUsage, CmdJournal: journalUsage}[cmd]
+	usage := map[Command]string{CmdUsers: usersUsage, CmdJournal: journalUsage, CmdStations: stationsUsage}[cmd]
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		fmt.Fprint(stderr, usage)
 		if len(args) == 0 {
@@ -64,6 +80,10 @@ func parseAdmin(cfg Config, cmd Command, args []string, stderr io.Writer) (Confi
 		fs.StringVar(&a.role, "role", "", "nurse, charge or admin")
 		fs.StringVar(&a.display, "display", "", "the name shown at the station")
 		fs.BoolVar(&a.pin, "pin", false, "also read a PIN (4-8 digits) from stdin")
+	case CmdStations:
+		fs.StringVar(&cfg.TrustFile, "trust", "", "the ward's trust list (default: trusted-stations in the data directory)")
+		fs.StringVar(&cfg.Station, "station", "", "this station's id (default: the host name)")
+		fs.BoolVar(&a.demo, "demo", false, "the demo ward's key and list (the built-in broker's)")
 	case CmdJournal:
 		fs.StringVar(&a.from, "from", "", "first time (RFC 3339 or YYYY-MM-DD)")
 		fs.StringVar(&a.to, "to", "", "end time, exclusive")
@@ -97,7 +117,7 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 // adminFlags are the flags of vigil users and vigil journal.
 type adminFlags struct {
 	role, display         string
-	pin                   bool
+	pin, demo             bool
 	from, to, format, out string
 }
 
@@ -292,6 +312,95 @@ func runJournal(ctx context.Context, cfg Config, stdout io.Writer) error {
 		}
 	default:
 		return fmt.Errorf("vigil journal %s: say verify or export", cfg.Args[0])
+	}
+	return nil
+}
+
+// runStations manages the ward's trusted stations (docs/deployment.md).
+func runStations(ctx context.Context, cfg Config, stdout io.Writer) error {
+	dir, err := cfg.dataDir()
+	if err != nil {
+		return err
+	}
+	if !cfg.admin.demo {
+		cfg.Broker = "external" // not the demo: the station's own directory
+	}
+	dir = cfg.journalDir(dir)
+	trust, err := peers.LoadTrust(cfg.trustFile(dir))
+	if err != nil {
+		return err
+	}
+	arg := func(i int, what string) (string, error) {
+		if len(cfg.Args) <= i {
+			return "", fmt.Errorf("vigil stations %s %s", cfg.Args[0], what)
+		}
+		return cfg.Args[i], nil
+	}
+	journal := func(event, name, detail string) error {
+		s, err := openForAdmin(ctx, cfg, false)
+		if err != nil {
+			return err
+		}
+		defer s.Close()
+		by := itActor()
+		if err := <-s.Append(store.Event{Kind: store.KindConfig, Event: event, Who: by.Who, Role: by.Role.String(),
+			Station: by.Where, Detail: "station " + name + ": " + detail}); err != nil {
+			return fmt.Errorf("journal: %w", err)
+		}
+		return nil
+	}
+	switch cfg.Args[0] {
+	case "id":
+		id, created, err := peers.LoadOrCreateIdentity(filepath.Join(dir, StationKeyFile), cfg.stationID())
+		if err != nil {
+			return err
+		}
+		if created {
+			fmt.Fprintln(stdout, "(a new key was made)")
+		}
+		fmt.Fprintf(stdout, "station     %s\npublic key  %s\nfingerprint %s\n", id.Name, id.PublicKey(), peers.Fingerprint(id.Pub))
+		fmt.Fprintf(stdout, "enrol it at the other stations with:\n  vigil stations enrol %s %s\n", id.Name, id.PublicKey())
+	case "list":
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "STATION\tFINGERPRINT\tSTATUS")
+		for _, e := range trust.Entries() {
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", e.Name, peers.Fingerprint(e.Key), map[bool]string{true: "revoked", false: "trusted"}[e.Revoked])
+		}
+		return tw.Flush()
+	case "enrol", "enroll":
+		name, err := arg(1, "NAME ed25519:KEY")
+		if err != nil {
+			return err
+		}
+		k, err := arg(2, "NAME ed25519:KEY")
+		if err != nil {
+			return err
+		}
+		key, err := peers.ParseKey(k)
+		if err != nil {
+			return err
+		}
+		if err := trust.Enrol(name, key); err != nil {
+			return err
+		}
+		if err := journal("station-enrolled", name, peers.Fingerprint(key)); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "station %s enrolled: %s\n", name, peers.Fingerprint(key))
+	case "revoke":
+		name, err := arg(1, "NAME")
+		if err != nil {
+			return err
+		}
+		if err := trust.Revoke(name); err != nil {
+			return err
+		}
+		if err := journal("station-revoked", name, "revoked"); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "station %s revoked\n", name)
+	default:
+		return fmt.Errorf("vigil stations %s: say id, list, enrol or revoke", cfg.Args[0])
 	}
 	return nil
 }

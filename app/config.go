@@ -39,6 +39,7 @@ const (
 	CmdScenarioList  // list the simulator's clinical scenarios
 	CmdUsers         // vigil users add|list|disable|enable|reset
 	CmdJournal       // vigil journal verify|export
+	CmdStations      // vigil stations id|list|enrol|revoke
 	CmdEval          // vigil eval qrs: score the analysis on annotated recordings
 	CmdHL7           // vigil hl7: the HL7 v2 (IHE PCD-01) bridge
 )
@@ -73,15 +74,21 @@ type Config struct {
 	Duration                                    time.Duration // stop after this long (0: run until interrupted)
 
 	// Alarms.
-	Station  string        // this station's id among the ward's stations
-	Operator string        // who operates the station (until logins exist)
-	Role     string        // nurse, charge or admin
-	Audio    string        // off, default or wav:DIR
-	AlarmHL7 string        // host:port of a paging system taking IHE PCD-04 alarm reports ("" = none)
-	Limits   string        // limit profile of every bed: adult, paediatric, neonatal
-	Notify   bool          // desktop notifications
-	IdleLock time.Duration // lock the station after this long without input (0: never)
-	Open     string        // screen shown at start: login, admin, journal, events, burden, bed:NAME, trends:NAME, disclosure:NAME ("" = the ward)
+	Station string // this station's id among the ward's stations
+	// TrustFile is the ward's list of trusted stations; default
+	// trusted-stations in the data directory (package alarms/peers).
+	TrustFile string
+	// PeerWindow is how far from now another station's live message may
+	// have been signed (0: peers.DefaultWindow).
+	PeerWindow time.Duration
+	Operator   string        // who operates the station (until logins exist)
+	Role       string        // nurse, charge or admin
+	Audio      string        // off, default or wav:DIR
+	AlarmHL7   string        // host:port of a paging system taking IHE PCD-04 alarm reports ("" = none)
+	Limits     string        // limit profile of every bed: adult, paediatric, neonatal
+	Notify     bool          // desktop notifications
+	IdleLock   time.Duration // lock the station after this long without input (0: never)
+	Open       string        // screen shown at start: login, admin, journal, events, burden, bed:NAME, trends:NAME, disclosure:NAME ("" = the ward)
 
 	// Overview.
 	Layout int    // beds per screen: 4, 8, 16 or 32; 0 = automatic
@@ -123,6 +130,8 @@ Usage:
                                 manage accounts (secrets from stdin)
   vigil journal verify|export [--data DIR]
                                 check the journal's hash chain; export it as CSV or JSON
+  vigil stations id|list|enrol|revoke [--data DIR] [--trust FILE]
+                                this station's key; the ward's trusted stations
   vigil hl7 --listen ADDR --broker URL --ward W
                                 bridge HL7 v2 monitors (IHE PCD-01 over MLLP) onto the feed
   vigil eval qrs|hr|alarms [--json] PATH...
@@ -164,6 +173,8 @@ func Parse(args []string, stderr io.Writer) (Config, error) {
 			return parseAdmin(cfg, CmdUsers, args[1:], stderr)
 		case "journal":
 			return parseAdmin(cfg, CmdJournal, args[1:], stderr)
+		case "stations":
+			return parseAdmin(cfg, CmdStations, args[1:], stderr)
 		case "eval":
 			return parseEval(cfg, args[1:], stderr)
 		case "hl7":

@@ -142,7 +142,7 @@ func Start(ctx context.Context, cfg Config, stdout, stderr io.Writer) (*Core, er
 	if c.Broker != nil {
 		tlsOpts = mqttfeed.TLS{} // the embedded broker is plain TCP on loopback
 	}
-	if err := c.startAlarms(cfg); err != nil {
+	if err := c.startAlarms(cfg, cfg.journalDir(dir)); err != nil {
 		return fail(err)
 	}
 	c.Session = newSession(c, cfg)
@@ -382,6 +382,8 @@ func Run(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 		return runUsers(ctx, cfg, in, stdout)
 	case CmdJournal:
 		return runJournal(ctx, cfg, stdout)
+	case CmdStations:
+		return runStations(ctx, cfg, stdout)
 	case CmdEval:
 		return runEval(ctx, cfg, stdout, stderr)
 	case CmdHL7:

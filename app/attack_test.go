@@ -1,0 +1,244 @@
+package app
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/vigil-station/vigil/alarms"
+	"github.com/vigil-station/vigil/alarms/peers"
+	"github.com/vigil-station/vigil/app/store"
+	"github.com/vigil-station/vigil/monitor/feed"
+)
+
+// intruder is a client with no credentials on the ward's broker.
+type intruder struct {
+	t *testing.T
+	c paho.Client
+
+	mu       sync.Mutex
+	retained map[string][]byte
+}
+
+func newIntruder(t *testing.T, url, filter string) *intruder {
+	t.Helper()
+	in := &intruder{t: t, retained: map[string][]byte{}}
+	o := paho.NewClientOptions().AddBroker(url).SetClientID("intruder-" + t.Name()).SetAutoReconnect(false)
+	in.c = paho.NewClient(o)
+	if tok := in.c.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatalf("intruder connect: %v", tok.Error())
+	}
+	t.Cleanup(func() { in.c.Disconnect(100) })
+	if filter != "" {
+		tok := in.c.Subscribe(filter, 1, func(_ paho.Client, m paho.Message) {
+			in.mu.Lock()
+			in.retained[m.Topic()] = m.Payload()
+			in.mu.Unlock()
+		})
+		if !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+			t.Fatalf("intruder subscribe: %v", tok.Error())
+		}
+	}
+	return in
+}
+
+func (in *intruder) publish(topic string, retained bool, b []byte) {
+	in.t.Helper()
+	if tok := in.c.Publish(topic, 1, retained, b); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		in.t.Fatalf("intruder publish: %v", tok.Error())
+	}
+}
+
+func (in *intruder) copyOf(topic string) []byte {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return in.retained[topic]
+}
+
+// ackedCopy is the genuine state message of an alarm with its body edited
+// to say "acknowledged by intruder at station rogue".
+func ackedBody(t *testing.T, body []byte) []byte {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(body, &m); err != nil {
+		t.Fatal(err)
+	}
+	m["inactivation"], m["acked_by"], m["acked_role"], m["acked_at"], m["station"] = "acknowledged", "intruder", "admin", "rogue", "rogue"
+	out, _ := json.Marshal(m)
+	return out
+}
+
+func refusedRows(t *testing.T, c *Core) []store.Event {
+	t.Helper()
+	evs, err := c.Store.Events(context.Background(), store.Filter{Kinds: []string{store.KindRefused}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return evs
+}
+
+// An outsider on the ward's broker tries to acknowledge, resolve or invent
+// alarms by publishing on the stations' topics: unsigned, re-signed with
+// its own key, edited under a genuine signature, replayed, for a bed that is
+// not there, and a station's presence forged. Every attempt is refused;
+// the alarm under attack stays active and unacknowledged at both stations,
+// keeps sounding, and the journal and the technical alarm say what happened.
+func TestForgedAlarmStatesRefused(t *testing.T) {
+	ward := testConfig(t, "").Ward
+	acfg := stationConfig(t, ward, "st-a", "charge")
+	bcfg := stationConfig(t, ward, "st-b", "nurse")
+	a := startStation(t, acfg)
+	b := startStation(t, bcfg)
+	dev := newDevice(t, mosquittoURL, ward, "03")
+	in := newIntruder(t, mosquittoURL, feed.Root+"/"+ward+"/alarms/03/#")
+
+	dev.num("03", spo2(82))
+	var al alarms.Alarm
+	waitFor(t, 5*time.Second, "the desaturation at both stations", func() bool {
+		x, okA := findAlarm(a, "spo2-desat")
+		_, okB := findAlarm(b, "spo2-desat")
+		al = x
+		return okA && okB
+	})
+	topic := alarms.StateTopic(feed.Root, ward, al)
+	waitFor(t, 3*time.Second, "the retained state at the intruder", func() bool { return in.copyOf(topic) != nil })
+	genuine := in.copyOf(topic)
+
+	var env peers.Envelope
+	if err := json.Unmarshal(genuine, &env); err != nil || env.Station != "st-a" {
+		t.Fatalf("the retained state is not a signed envelope of st-a: %v %q", err, genuine)
+	}
+	body, _ := base64.StdEncoding.DecodeString(env.Body)
+	forgedBody := ackedBody(t, body)
+
+	// 1. The edited state, unsigned (a version 1 message), retained.
+	in.publish(topic, true, forgedBody)
+	// 2. Signed by the intruder's own key, naming itself.
+	rogue := peers.NewIdentity("rogue")
+	in.publish(topic, true, rogue.Sign(topic, forgedBody, time.Now()))
+	// 3. The genuine envelope with the edited body (signature no longer matches).
+	edited := env
+	edited.Body = base64.StdEncoding.EncodeToString(forgedBody)
+	eb, _ := json.Marshal(edited)
+	in.publish(topic, true, eb)
+	// 4. The genuine message replayed.
+	in.publish(topic, false, genuine)
+	// 5. A resolution signed by the intruder, and an alarm for a bed that does not exist.
+	var m map[string]any
+	_ = json.Unmarshal(body, &m)
+	m["phase"], m["state"] = "end", "inactive"
+	end, _ := json.Marshal(m)
+	in.publish(topic, false, rogue.Sign(topic, end, time.Now()))
+	m["bed"], m["key"], m["id"], m["phase"], m["state"] = "99", "99/asystole", "99.asystole.1", "start", "active"
+	fake, _ := json.Marshal(m)
+	fakeTopic := feed.Root + "/" + ward + "/alarms/99/99.asystole.1"
+	in.publish(fakeTopic, true, fake)
+	in.publish(fakeTopic, true, rogue.Sign(fakeTopic, fake, time.Now()))
+	// 6. Station B's presence, forged offline.
+	presence := feed.Root + "/" + ward + "/stations/st-b"
+	in.publish(presence, true, []byte(`{"station":"st-b","online":false}`))
+
+	waitFor(t, 5*time.Second, "every forgery refused at both stations", func() bool {
+		return a.sync.rejected.Load() >= 8 && b.sync.rejected.Load() >= 8
+	})
+	time.Sleep(300 * time.Millisecond) // anything taken would have been applied by now
+	for _, c := range []*Core{a, b} {
+		x, ok := findAlarm(c, "spo2-desat")
+		if !ok || x.Acked || x.AckedBy != "" || x.Ended {
+			t.Fatalf("station %s: the alarm under attack is %+v (present %v)", c.sync.station, x, ok)
+		}
+		if p := c.Alarms.View().Sounding; p != alarms.High {
+			t.Fatalf("station %s sounds %v, want HIGH", c.sync.station, p)
+		}
+		if _, ok := findAlarm(c, "asystole"); ok {
+			t.Fatalf("station %s shows an invented asystole", c.sync.station)
+		}
+		waitFor(t, 2*time.Second, "the technical alarm for the refused messages", func() bool {
+			_, ok := findAlarm(c, alarms.CodeForged)
+			return ok
+		})
+		reasons := c.sync.refusedByReason()
+		for _, r := range []string{"unsigned", "unknown", "signature", "replay"} {
+			if reasons[r] == 0 {
+				t.Errorf("station %s counted no %q refusal: %v", c.sync.station, r, reasons)
+			}
+		}
+	}
+	if n := a.sync.stationsOnline(); n != 2 {
+		t.Fatalf("station A sees %d stations online after the forged presence, want 2", n)
+	}
+	var rows []store.Event
+	waitFor(t, 3*time.Second, "refusals in A's journal", func() bool { rows = refusedRows(t, a); return len(rows) >= 2 })
+	var sources []string
+	for _, r := range rows {
+		sources = append(sources, r.Station)
+	}
+	if !strings.Contains(strings.Join(sources, " "), "(unsigned)") || !strings.Contains(strings.Join(sources, " "), "rogue") {
+		t.Fatalf("journal rows name %v, want (unsigned) and rogue", sources)
+	}
+	// Journalled at most once a minute per source, however many arrive.
+	before := len(refusedRows(t, a))
+	for range 50 {
+		in.publish(topic, false, forgedBody)
+	}
+	time.Sleep(500 * time.Millisecond)
+	if after := len(refusedRows(t, a)); after != before {
+		t.Fatalf("50 more unsigned messages added %d journal rows, want none within the minute", after-before)
+	}
+
+	// The genuine stations still share one truth: B acknowledges, A sees it.
+	start := time.Now()
+	if err := b.Alarms.Acknowledge(al.ID); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 2*time.Second, "B's genuine acknowledgement at A", func() bool {
+		x, _ := findAlarm(a, "spo2-desat")
+		return x.Acked && x.AckedBy == "nurse.st-b" && x.AckedRole == alarms.Nurse
+	})
+	t.Logf("genuine acknowledgement at B seen at A after %s, with %d forgeries refused at A",
+		time.Since(start).Round(time.Millisecond), a.sync.rejected.Load())
+}
+
+// A revoked station's acknowledgement is refused.
+func TestRevokedStationRefused(t *testing.T) {
+	ward := testConfig(t, "").Ward
+	acfg := stationConfig(t, ward, "st-a", "charge")
+	bcfg := stationConfig(t, ward, "st-b", "nurse")
+	a := startStation(t, acfg)
+	b := startStation(t, bcfg)
+	dev := newDevice(t, mosquittoURL, ward, "03")
+	dev.num("03", spo2(82))
+	var id string
+	waitFor(t, 5*time.Second, "the alarm at both", func() bool {
+		x, okA := findAlarm(a, "spo2-desat")
+		_, okB := findAlarm(b, "spo2-desat")
+		id = x.ID
+		return okA && okB
+	})
+	tr, err := peers.LoadTrust(acfg.TrustFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Revoke("st-b"); err != nil {
+		t.Fatal(err)
+	}
+	a.sync.housekeeping() // what the station does every 5 s
+	if err := b.Alarms.Acknowledge(id); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 3*time.Second, "the refusal at A", func() bool { return a.sync.refusedByReason()["revoked"] > 0 })
+	if x, _ := findAlarm(a, "spo2-desat"); x.Acked {
+		t.Fatal("a revoked station's acknowledgement was taken")
+	}
+	b.sync.housekeeping()
+	waitFor(t, 2*time.Second, "the revoked station saying that it is not trusted", func() bool {
+		_, ok := findAlarm(b, alarms.CodeUntrusted)
+		return ok
+	})
+}
