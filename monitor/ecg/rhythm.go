@@ -91,6 +91,7 @@ type Rhythm struct {
 	ectopyUntil [2]int64 // bigeminy, trigeminy reported until this frame
 	noisyUntil  int64    // Noisy reported until this frame
 	noisyWhy    Evidence // the last disorganised run in noise
+	gapEnd      int64    // the frame after the latest Gap (0: none)
 }
 
 type leadRhythm struct {
@@ -147,6 +148,33 @@ func (r *Rhythm) Push(frame ...float64) {
 	r.n++
 }
 
+// Gap adds n frames that are missing (a break in the feed, or a stretch
+// in which every lead was invalid) and marks the break: no beat interval,
+// pause or run spans it. The beats before it are forgotten and the heart
+// rate starts afresh, and the conditions are judged on the samples after
+// it only: asystole once every lead has been silent for 4 s of them, VF
+// once two 4 s windows of them were fibrillatory, the rate and ventricular
+// conditions on beats found after it. The detectors keep what they learnt
+// (their thresholds), so Gap is for short breaks; after a long one, start
+// a new Rhythm. The pulse signal gets the same span of missing samples.
+func (r *Rhythm) Gap(n int) {
+	for range n {
+		r.Push()
+	}
+	if r.pulse != nil {
+		for range int(math.Round(float64(n) * r.pulse.fs / r.fs)) {
+			r.pulse.push(math.NaN())
+		}
+	}
+	for _, l := range r.leads {
+		l.beats, l.like = l.beats[:0], l.like[:0]
+		l.vf.fib = 0
+	}
+	*r.hr = HeartRate{fs: r.fs}
+	r.ectopyUntil = [2]int64{}
+	r.gapEnd = r.n
+}
+
 // Learning reports whether the analysis is still in its first 5 s, when
 // it has no rate and raises nothing.
 func (r *Rhythm) Learning() bool { return r.n < int64(r.fs*5) }
@@ -190,8 +218,9 @@ func (r *Rhythm) Conditions() (now Condition, why map[Condition]Evidence, heldBa
 		return 0, why, 0 // the detectors are still learning
 	}
 	// Asystole: every lead silent for 4 s (each lead sees what the others
-	// miss: a lead that lost contact is silent too).
-	silent := true
+	// miss: a lead that lost contact is silent too), all of them after the
+	// latest gap: missing samples are not silence.
+	silent := t-r.gapEnd >= int64(NoBeat*r.fs)
 	for _, l := range r.leads {
 		if len(l.beats) > 0 && float64(t-l.beats[len(l.beats)-1].Sample) < 4*r.fs {
 			silent = false
@@ -238,7 +267,8 @@ func (r *Rhythm) Conditions() (now Condition, why map[Condition]Evidence, heldBa
 				heldFrom = from
 			}
 		}
-		if l.vf.fibrillating() && l.vf.waveRate >= vfMinRate && !regular(l.beats, t, r.fs) && !l.vf.organisedVT() {
+		if t-r.gapEnd >= int64((vfWindow+1)*r.fs) && // two windows after any gap
+			l.vf.fibrillating() && l.vf.waveRate >= vfMinRate && !regular(l.beats, t, r.fs) && !l.vf.organisedVT() {
 			if _, seen := why[VFib]; !seen {
 				now |= VFib
 				why[VFib] = Evidence{Lead: i}
