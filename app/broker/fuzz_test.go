@@ -134,7 +134,7 @@ func (fb *fuzzBroker) run(t testing.TB, data []byte) {
 		t.Fatalf("dial: %v", err)
 	}
 	defer c.Close()
-	c.SetDeadline(time.Now().Add(30 * time.Millisecond))
+	c.SetDeadline(time.Now().Add(10 * time.Millisecond))
 	if cp := connectVariant(data[0]); cp != nil {
 		c.Write(cp)
 	}
