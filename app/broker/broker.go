@@ -27,7 +27,9 @@
 // give a username and a password from the password file (anonymous clients
 // are refused), and then may publish and subscribe only as the ACL allows;
 // without an ACL an authenticated client may publish and subscribe
-// anywhere. A client id whose session belongs to another user is refused.
+// anywhere. A client id whose session belongs to another user is refused,
+// and so is a CONNECT whose Last Will the ACL does not let the client
+// publish (mochi publishes wills without asking the ACL).
 //
 // Password file (LoadPasswords, ParsePasswords): one "user:hash" a line,
 // where hash is a bcrypt hash ($2a$, $2b$ or $2y$, any cost; HashPassword
@@ -60,7 +62,9 @@
 //	topic readwrite vigil/v1/#
 //	pattern write vigil/v1/+/%u/#
 //
-// A publication the ACL denies is dropped (MQTT 5: acknowledged with "not
+// An MQTT 5 topic alias is set only by a publication the ACL allowed, so a
+// publication by alias (empty topic name) is not checked again. A
+// publication the ACL denies is dropped (MQTT 5: acknowledged with "not
 // authorized"; MQTT 3.1.1 at QoS 1 or 2: the client is disconnected).
 package broker
 

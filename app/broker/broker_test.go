@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -353,6 +354,42 @@ func TestACLDeviceOwnBed(t *testing.T) {
 	if first, body, err := c.read(5 * time.Second); err != nil || first != 0x40 || len(body) < 3 || body[2] != 0x87 {
 		t.Errorf("bed2's QoS 1 publication on bed1's topic: %#x % x %v, want PUBACK not authorized", first, body, err)
 	}
+
+	// Topic aliases name only topics the ACL let the device publish on.
+	alias := func(topic string, n byte, payload string) []byte {
+		return pkt(0x30, append(append(appendStr(nil, topic), 3, 0x23, 0, n), payload...))
+	}
+	c.send(t, alias("vigil/v1/ICU1/bed2/num", 1, "aliased"))
+	c.send(t, alias("", 1, "by-alias"))
+	c.send(t, alias("vigil/v1/ICU1/bed1/num", 2, "forged-alias"))
+	c.send(t, alias("", 2, "forged-by-alias"))
+	c.send(t, publishPkt(5, "vigil/v1/ICU1/bed2/num", []byte("end")))
+	got = in.waitFor(t, "vigil/v1/ICU1/bed2/num end")
+	for _, want := range []string{"vigil/v1/ICU1/bed2/num aliased", "vigil/v1/ICU1/bed2/num by-alias"} {
+		if !slices.Contains(got, want) {
+			t.Errorf("no %q: %q", want, got)
+		}
+	}
+	for _, g := range got {
+		if strings.Contains(g, "forged") {
+			t.Errorf("the station received a forged message: %q", g)
+		}
+	}
+
+	// Nor leave a Last Will on another bed's topic (mochi would publish it
+	// unchecked): refused at CONNECT; its own bed's is published.
+	for v, want := range map[byte]byte{4: 5, 5: 0x87} {
+		c := dialRaw(t, b.Addr())
+		if code, err := c.connack(t, connectWillPkt(v, "will-bed2", "bed2", "b2", "vigil/v1/ICU1/bed1/status", "forged")); err != nil || code != want {
+			t.Errorf("v%d bed2 with a will on bed1's status: CONNACK %#x %v, want %#x", v, code, err, want)
+		}
+	}
+	cw := dialRaw(t, b.Addr())
+	if code, err := cw.connack(t, connectWillPkt(4, "will-bed2", "bed2", "b2", "vigil/v1/ICU1/bed2/status", "gone")); err != nil || code != 0 {
+		t.Fatalf("bed2 with a will on its own status: CONNACK %#x %v", code, err)
+	}
+	cw.Close() // no DISCONNECT: the broker publishes the will
+	in.waitFor(t, "vigil/v1/ICU1/bed2/status gone")
 
 	// A device may not take the station's client id (and its session).
 	c2 := dialRaw(t, b.Addr())

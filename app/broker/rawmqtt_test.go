@@ -58,6 +58,23 @@ func connectPkt(v byte, id, user, pass string) []byte {
 	return pkt(0x10, b)
 }
 
+// connectWillPkt is connectPkt with a QoS 0 Last Will.
+func connectWillPkt(v byte, id, user, pass, willTopic, will string) []byte {
+	b := appendStr(nil, "MQTT")
+	b = append(b, v, 0xC0|0x04|0x02, 0, 60)
+	if v == 5 {
+		b = append(b, 0)
+	}
+	b = appendStr(b, id)
+	if v == 5 {
+		b = append(b, 0) // no will properties
+	}
+	b = appendStr(b, willTopic)
+	b = appendStr(b, will)
+	b = appendStr(b, user)
+	return pkt(0x10, appendStr(b, pass))
+}
+
 // subscribePkt subscribes to filter at QoS 0 (packet id 1).
 func subscribePkt(v byte, filter string) []byte {
 	b := []byte{0, 1}
