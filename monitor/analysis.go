@@ -28,9 +28,23 @@ const deviceAnalysisFresh = 10 * time.Second
 // analysisMaxGap bounds the missing samples a gap feeds the analysis.
 const analysisMaxGap = 10 * time.Second
 
+// Gaps. The analysis judges a rhythm only on samples that are there: a
+// break in the feed (frames lost, an outage, a device restart; see
+// Hub.Wave) and a stretch in which every analysed lead is invalid (leads
+// off) are missing data, never a flat line. After missing data that lasted
+// no longer than the bed's NO DATA threshold (WaveStale, 3 s; at most
+// analysisMaxGap), the analysis goes on across a break (ecg.Rhythm.Gap):
+// no beat interval spans it, asystole needs 4 s of silent samples after
+// it. After a longer one — the bed read NO DATA — it starts afresh and
+// learns again (Analysis.Learning, 5 s), raising and ending nothing
+// meanwhile: what it had raised stays raised until it has judged again.
+// A real asystole is so raised 4 s after the flat line starts, and never
+// sooner than 5 s after the data return from a long gap.
+
 // Analysis is what Vigil's ECG analysis of a bed shows now.
 type Analysis struct {
 	Active     bool          // Vigil analyses the bed (its device sends no heart rate)
+	Learning   bool          // it is learning (its first 5 s, or after a long gap): it judges nothing yet
 	HR         float64       // heart rate, bpm (0: none)
 	Conditions ecg.Condition // arrhythmia conditions present now
 	HeldBack   ecg.Condition // conditions the pulse signal contradicts (not raised)
@@ -50,6 +64,7 @@ type bedAnalysis struct {
 	noisy     bool // the "ECG noisy" technical alarm is raised
 	seq       uint32
 	lastHR    time.Time
+	missingMs float64 // data missing since the last analysed frame (see Gaps)
 }
 
 var ecgLeadCodes = map[uint32]bool{
@@ -118,32 +133,43 @@ func (h *Hub) analyse(b *Bed, bedName string, f *feed.WaveFrame, breakMs float64
 		return
 	}
 	a := b.analysis
-	if a == nil {
+	fresh := a == nil
+	if fresh {
+		// A fresh analysis starts with this frame, whatever came before.
 		if a = newBedAnalysis(f); a == nil {
 			return
 		}
 		b.analysis = a
+	} else {
+		a.missingMs += breakMs
 	}
-	n := -1
-	for k, code := range a.leads {
-		a.idx[k] = -1
-		for i := range f.Channels {
-			if f.Channels[i].Code == code && f.Channels[i].RateHz == a.rate {
-				a.idx[k] = i
-				n = max(n, len(f.Channels[i].Samples))
-			}
-		}
-	}
+	n := a.index(f)
 	if n < 0 {
 		return // no analysed lead in this frame
 	}
-	if breakMs > 0 {
-		for range int(min(breakMs, float64(analysisMaxGap.Milliseconds())) * float64(a.rate) / 1000) {
-			for k := range a.frame {
-				a.frame[k] = math.NaN()
-			}
-			a.rhythm.Push(a.frame...)
+	if a.invalid(f) {
+		// Every analysed lead is invalid (leads off): no data, missing
+		// like a gap. The heart rate has no value meanwhile.
+		a.missingMs += float64(n) * 1000 / float64(a.rate)
+		b.mu.Lock()
+		b.analysisState = Analysis{Active: true, Learning: a.rhythm.Learning(), Leads: len(a.leads)}
+		b.mu.Unlock()
+		h.publishHR(a, b, bedName, 0, false, now)
+		return
+	}
+	if a.missingMs > 0 {
+		restart := min(h.cfg.WaveStale, analysisMaxGap)
+		if a.missingMs > float64(restart.Milliseconds()) {
+			// A long gap: the analysis starts afresh and learns again;
+			// what it raised stays raised until it judges.
+			na := newBedAnalysis(f)
+			na.raised, na.checking, na.noisy, na.seq, na.lastHR = a.raised, a.checking, a.noisy, a.seq, a.lastHR
+			b.analysis, a = na, na
+			n = a.index(f)
+		} else {
+			a.rhythm.Gap(int(math.Round(a.missingMs * float64(a.rate) / 1000)))
 		}
+		a.missingMs = 0
 	}
 	for j := range n {
 		for k, i := range a.idx {
@@ -165,35 +191,76 @@ func (h *Hub) analyse(b *Bed, bedName string, f *feed.WaveFrame, breakMs float64
 	}
 	conds, why, held := a.rhythm.Conditions()
 	hr := a.rhythm.HeartRate()
+	learning := a.rhythm.Learning()
 
 	b.mu.Lock()
-	b.analysisState = Analysis{Active: true, HR: hr, Conditions: conds, HeldBack: held, Leads: len(a.leads)}
-	publishHR := !a.rhythm.Learning() && now.Sub(a.lastHR) >= time.Second
+	b.analysisState = Analysis{Active: true, Learning: learning, HR: hr, Conditions: conds, HeldBack: held, Leads: len(a.leads)}
+	b.mu.Unlock()
 	// In asystole the rate is 0, a value; otherwise 0 means none yet. In
 	// noise the rate counts noise: no value, as the analysis is suspended.
-	valid := (hr > 0 || conds&ecg.Asystole != 0) && conds&ecg.Noisy == 0
-	if publishHR {
-		if b.vitals == nil {
-			b.vitals = map[uint32]Vital{}
-		}
-		b.vitals[feed.MDCECGHeartRate] = Vital{Code: feed.MDCECGHeartRate, Value: hr, Valid: valid, Unit: "/min", At: now, Derived: true}
+	h.publishHR(a, b, bedName, hr, (hr > 0 || conds&ecg.Asystole != 0) && conds&ecg.Noisy == 0, now)
+	if !learning {
+		h.reportAnalysis(a, bedName, conds, hr, why, held, now)
 	}
+}
+
+// index finds the analysed leads in f (a.idx) and returns their longest
+// sample count, -1 when f has none of them.
+func (a *bedAnalysis) index(f *feed.WaveFrame) int {
+	n := -1
+	for k, code := range a.leads {
+		a.idx[k] = -1
+		for i := range f.Channels {
+			if f.Channels[i].Code == code && f.Channels[i].RateHz == a.rate {
+				a.idx[k] = i
+				n = max(n, len(f.Channels[i].Samples))
+			}
+		}
+	}
+	return n
+}
+
+// invalid reports whether every analysed lead of f (as indexed) has only
+// invalid samples.
+func (a *bedAnalysis) invalid(f *feed.WaveFrame) bool {
+	for _, i := range a.idx {
+		if i < 0 {
+			continue
+		}
+		for _, s := range f.Channels[i].Samples {
+			if s != feed.InvalidSample {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// publishHR publishes Vigil's heart rate of the bed, once a second after
+// the learning period: a derived vital, and a numerics message to the
+// observer and the recorder.
+func (h *Hub) publishHR(a *bedAnalysis, b *Bed, bedName string, hr float64, valid bool, now time.Time) {
+	if a.rhythm.Learning() || now.Sub(a.lastHR) < time.Second {
+		return
+	}
+	b.mu.Lock()
+	if b.vitals == nil {
+		b.vitals = map[uint32]Vital{}
+	}
+	b.vitals[feed.MDCECGHeartRate] = Vital{Code: feed.MDCECGHeartRate, Value: hr, Valid: valid, Unit: "/min", At: now, Derived: true}
 	b.mu.Unlock()
-	if publishHR {
-		// Numerics of the bed are fresh: Vigil's own, in place of a
-		// device that sends none.
-		b.lastNum.Store(now.UnixNano())
-		a.lastHR = now
-		a.seq++
-		nf := feed.NumFrame{TsMs: now.UnixMilli(), Seq: a.seq, Values: []feed.Numeric{{Code: feed.MDCECGHeartRate, Value: hr, Valid: valid, Unit: "/min"}}}
-		if h.cfg.Observer != nil {
-			h.cfg.Observer.Numerics(bedName, nf, now)
-		}
-		if h.cfg.Recorder != nil {
-			h.cfg.Recorder.Numerics(bedName, nf, now)
-		}
+	// Numerics of the bed are fresh: Vigil's own, in place of a device
+	// that sends none.
+	b.lastNum.Store(now.UnixNano())
+	a.lastHR = now
+	a.seq++
+	nf := feed.NumFrame{TsMs: now.UnixMilli(), Seq: a.seq, Values: []feed.Numeric{{Code: feed.MDCECGHeartRate, Value: hr, Valid: valid, Unit: "/min"}}}
+	if h.cfg.Observer != nil {
+		h.cfg.Observer.Numerics(bedName, nf, now)
 	}
-	h.reportAnalysis(a, bedName, conds, hr, why, held, now)
+	if h.cfg.Recorder != nil {
+		h.cfg.Recorder.Numerics(bedName, nf, now)
+	}
 }
 
 // reportAnalysis starts and ends the analysis's alarms to match conds, and
@@ -239,7 +306,14 @@ func noisyECGAlarm(on bool, now time.Time) feed.Alarm {
 // technicalECGAlarm is the analysis's MEDIUM technical alarm id starting
 // (on) or ending.
 func technicalECGAlarm(id, text string, on bool, now time.Time) feed.Alarm {
-	a := feed.Alarm{ID: id, TsMs: now.UnixMilli(), Param: feed.MDCECGHeartRate,
+	return technicalAlarm(id, feed.MDCECGHeartRate, text, on, now)
+}
+
+// technicalAlarm is a MEDIUM technical alarm the hub raises itself (the
+// analysis's, the device clock's) starting (on) or ending; param is the
+// parameter it is about (0: the device).
+func technicalAlarm(id string, param uint32, text string, on bool, now time.Time) feed.Alarm {
+	a := feed.Alarm{ID: id, TsMs: now.UnixMilli(), Param: param,
 		Priority: feed.AlarmMedium, Source: feed.SourceTechnical, Phase: feed.PhaseStart, State: feed.StateActive, Text: text}
 	if !on {
 		a.Phase, a.State = feed.PhaseEnd, feed.StateInactive
