@@ -14,8 +14,9 @@
 // panics on an MQTT 5 SUBSCRIBE whose topic filter lacks its options byte,
 // and recovers nothing. Every connection is therefore served by this
 // package's own listener under a recover: a panic closes that connection
-// only, is logged at Error with its stack, forgets the client's session and
-// is counted (Panics). Connections that do not send their CONNECT within
+// only, forgets the client's session, is counted (Panics) and logged at
+// Error with its stack (one every 10 s at most, so that an attacker
+// repeating it does not fill the disk). Connections that do not send their CONNECT within
 // Options.ConnectTimeout are closed, open connections are capped, and
 // packets over Options.MaxPacketSize end the sender's connection.
 //
@@ -123,6 +124,8 @@ type Options struct {
 	// ConnectTimeout is how long a new connection has to send its CONNECT.
 	// 0: DefaultConnectTimeout.
 	ConnectTimeout time.Duration
+
+	logEveryPanic bool // tests: log every panic, not one per panicLogInterval
 }
 
 // Broker is a running embedded broker.
@@ -203,7 +206,7 @@ func StartWith(addr string, log *slog.Logger, opt Options) (*Broker, error) {
 		return nil, fmt.Errorf("embedded broker: %w", err)
 	}
 	gl := &guardedListener{id: "tcp", ln: ln, b: b, maxConns: opt.MaxClients + pendingConns,
-		timeout: opt.ConnectTimeout, log: mlog, conns: map[net.Conn]struct{}{}}
+		timeout: opt.ConnectTimeout, log: mlog, conns: map[net.Conn]struct{}{}, everyPanic: opt.logEveryPanic}
 	if err := srv.AddListener(gl); err != nil {
 		ln.Close()
 		return nil, fmt.Errorf("embedded broker: %w", err)

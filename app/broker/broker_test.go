@@ -208,6 +208,8 @@ func TestTruncatedSubscribe(t *testing.T) {
 	if s := logs.String(); !strings.Contains(s, "level=ERROR") || !strings.Contains(s, "panicked") ||
 		!strings.Contains(s, "SubscribeDecode") {
 		t.Errorf("the panic was not logged at Error with its stack:\n%s", s)
+	} else if n := strings.Count(s, "panicked"); n != 1 {
+		t.Errorf("%d panics logged within a few seconds, want the first only", n)
 	}
 }
 

@@ -31,7 +31,7 @@ func newFuzzBroker(t testing.TB) *fuzzBroker {
 	fb := &fuzzBroker{logs: new(logBuffer)}
 	var err error
 	fb.b, err = StartWith("127.0.0.1:0", slog.New(slog.NewTextHandler(fb.logs, nil)),
-		Options{ConnectTimeout: 2 * time.Second})
+		Options{ConnectTimeout: 2 * time.Second, logEveryPanic: true})
 	if err != nil {
 		t.Fatal(err)
 	}

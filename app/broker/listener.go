@@ -7,6 +7,7 @@ import (
 	"net"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mochi-mqtt/server/v2/listeners"
@@ -33,6 +34,12 @@ type guardedListener struct {
 	maxConns int
 	timeout  time.Duration
 	log      *slog.Logger
+
+	// A panic is logged with its stack at most every panicLogInterval, so
+	// that a client repeating one cannot fill the disk with the log
+	// (everyPanic: every one, for the fuzz test).
+	lastPanicLog atomic.Int64 // unix ns
+	everyPanic   bool
 
 	mu    sync.Mutex
 	end   bool
@@ -90,6 +97,8 @@ func (l *guardedListener) Serve(establish listeners.EstablishFn) {
 	}
 }
 
+const panicLogInterval = 10 * time.Second
+
 // errPanicked is the stop cause of a client whose connection panicked.
 var errPanicked = errors.New("connection closed after a panic")
 
@@ -108,8 +117,13 @@ func (l *guardedListener) serve(establish listeners.EstablishFn, conn net.Conn) 
 			return
 		}
 		conn.Close()
-		l.log.Error("embedded broker: a client connection panicked; closed it, the broker goes on",
-			"remote", conn.RemoteAddr().String(), "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+		now, last := time.Now().UnixNano(), l.lastPanicLog.Load()
+		if l.everyPanic || (now-last >= int64(panicLogInterval) && l.lastPanicLog.CompareAndSwap(last, now)) {
+			l.log.Error("embedded broker: a client connection panicked; closed it, the broker goes on "+
+				"(more panics in the next "+panicLogInterval.String()+" are counted, not logged)",
+				"remote", conn.RemoteAddr().String(), "panics_before", l.b.panics.Load(),
+				"panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+		}
 		l.b.forget(conn)
 		l.b.panics.Add(1)
 	}()
