@@ -42,6 +42,9 @@ const (
 	// CodeUntrusted: this station is not on the ward's trust list, so the
 	// other stations refuse what it shares.
 	CodeUntrusted = "station-untrusted"
+	// CodeInsecure: the admin allowed a plaintext link to a broker on
+	// another host (--insecure-plaintext).
+	CodeInsecure = "insecure-link"
 )
 
 // Publisher hands alarm states to the other stations. It must not block.
@@ -603,7 +606,7 @@ func (s *Service) apply(in *input) {
 			// Lost trends or waveforms are for IT to fix, not a risk to a
 			// patient now: LOW. The journal, sound and display: MEDIUM.
 			prio := Medium
-			if in.fault.code == CodeRecordings {
+			if in.fault.code == CodeRecordings || in.fault.code == CodeInsecure {
 				prio = Low
 			}
 			s.e.Report(Condition{Key: key, Code: in.fault.code, Priority: prio, Source: Technical,

@@ -2,6 +2,7 @@ package app
 
 import (
 	"cmp"
+	"crypto/tls"
 	"fmt"
 	"path/filepath"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/vigil-station/vigil/alarms/notify"
 	"github.com/vigil-station/vigil/alarms/peers"
 	"github.com/vigil-station/vigil/alarms/sound"
+	"github.com/vigil-station/vigil/monitor/mqttfeed"
 )
 
 // errorf is fmt.Errorf for messages without a wrapped error.
@@ -113,7 +115,13 @@ func (c *Core) startAlarms(cfg Config, dir string) error {
 	if cfg.AlarmHL7 != "" {
 		// The alarm transitions also go to the paging or nurse-call
 		// system, as IHE PCD-04 reports; each delivery is journalled.
-		c.HL7Out = hl7out.New(hl7out.Config{Addr: cfg.AlarmHL7, Ward: cfg.Ward, Station: ac.Station,
+		var hl7TLS *tls.Config
+		if t := cfg.AlarmHL7TLS; t != (mqttfeed.TLS{}) {
+			if hl7TLS, err = t.Config(); err != nil {
+				return fmt.Errorf("--alarm-hl7 TLS: %w", err)
+			}
+		}
+		c.HL7Out = hl7out.New(hl7out.Config{Addr: cfg.AlarmHL7, Ward: cfg.Ward, Station: ac.Station, TLS: hl7TLS,
 			Log:   c.Log.With("component", "hl7-alarms"),
 			Fault: func(on bool, msg string) { c.fault(alarms.CodeHL7Out, msg, on) },
 			Record: func(r alarms.Record) {

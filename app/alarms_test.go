@@ -134,8 +134,8 @@ func TestTwoStationsOneTruth(t *testing.T) {
 	if took > time.Second || x.AckedBy != "nurse.st-b" || x.AckedAt != "st-b" {
 		t.Fatalf("acknowledgement reached A after %s, by %q at %q", took, x.AckedBy, x.AckedAt)
 	}
-	if p := a.Alarms.View().Sounding; p != alarms.None {
-		t.Fatalf("station A still sounds %v after the acknowledgement", p)
+	if v := a.Alarms.View(); v.Sounding != alarms.None {
+		t.Fatalf("station A still sounds %v after the acknowledgement: %+v", v.Sounding, v.Alarms)
 	}
 	t.Logf("acknowledgement at B shown at A after %s", took.Round(time.Millisecond))
 
@@ -143,6 +143,12 @@ func TestTwoStationsOneTruth(t *testing.T) {
 	// before any new numerics arrive.
 	b.Close()
 	b2 := startStation(t, bcfg)
+	defer func() {
+		if t.Failed() {
+			t.Logf("restarted station: refused %v, remote refused %d, alarms %+v", b2.sync.refusedByReason(),
+				b2.Alarms.Stats().RemoteRefused, b2.Alarms.View().Alarms)
+		}
+	}()
 	waitFor(t, 3*time.Second, "the recovered alarm at the restarted station", func() bool {
 		y, ok := findAlarm(b2, "spo2-desat")
 		return ok && y.ID == idA && y.Acked

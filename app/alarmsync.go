@@ -2,6 +2,7 @@ package app
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -36,8 +37,8 @@ type alarmSync struct {
 	// fault raises or clears a technical alarm at this station.
 	fault func(code, msg string, present bool)
 
-	failures, rejected atomic.Uint64
-	lastRejectLog      atomic.Int64
+	failures, rejected, duplicates atomic.Uint64
+	lastRejectLog                  atomic.Int64
 
 	mu          sync.Mutex
 	peers       map[string]stationAnnouncement
@@ -76,6 +77,7 @@ func (s *alarmSync) will() []byte {
 // cleared so that a restarting station does not recover it. When the link
 // is down the state is not lost: every alarm is republished on reconnect.
 func (s *alarmSync) PublishAlarm(a alarms.Alarm) {
+	a.Station = s.station // the publisher, as signed (a republished state may carry another's)
 	b, err := alarms.EncodeState(a)
 	if err != nil {
 		s.failures.Add(1)
@@ -112,6 +114,10 @@ func (s *alarmSync) onConnect() {
 // journalled and shown, and open returns nil.
 func (s *alarmSync) open(topic string, payload []byte, retained bool) (station string, body []byte) {
 	station, body, err := s.verify.Open(topic, payload, retained, s.now())
+	if errors.Is(err, peers.ErrDuplicate) {
+		s.duplicates.Add(1)
+		return station, nil
+	}
 	if err != nil {
 		s.refuse(topic, station, peers.Reason(err), err)
 		return station, nil

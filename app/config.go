@@ -5,6 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -78,6 +80,11 @@ type Config struct {
 	// TrustFile is the ward's list of trusted stations; default
 	// trusted-stations in the data directory (package alarms/peers).
 	TrustFile string
+	// InsecurePlaintext allows a broker that is not on this host without
+	// TLS; the station then shows it as a technical condition all the time.
+	InsecurePlaintext bool
+	// AlarmHL7TLS is TLS for the PCD-04 reports (--alarm-hl7-ca/-cert/-key).
+	AlarmHL7TLS mqttfeed.TLS
 	// PeerWindow is how far from now another station's live message may
 	// have been signed (0: peers.DefaultWindow).
 	PeerWindow time.Duration
@@ -237,8 +244,12 @@ func Parse(args []string, stderr io.Writer) (Config, error) {
 		cfg.DiskBudget = n
 		return err
 	})
-	fs.StringVar(&cfg.HL7.Listen, "hl7-listen", "", "also bridge HL7 v2 monitors (IHE PCD-01 over MLLP) listening on this address, e.g. :2575 (see: vigil hl7 -h)")
+	fs.StringVar(&cfg.HL7.Listen, "hl7-listen", "", "also bridge HL7 v2 monitors (IHE PCD-01 over MLLP) listening on this address, e.g. 127.0.0.1:2575 (see: vigil hl7 -h)")
+	addMLLPGuards(fs, &cfg.HL7)
 	fs.StringVar(&cfg.AlarmHL7, "alarm-hl7", "", "send every alarm transition as an IHE PCD-04 report (HL7 ORU^R40) over MLLP to this host:port (a paging or nurse-call system)")
+	fs.StringVar(&cfg.AlarmHL7TLS.CAFile, "alarm-hl7-ca", "", "TLS for --alarm-hl7: PEM file of the CA that signed the receiver's certificate (verified; default: system CAs when any --alarm-hl7-* is set)")
+	fs.StringVar(&cfg.AlarmHL7TLS.CertFile, "alarm-hl7-cert", "", "TLS for --alarm-hl7: this station's client certificate (PEM)")
+	fs.StringVar(&cfg.AlarmHL7TLS.KeyFile, "alarm-hl7-key", "", "TLS for --alarm-hl7: the client certificate's key (PEM)")
 	fs.StringVar(&cfg.Audio, "audio", "default", "alarm sound: default (the sound card), off, or wav:DIR (write each burst as a WAV file)")
 	fs.StringVar(&cfg.Limits, "limits", "adult", "alarm limit profile of every bed: adult, paediatric or neonatal")
 	fs.BoolVar(&cfg.Notify, "notify", true, "desktop notifications of new HIGH and MEDIUM alarms and escalations")
@@ -418,6 +429,7 @@ func addAuth(fs *flag.FlagSet, cfg *Config) {
 	fs.StringVar(&cfg.TLS.CertFile, "tls-cert", "", "TLS: client certificate (PEM), if the broker requires one")
 	fs.StringVar(&cfg.TLS.KeyFile, "tls-key", "", "TLS: the client certificate's private key (PEM)")
 	fs.StringVar(&cfg.TLS.ServerName, "tls-server-name", "", "TLS: name expected in the broker's certificate (default: the URL's host)")
+	fs.BoolVar(&cfg.InsecurePlaintext, "insecure-plaintext", false, "allow a plaintext (tcp://) broker on another host; the station shows it as a technical condition")
 }
 
 // addScenario adds the simulator's clinical scenario flags.
@@ -449,8 +461,8 @@ func (c Config) validate() error {
 		errs = append(errs, fmt.Errorf("--ward %v", err))
 	}
 	if c.Broker != "" {
-		if err := mqttfeed.ValidateURL(c.Broker); err != nil {
-			errs = append(errs, fmt.Errorf("--broker: %v", err))
+		if err := checkBrokerURL(c.Broker, c.TLS, c.InsecurePlaintext); err != nil {
+			errs = append(errs, fmt.Errorf("--broker: %w", err))
 		}
 	}
 	if c.Command == CmdStation {
@@ -502,6 +514,38 @@ func (c Config) validate() error {
 		errs = append(errs, fmt.Errorf("--stats-every %s: use at least 100ms", c.StatsEvery))
 	}
 	return errors.Join(errs...)
+}
+
+// checkBrokerURL refuses a password in the URL (it would reach logs and
+// the screen: the message never repeats the URL), TLS settings with a
+// plaintext URL (the admin meant TLS and would silently not get it), and a
+// plaintext link to a broker on another host unless insecure says so.
+func checkBrokerURL(raw string, t mqttfeed.TLS, insecure bool) error {
+	u, err := url.Parse(raw)
+	if err == nil && u.User != nil {
+		return errors.New("the URL has a user or password in it: give the user with --user and the password in $VIGIL_MQTT_PASSWORD or the config file")
+	}
+	if err := mqttfeed.ValidateURL(raw); err != nil {
+		return err
+	}
+	plain := !slices.Contains([]string{"ssl", "tls", "mqtts", "tcps", "wss"}, strings.ToLower(u.Scheme))
+	if plain && (t.CAFile != "" || t.CertFile != "" || t.KeyFile != "" || t.ServerName != "") {
+		return fmt.Errorf("%s:// is plaintext but TLS settings (--tls-*) are given: use ssl://%s for TLS", u.Scheme, u.Host)
+	}
+	if plain && !loopbackHost(u.Hostname()) && !insecure {
+		return fmt.Errorf("%s is not on this host and %s:// is plaintext: anyone on the network could read and change the ward's data. "+
+			"Use ssl://%s (TLS), or say --insecure-plaintext to accept the risk (the station then shows it)", u.Hostname(), u.Scheme, u.Host)
+	}
+	return nil
+}
+
+// loopbackHost: localhost or a loopback address.
+func loopbackHost(h string) bool {
+	if strings.EqualFold(h, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
 }
 
 // dataDir resolves the station's data directory and creates it.

@@ -134,7 +134,7 @@ func TestConfigErrorsNameFileAndLine(t *testing.T) {
 }
 
 func TestConfigCheckCommand(t *testing.T) {
-	p := writeConfig(t, "ward = \"W3\"\n[broker]\nurl = \"tcp://10.0.0.5:1883\"\npassword = \"hunter2\"\n")
+	p := writeConfig(t, "ward = \"W3\"\n[broker]\nurl = \"tcp://10.0.0.5:1883\"\ninsecure_plaintext = true\npassword = \"hunter2\"\n")
 	t.Setenv("VIGIL_MQTT_PASSWORD", "")
 	cfg, err := Parse([]string{"config", "check", "--config", p}, io.Discard)
 	if err != nil {

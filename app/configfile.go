@@ -57,6 +57,8 @@ type brokerSection struct {
 	CertFile     *string `toml:"cert_file"`
 	KeyFile      *string `toml:"key_file"`
 	ServerName   *string `toml:"server_name"`
+	// InsecurePlaintext allows tcp:// to a broker on another host.
+	InsecurePlaintext *bool `toml:"insecure_plaintext"`
 }
 
 type feedSection struct {
@@ -190,6 +192,9 @@ func (a *applier) apply(fc *fileConfig) {
 	str(&c.TLS.CertFile, b.CertFile, "tls-cert", set)
 	str(&c.TLS.KeyFile, b.KeyFile, "tls-key", set)
 	str(&c.TLS.ServerName, b.ServerName, "tls-server-name", set)
+	if b.InsecurePlaintext != nil && !set["insecure-plaintext"] {
+		c.InsecurePlaintext = *b.InsecurePlaintext
+	}
 	for _, f := range []struct{ key, path string }{
 		{"broker.ca_file", c.TLS.CAFile}, {"broker.cert_file", c.TLS.CertFile}, {"broker.key_file", c.TLS.KeyFile},
 	} {
@@ -367,6 +372,9 @@ ward = "ICU1"
 # cert_file = "/etc/vigil/station.pem"
 # key_file = "/etc/vigil/station.key"
 # server_name = "mqtt.hospital.example"
+# tcp:// (plaintext) to a broker on another host is refused unless this says
+# so; the station then shows it as a technical condition.
+# insecure_plaintext = false
 
 [feed]
 # A bed reads NO DATA when no waveform came for wave_stale or no numerics for
@@ -384,7 +392,7 @@ charted_fresh = "12h"
 [hl7]
 # HL7 v2 monitors (IHE PCD-01, ORU^R01 over MLLP) bridged inside the station
 # (docs/hl7.md): the listener, and the other PV1-3.1 units this ward answers to.
-# listen = ":2575"
+# listen = "127.0.0.1:2575"   # or the address of the interface the monitors reach
 # units = ["7WEST"]
 # Every alarm transition sent as an IHE PCD-04 report (ORU^R40) over MLLP to
 # a paging or nurse-call system; unreachable for 30 s raises a technical alarm.

@@ -4,14 +4,19 @@ import (
 	"cmp"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
+	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/vigil-station/vigil/monitor/hl7feed"
@@ -20,15 +25,18 @@ import (
 
 // hl7Flags are vigil hl7's own settings.
 type hl7Flags struct {
-	Listen            string        // MLLP address, ":2575"
-	Units             []string      // PV1-3.1 points of care this ward also answers to
-	CertFile, KeyFile string        // TLS for the MLLP listener
-	Idle              time.Duration // a sender silent this long is disconnected
+	Listen            string         // MLLP address, "127.0.0.1:2575"
+	Units             []string       // PV1-3.1 points of care this ward also answers to
+	CertFile, KeyFile string         // TLS for the MLLP listener
+	ClientCA          string         // mutual TLS: senders must show a certificate this CA signed
+	Allow             []netip.Prefix // senders' addresses allowed (none: any)
+	Idle              time.Duration  // a sender silent this long is disconnected
 	MaxConns          int
 }
 
-// DefaultHL7Listen is the MLLP port most interface engines use.
-const DefaultHL7Listen = ":2575"
+// DefaultHL7Listen is the MLLP port most interface engines use, on this
+// host only: listening on the network is said explicitly, with its address.
+const DefaultHL7Listen = "127.0.0.1:2575"
 
 func parseHL7(cfg Config, args []string, stderr io.Writer) (Config, error) {
 	cfg.Command = CmdHL7
@@ -60,6 +68,7 @@ Flags:`)
 	})
 	fs.StringVar(&cfg.HL7.CertFile, "mllp-cert", "", "TLS for the MLLP listener: certificate (PEM)")
 	fs.StringVar(&cfg.HL7.KeyFile, "mllp-key", "", "TLS for the MLLP listener: private key (PEM)")
+	addMLLPGuards(fs, &cfg.HL7)
 	fs.DurationVar(&cfg.HL7.Idle, "idle", cfg.HL7.Idle, "disconnect a sender that sends nothing (or half a message) for this long")
 	fs.IntVar(&cfg.HL7.MaxConns, "max-senders", cfg.HL7.MaxConns, "senders connected at once, at most")
 	fs.StringVar(&cfg.Stats, "stats", "", "write a JSON counters line every 5 s to this file, or - for stdout")
@@ -149,12 +158,85 @@ func runHL7(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	}
 }
 
+// addMLLPGuards adds the MLLP listener's sender checks to a flag set.
+func addMLLPGuards(fs *flag.FlagSet, h *hl7Flags) {
+	fs.StringVar(&h.ClientCA, "mllp-client-ca", "", "mutual TLS for the MLLP listener: senders must present a certificate signed by this CA (PEM)")
+	fs.Func("mllp-allow", "senders allowed to connect to the MLLP listener: addresses or CIDR prefixes, comma-separated (default: any)", func(v string) error {
+		for _, f := range strings.Split(v, ",") {
+			if f = strings.TrimSpace(f); f == "" {
+				continue
+			}
+			p, err := netip.ParsePrefix(f)
+			if err != nil {
+				a, aerr := netip.ParseAddr(f)
+				if aerr != nil {
+					return fmt.Errorf("%q: an address (10.1.2.3) or a prefix (10.1.2.0/24)", f)
+				}
+				p = netip.PrefixFrom(a, a.BitLen())
+			}
+			h.Allow = append(h.Allow, p.Masked())
+		}
+		return nil
+	})
+}
+
+// checkMLLPListen: the address names its host; ":2575" (every interface)
+// is refused, so a listener on the network is always a decision.
+func checkMLLPListen(addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("HL7 listener %q: want host:port", addr)
+	}
+	if host == "" {
+		return fmt.Errorf("HL7 listener %q: give the address to listen on: 127.0.0.1%s for this host only, or the address of the interface the monitors reach (0.0.0.0%s for every interface)", addr, addr, addr)
+	}
+	return nil
+}
+
+// allowList closes connections from senders not on the list, counting them.
+type allowList struct {
+	net.Listener
+	allow   []netip.Prefix
+	refused *atomic.Uint64
+	log     *slog.Logger
+}
+
+func (l allowList) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		ap, perr := netip.ParseAddrPort(c.RemoteAddr().String())
+		if perr == nil && slices.ContainsFunc(l.allow, func(p netip.Prefix) bool { return p.Contains(ap.Addr().Unmap()) }) {
+			return c, nil
+		}
+		n := l.refused.Add(1)
+		if n == 1 || n%100 == 0 {
+			l.log.Warn("HL7 sender not on the allow-list: connection closed", "from", c.RemoteAddr().String(), "refused_total", n)
+		}
+		c.Close()
+	}
+}
+
+// mllpRefused counts connections refused by the allow-list.
+var mllpRefused atomic.Uint64
+
 // listenHL7 opens the MLLP listener (with TLS when configured) and makes
 // the bridge's server publishing through pub.
 func listenHL7(cfg Config, pub hl7feed.Publisher, log *slog.Logger) (net.Listener, *hl7feed.Server, error) {
+	if err := checkMLLPListen(cfg.HL7.Listen); err != nil {
+		return nil, nil, err
+	}
+	if cfg.HL7.ClientCA != "" && cfg.HL7.CertFile == "" {
+		return nil, nil, errors.New("--mllp-client-ca needs --mllp-cert and --mllp-key (mutual TLS)")
+	}
 	ln, err := net.Listen("tcp", cfg.HL7.Listen)
 	if err != nil {
 		return nil, nil, fmt.Errorf("HL7 listener %s: %w", cfg.HL7.Listen, err)
+	}
+	if len(cfg.HL7.Allow) > 0 {
+		ln = allowList{Listener: ln, allow: cfg.HL7.Allow, refused: &mllpRefused, log: log}
 	}
 	if cfg.HL7.CertFile != "" {
 		cert, err := tls.LoadX509KeyPair(cfg.HL7.CertFile, cfg.HL7.KeyFile)
@@ -162,7 +244,17 @@ func listenHL7(cfg Config, pub hl7feed.Publisher, log *slog.Logger) (net.Listene
 			ln.Close()
 			return nil, nil, fmt.Errorf("HL7 listener's certificate: %w", err)
 		}
-		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+		tc := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		if cfg.HL7.ClientCA != "" {
+			pem, err := os.ReadFile(cfg.HL7.ClientCA)
+			pool := x509.NewCertPool()
+			if err != nil || !pool.AppendCertsFromPEM(pem) {
+				ln.Close()
+				return nil, nil, fmt.Errorf("--mllp-client-ca %s: no PEM certificate read (%v)", cfg.HL7.ClientCA, err)
+			}
+			tc.ClientCAs, tc.ClientAuth = pool, tls.RequireAndVerifyClientCert
+		}
+		ln = tls.NewListener(ln, tc)
 	}
 	srv := hl7feed.NewServer(hl7feed.ServerConfig{
 		MapOptions: hl7feed.MapOptions{Ward: cfg.Ward, Units: cfg.HL7.Units},

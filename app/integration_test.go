@@ -236,7 +236,7 @@ func TestParse(t *testing.T) {
 	if err != nil || cfg.Command != CmdStation || cfg.Sim != 16 || cfg.Broker != "" || cfg.Listen != DefaultListen {
 		t.Fatalf("default: %+v %v", cfg, err)
 	}
-	cfg, err = Parse([]string{"--broker", "tcp://h:1883"}, io.Discard)
+	cfg, err = Parse([]string{"--broker", "ssl://h:8883"}, io.Discard)
 	if err != nil || cfg.Sim != 0 {
 		t.Fatalf("--broker: sim %d %v", cfg.Sim, err)
 	}

@@ -145,6 +145,10 @@ func Start(ctx context.Context, cfg Config, stdout, stderr io.Writer) (*Core, er
 	if err := c.startAlarms(cfg, cfg.journalDir(dir)); err != nil {
 		return fail(err)
 	}
+	if cfg.InsecurePlaintext && checkBrokerURL(c.URL, cfg.TLS, false) != nil {
+		c.fault(alarms.CodeInsecure, "Plaintext link to the broker ("+cfg.Broker+"): the ward's data can be read and changed on the network", true)
+		log.Warn("plaintext link to a broker on another host (--insecure-plaintext)")
+	}
 	c.Session = newSession(c, cfg)
 	if err := c.startNEWS2(cfg); err != nil {
 		return fail(err)

@@ -54,6 +54,11 @@ type StatsLine struct {
 	AlarmLatencyN     uint64  `json:"alarm_latency_n"`
 	AlarmPublishFails uint64  `json:"alarm_publish_failures"`
 	StationsOnline    int     `json:"stations_online"`
+	// Other stations' messages refused: not verified (by reason), or
+	// verified but against this station's rules (remote_refused).
+	AlarmSyncRefused   uint64            `json:"alarm_sync_refused"`
+	AlarmSyncRefusedBy map[string]uint64 `json:"alarm_sync_refused_by,omitempty"`
+	RemoteRefused      uint64            `json:"remote_refused"`
 	// The journal and the recordings.
 	JournalWritten     uint64  `json:"journal_rows_total"`
 	JournalWaiting     int     `json:"journal_waiting"`
@@ -204,10 +209,15 @@ func reportStats(ctx context.Context, w io.Writer, every time.Duration, src stat
 			l.ActiveAlarms, l.AlarmsRaisedTotal, l.AlarmLatencyN = st.Active, st.Raised, st.Latency.Total()
 			l.AlarmLatencyP50Ms = float64(st.Latency.Quantile(0.5).Microseconds()) / 1000
 			l.AlarmLatencyP99Ms = float64(st.Latency.Quantile(0.99).Microseconds()) / 1000
+			l.RemoteRefused = st.RemoteRefused
 		}
 		if src.sync != nil {
 			l.AlarmPublishFails = src.sync.failures.Load()
 			l.StationsOnline = src.sync.stationsOnline()
+			l.AlarmSyncRefused = src.sync.rejected.Load()
+			if by := src.sync.refusedByReason(); len(by) > 0 {
+				l.AlarmSyncRefusedBy = by
+			}
 		}
 		if src.journal != nil {
 			j := src.journal()

@@ -259,7 +259,9 @@ func TestMain(m *testing.M) {
 
 func benchAnalysis(b *testing.B, deviceHR bool) float64 {
 	const beds, fs = 64, 250
-	h := NewHub(Config{Ward: "T", Now: time.Now, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	// The station's clock follows the frames: frame k arrives as it ends.
+	clk := &fakeClock{time.UnixMilli(t0)}
+	h := NewHub(Config{Ward: "T", Now: clk.now, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	names := make([]string, beds)
 	for i := range names {
 		names[i] = "B" + string(rune('A'+i/26)) + string(rune('A'+i%26))
@@ -283,13 +285,14 @@ func benchAnalysis(b *testing.B, deviceHR bool) float64 {
 	hr := func() {
 		if deviceHR {
 			for _, n := range names {
-				h.Numerics(n, feed.NumFrame{TsMs: time.Now().UnixMilli(), Values: []feed.Numeric{{Code: feed.MDCECGHeartRate, Value: 75, Valid: true}}})
+				h.Numerics(n, feed.NumFrame{TsMs: clk.now().UnixMilli(), Values: []feed.Numeric{{Code: feed.MDCECGHeartRate, Value: 75, Valid: true}}})
 			}
 		}
 	}
 	// Warm up past the learning period.
 	k := 0
 	for ; k < 50; k++ {
+		clk.t = time.UnixMilli(t0 + int64(k+1)*200)
 		if k%5 == 0 {
 			hr()
 		}
@@ -309,6 +312,7 @@ func benchAnalysis(b *testing.B, deviceHR bool) float64 {
 	for range b.N {
 		hr()
 		for range 5 {
+			clk.t = time.UnixMilli(t0 + int64(k+1)*200)
 			for _, n := range names {
 				f := *frames[k%len(frames)]
 				f.Seq, f.StartMs = uint32(k), t0+int64(k)*200

@@ -14,17 +14,24 @@ import (
 
 // Bed is one bed of the ward: its device's channels, vitals and status.
 type Bed struct {
-	Name       string
-	Configured bool // known from configuration rather than discovered on the feed
+	Name string
 
-	hub      *Hub
-	channels atomic.Pointer[[]*Channel] // copy-on-write, writer appends
+	hub        *Hub
+	configured atomic.Bool                // see Configured
+	order      int                        // display order among the configured beds; hub.bedMu
+	channels   atomic.Pointer[[]*Channel] // copy-on-write, writer appends
 
-	// writer-only sequence state
+	// writer-only sequence and clock state
 	haveSeq  bool
 	lastSeq  uint32
-	expectMs float64 // expected start of the next frame, Unix ms
+	expectMs float64 // expected start of the next frame, Unix ms, device time
+	lastOff  int64   // the last applied frame's arrival − its end, ms (see clock.go)
 	seen     uint64  // bit i: frame lastSeq-i was received
+	pending  pendingJump
+	clock    bedClock
+	placed   feed.WaveFrame // scratch: a frame placed by arrival, for the recorder
+	hubSeq   uint32         // sequence of the alarms the hub raises for the bed (clock)
+	clockOff atomic.Int64   // ClockOffset, ns
 
 	lastWave, lastNum atomic.Int64 // UnixNano of arrival; 0 = never
 	// numEvery is the usual interval between the device's numerics
@@ -34,6 +41,8 @@ type Bed struct {
 	numEvery atomic.Int64
 
 	samples, gaps, dupFrames, lateFrames, rejected atomic.Uint64
+	skewFrames, jumpFrames, restarts               atomic.Uint64
+	refusedChannels, refusedAlarms                 atomic.Uint64
 
 	mu         sync.Mutex
 	vitals     map[uint32]Vital
@@ -63,15 +72,30 @@ func (c *Channel) RateHz() float32 { return math.Float32frombits(c.rate.Load()) 
 // Received is the number of samples received on this channel.
 func (c *Channel) Received() uint64 { return c.received.Load() }
 
-// channel finds or creates a channel. Writer only.
+// maxBedChannels bounds a bed's channels: the most one frame can carry
+// (feed.MaxChannels). A device that sends other codes frame after frame
+// cannot grow the bed's rings without end; further codes are refused.
+const maxBedChannels = feed.MaxChannels
+
+// Configured reports whether the bed is one of the hub's configured beds
+// (Config.Beds, SetConfiguredBeds, ConfigureBed) rather than one that
+// appeared on the feed.
+func (b *Bed) Configured() bool { return b.configured.Load() }
+
+// channel finds or creates a channel; nil when the bed has maxBedChannels
+// already. Writer only.
 func (b *Bed) channel(code uint32, rate float32, ringSeconds int) *Channel {
-	for _, c := range *b.channels.Load() {
+	chans := *b.channels.Load()
+	for _, c := range chans {
 		if c.Code == code {
 			if c.RateHz() != rate {
 				c.rate.Store(math.Float32bits(rate))
 			}
 			return c
 		}
+	}
+	if len(chans) >= maxBedChannels {
+		return nil
 	}
 	c := &Channel{Code: code, Ring: ring.New[float32](int(rate) * ringSeconds)}
 	c.rate.Store(math.Float32bits(rate))
@@ -132,14 +156,19 @@ func (b *Bed) DeviceStatus() (feed.Status, bool) {
 	return b.status, b.haveStatus
 }
 
-// Counts are a bed's running totals.
+// Counts are a bed's running totals (see Counters for what each counts).
 type Counts struct {
 	Samples, Gaps, DupFrames, LateFrames, Rejected uint64
+	SkewFrames, JumpFrames, Restarts               uint64
+	RefusedChannels, RefusedAlarms                 uint64
 }
 
 // Counts returns the bed's running totals.
 func (b *Bed) Counts() Counts {
-	return Counts{b.samples.Load(), b.gaps.Load(), b.dupFrames.Load(), b.lateFrames.Load(), b.rejected.Load()}
+	return Counts{Samples: b.samples.Load(), Gaps: b.gaps.Load(), DupFrames: b.dupFrames.Load(),
+		LateFrames: b.lateFrames.Load(), Rejected: b.rejected.Load(),
+		SkewFrames: b.skewFrames.Load(), JumpFrames: b.jumpFrames.Load(), Restarts: b.restarts.Load(),
+		RefusedChannels: b.refusedChannels.Load(), RefusedAlarms: b.refusedAlarms.Load()}
 }
 
 // State is what the station knows of a bed's device at one moment.

@@ -9,7 +9,11 @@ import (
 
 // maxBedAlarms bounds the device alarms a bed keeps (active and recently
 // ended); maxBedEvents the point events. A device that floods ids cannot grow
-// the station's memory: the oldest ended alarm, or the oldest event, goes first.
+// the station's memory: a new alarm takes the place of the oldest ended one;
+// when all are active, it is refused and counted (RefusedAlarms) — no
+// bedside device has 64 alarms active at once, a flood does. A new event
+// takes the place of the oldest (events are history: the observer has had
+// each one).
 const (
 	maxBedAlarms = 64
 	maxBedEvents = 32
@@ -36,8 +40,13 @@ type DeviceEvent struct {
 // and changes nothing. Writer only.
 func (h *Hub) Alarm(bedName string, a feed.Alarm) {
 	h.msgs.Add(1)
-	b := h.bed(bedName, false)
+	b := h.bed(bedName, feed.StreamAlarm)
+	if b == nil {
+		return
+	}
 	now := h.cfg.Now()
+	// A device placed by arrival (its clock is off): so are its alarms.
+	a.TsMs += b.clock.place
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	i := slices.IndexFunc(b.alarms, func(d DeviceAlarm) bool { return d.ID == a.ID })
@@ -47,9 +56,15 @@ func (h *Hub) Alarm(bedName string, a feed.Alarm) {
 	}
 	if i < 0 {
 		if len(b.alarms) >= maxBedAlarms {
-			// drop the oldest ended instance, else the oldest
+			// make room: the oldest ended instance goes
 			j := slices.IndexFunc(b.alarms, func(d DeviceAlarm) bool { return d.Ended })
-			b.alarms = slices.Delete(b.alarms, max(j, 0), max(j, 0)+1)
+			if j < 0 {
+				h.refusedAlarms.Add(1)
+				b.refusedAlarms.Add(1)
+				h.logRefused(bedName, feed.StreamAlarm, "the bed has its most active alarms already", h.refusedAlarms.Load())
+				return
+			}
+			b.alarms = slices.Delete(b.alarms, j, j+1)
 		}
 		b.alarms = append(b.alarms, DeviceAlarm{Started: now})
 		i = len(b.alarms) - 1
@@ -68,8 +83,12 @@ func (h *Hub) Alarm(bedName string, a feed.Alarm) {
 // Event applies a point event; a repeated id is a duplicate. Writer only.
 func (h *Hub) Event(bedName string, e feed.Event) {
 	h.msgs.Add(1)
-	b := h.bed(bedName, false)
+	b := h.bed(bedName, feed.StreamEvent)
+	if b == nil {
+		return
+	}
 	now := h.cfg.Now()
+	e.TsMs += b.clock.place
 	b.mu.Lock()
 	if slices.ContainsFunc(b.events, func(d DeviceEvent) bool { return d.ID == e.ID && d.Seq == e.Seq }) {
 		b.mu.Unlock()

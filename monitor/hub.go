@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"math"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -30,10 +31,21 @@ type Config struct {
 	WaveStale   time.Duration
 	NumStale    time.Duration
 	RingSeconds int
-	Now         func() time.Time
-	Log         *slog.Logger
-	Observer    Observer // told of every applied numerics, status, alarm and event message; may be nil
-	Recorder    Recorder // given every accepted waveform frame and numerics message to store; may be nil
+	// MaxSkew is how far a waveform frame's or numerics message's time may
+	// lie from its arrival at the station (once a device whose clock is
+	// steadily off is placed by arrival, see clock.go); a message beyond
+	// it is refused and counted (SkewFrames). DefaultMaxSkew when 0.
+	MaxSkew time.Duration
+	// RefuseUnknownBeds: a message for a bed that is not configured
+	// (Config.Beds, SetConfiguredBeds, ConfigureBed) creates no bed; it is
+	// refused and counted by name (Rejects, Counters.RefusedBeds), so that
+	// messages under invented bed names cannot grow the station's memory.
+	// False, the default, lets a bed appear with its first message.
+	RefuseUnknownBeds bool
+	Now               func() time.Time
+	Log               *slog.Logger
+	Observer          Observer // told of every applied numerics, status, alarm and event message; may be nil
+	Recorder          Recorder // given every accepted waveform frame and numerics message to store; may be nil
 }
 
 // Recorder stores what the hub accepted (trends and full disclosure). Its
@@ -63,10 +75,15 @@ type Observer interface {
 // any goroutine. Each display ring has exactly one reader, the UI.
 type Hub struct {
 	cfg  Config
-	beds atomic.Pointer[[]*Bed] // copy-on-write, sorted by name; writer replaces it
-	byID map[string]*Bed        // writer only
+	beds atomic.Pointer[[]*Bed] // copy-on-write, in display order; replaced under bedMu
+
+	bedMu      sync.Mutex
+	byID       map[string]*Bed // bedMu
+	configured map[string]int  // bedMu: the configured beds and their display order
 
 	msgs, samples, decodeErrors, gaps, dupFrames, lateFrames, unknownBeds atomic.Uint64
+	skewFrames, jumpFrames, restarts, refusedBeds                         atomic.Uint64
+	refusedChannels, refusedAlarms                                        atomic.Uint64
 	lastRejectLog                                                         atomic.Int64
 
 	latency LatencyHist
@@ -108,13 +125,93 @@ func NewHub(cfg Config) *Hub {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	h := &Hub{cfg: cfg, byID: map[string]*Bed{}}
+	if cfg.MaxSkew <= 0 {
+		cfg.MaxSkew = DefaultMaxSkew
+	}
+	h := &Hub{cfg: cfg, byID: map[string]*Bed{}, configured: map[string]int{}}
 	empty := []*Bed{}
 	h.beds.Store(&empty)
-	for _, name := range cfg.Beds {
-		h.bed(name, true)
-	}
+	h.SetConfiguredBeds(cfg.Beds)
 	return h
+}
+
+// SetConfiguredBeds makes names, in this order, the configured beds (in
+// place of Config.Beds and earlier calls): each is created if it is not
+// there yet and shown first, in this order. A bed no longer named stays
+// with its data, shown after the configured beds; with RefuseUnknownBeds
+// its messages are refused from now on. Safe from any goroutine.
+func (h *Hub) SetConfiguredBeds(names []string) {
+	h.bedMu.Lock()
+	defer h.bedMu.Unlock()
+	clear(h.configured)
+	for _, name := range names {
+		if _, dup := h.configured[name]; !dup && name != "" {
+			h.configured[name] = len(h.configured)
+		}
+	}
+	h.arrangeLocked()
+}
+
+// ConfigureBed adds name to the configured beds, after the others (nothing
+// changes if it is one already). Safe from any goroutine.
+func (h *Hub) ConfigureBed(name string) {
+	h.bedMu.Lock()
+	defer h.bedMu.Unlock()
+	if _, ok := h.configured[name]; ok || name == "" {
+		return
+	}
+	h.configured[name] = len(h.configured)
+	h.arrangeLocked()
+}
+
+// ConfiguredBeds lists the configured beds in display order.
+func (h *Hub) ConfiguredBeds() []string {
+	h.bedMu.Lock()
+	defer h.bedMu.Unlock()
+	out := make([]string, len(h.configured))
+	for name, i := range h.configured {
+		out[i] = name
+	}
+	return out
+}
+
+// arrangeLocked creates the configured beds that are missing, marks every
+// bed configured or not, and publishes the display order. h.bedMu held.
+func (h *Hub) arrangeLocked() {
+	for name := range h.configured {
+		if _, ok := h.byID[name]; !ok {
+			h.byID[name] = newBed(h, name)
+		}
+	}
+	next := make([]*Bed, 0, len(h.byID))
+	for _, b := range h.byID {
+		i, ok := h.configured[b.Name]
+		b.configured.Store(ok)
+		b.order = i
+		next = append(next, b)
+	}
+	slices.SortFunc(next, func(a, b *Bed) int {
+		// Configured beds first, in their configured order; then the
+		// others by name.
+		ac, bc := a.configured.Load(), b.configured.Load()
+		switch {
+		case ac && bc:
+			return a.order - b.order
+		case ac:
+			return -1
+		case bc:
+			return 1
+		}
+		return strings.Compare(a.Name, b.Name)
+	})
+	h.beds.Store(&next)
+}
+
+func newBed(h *Hub, name string) *Bed {
+	b := &Bed{Name: name, hub: h}
+	empty := []*Channel{}
+	b.channels.Store(&empty)
+	return b
 }
 
 // SetObserver sets the observer of applied messages. Call it before the
@@ -128,39 +225,43 @@ func (h *Hub) SetRecorder(r Recorder) { h.cfg.Recorder = r }
 // Ward is the ward this hub serves.
 func (h *Hub) Ward() string { return h.cfg.Ward }
 
-// bed finds or creates a bed. Writer only (and NewHub).
-func (h *Hub) bed(name string, configured bool) *Bed {
-	if b, ok := h.byID[name]; ok {
-		return b
+// bed finds or creates the bed a message of stream is for; nil when the
+// bed is not configured and RefuseUnknownBeds is set (the message is then
+// counted by name). Writer only.
+func (h *Hub) bed(name string, stream feed.Stream) *Bed {
+	h.bedMu.Lock()
+	b, ok := h.byID[name]
+	if !ok && !h.cfg.RefuseUnknownBeds {
+		b = newBed(h, name)
+		h.byID[name] = b
+		h.arrangeLocked()
 	}
-	b := &Bed{Name: name, Configured: configured, hub: h}
-	empty := []*Channel{}
-	b.channels.Store(&empty)
-	h.byID[name] = b
-	old := *h.beds.Load()
-	next := append(slices.Clip(old), b)
-	if !configured {
+	h.bedMu.Unlock()
+	switch {
+	case b == nil:
+		h.refusedBeds.Add(1)
+		h.countByName(name, "bed not configured")
+		h.logRefused(name, stream, "bed not configured", h.refusedBeds.Load())
+	case !ok:
 		h.unknownBeds.Add(1)
 		h.cfg.Log.Info("new bed on the feed", "ward", h.cfg.Ward, "bed", name)
+	case h.cfg.RefuseUnknownBeds && !b.configured.Load():
+		// A bed that was configured and is no more.
+		h.refusedBeds.Add(1)
+		h.countByName(name, "bed not configured")
+		h.logRefused(name, stream, "bed not configured", h.refusedBeds.Load())
+		return nil
 	}
-	slices.SortStableFunc(next, func(a, b *Bed) int {
-		// Configured beds keep their configured order, first.
-		switch {
-		case a.Configured && !b.Configured:
-			return -1
-		case !a.Configured && b.Configured:
-			return 1
-		case !a.Configured && !b.Configured:
-			if a.Name < b.Name {
-				return -1
-			} else if a.Name > b.Name {
-				return 1
-			}
-		}
-		return 0
-	})
-	h.beds.Store(&next)
 	return b
+}
+
+// logRefused logs a refused message, at most once a second with the
+// decode rejects (the counts are exact).
+func (h *Hub) logRefused(bedName string, stream feed.Stream, why string, total uint64) {
+	now := h.cfg.Now().UnixNano()
+	if last := h.lastRejectLog.Load(); now-last >= int64(time.Second) && h.lastRejectLog.CompareAndSwap(last, now) {
+		h.cfg.Log.Warn("refused feed message", "ward", h.cfg.Ward, "bed", bedName, "stream", stream, "why", why, "refused_total", total)
+	}
 }
 
 // Beds returns the beds in display order. The slice must not be modified.
@@ -179,64 +280,37 @@ func (h *Hub) Bed(name string) *Bed {
 // Wave applies a decoded waveform frame. Writer only.
 func (h *Hub) Wave(bedName string, f *feed.WaveFrame) {
 	h.msgs.Add(1)
-	b := h.bed(bedName, false)
+	b := h.bed(bedName, feed.StreamWave)
+	if b == nil {
+		return
+	}
 	now := h.cfg.Now()
 	frameMs := f.Channels[0].DurationMs()
-
-	breakMs := 0.0
-	if b.haveSeq {
-		ahead := f.Seq - b.lastSeq // modular: small means ahead, huge means behind
-		switch {
-		case ahead == 1:
-			// in order; a device that stopped and resumed keeps counting but
-			// its clock jumped: that is a gap in time.
-			if d := float64(f.StartMs) - b.expectMs; d > 2*frameMs+500 {
-				breakMs = d
-			}
-		case ahead == 0 || ahead > 1<<31:
-			if float64(f.StartMs) < b.expectMs-frameMs/2 {
-				// An old frame. Seen before: a duplicate (QoS 1 redelivery,
-				// a gateway sending twice). Not seen: late — its place was
-				// already drawn as a break and the strip has moved on.
-				behind := b.lastSeq - f.Seq
-				if behind < 64 && b.seen&(1<<behind) != 0 {
-					h.dupFrames.Add(1)
-					b.dupFrames.Add(1)
-				} else {
-					h.lateFrames.Add(1)
-					b.lateFrames.Add(1)
-					if behind < 64 {
-						b.seen |= 1 << behind
-					}
-				}
-				return
-			}
-			// seq went back but time went forward: the device restarted.
-			breakMs = max(0, float64(f.StartMs)-b.expectMs)
-			ahead = 64 // forget what was seen
-		default:
-			// frames missing: insert a break of their duration.
-			breakMs = max(float64(ahead-1)*frameMs, float64(f.StartMs)-b.expectMs)
-		}
-		if ahead >= 64 {
-			b.seen = 0
-		} else {
-			b.seen <<= ahead
-		}
+	nowMs := float64(now.UnixNano()) / 1e6
+	offMs := int64(math.Round(nowMs - (float64(f.StartMs) + frameMs)))
+	h.observeClock(b, bedName, offMs, driftThreshold.Milliseconds(), now)
+	start := float64(f.StartMs) // the device's time: the sequence is kept in it
+	if h.skewed(start+frameMs+float64(b.clock.place), nowMs) {
+		h.skewFrames.Add(1)
+		b.skewFrames.Add(1)
+		h.logRefused(bedName, feed.StreamWave, "time outside the skew window", h.skewFrames.Load())
+		return
 	}
-	b.seen |= 1
-	if breakMs > 0 {
-		h.gaps.Add(1)
-		b.gaps.Add(1)
+	breakMs, ok := h.sequence(b, bedName, f.Seq, start, frameMs, offMs, nowMs)
+	if !ok {
+		return
 	}
-	b.haveSeq = true
-	b.lastSeq = f.Seq
-	b.expectMs = float64(f.StartMs) + frameMs
 
 	var n uint64
 	for i := range f.Channels {
 		fc := &f.Channels[i]
 		c := b.channel(fc.Code, fc.RateHz, h.cfg.RingSeconds)
+		if c == nil {
+			// Beyond maxBedChannels: a device cannot grow the bed without end.
+			h.refusedChannels.Add(1)
+			b.refusedChannels.Add(1)
+			continue
+		}
 		if breakMs > 0 {
 			gapN := int(math.Min(breakMs, float64(maxBreak.Milliseconds())) * float64(fc.RateHz) / 1000)
 			for range gapN {
@@ -262,18 +336,143 @@ func (h *Hub) Wave(bedName string, f *feed.WaveFrame) {
 	b.samples.Add(n)
 	b.lastWave.Store(now.UnixNano())
 	h.analyse(b, bedName, f, breakMs, now)
-	endMs := float64(f.StartMs) + frameMs
-	h.latency.Add(time.Duration((float64(now.UnixNano())/1e6 - endMs) * 1e6))
-	if h.cfg.Recorder != nil {
-		h.cfg.Recorder.Wave(bedName, f, now)
+	if b.clock.place == 0 {
+		// (A device placed by arrival has no latency the station can measure.)
+		endMs := float64(f.StartMs) + frameMs
+		h.latency.Add(time.Duration((nowMs - endMs) * 1e6))
 	}
+	if h.cfg.Recorder != nil {
+		if b.clock.place == 0 {
+			h.cfg.Recorder.Wave(bedName, f, now)
+		} else {
+			// Placed by arrival: the recorder stores it at that time.
+			b.placed = *f
+			b.placed.StartMs += b.clock.place
+			h.cfg.Recorder.Wave(bedName, &b.placed, now)
+			b.placed.Channels = nil // the caller's, not ours to keep
+		}
+	}
+}
+
+// pendingJump is a frame that jumped in sequence or time, held back until
+// the next frame says whether it was a restart or an outlier.
+type pendingJump struct {
+	valid bool
+	seq   uint32
+	endMs float64 // device time of its end, Unix ms
+}
+
+// sequence places a frame starting at start (device time, Unix ms) and
+// arriving offMs after its end in its bed's sequence: whether to apply it,
+// and after what break in the data (ms). See the package doc and clock.go
+// for the rules. Writer only.
+func (h *Hub) sequence(b *Bed, bedName string, seq uint32, start, frameMs float64, offMs int64, nowMs float64) (breakMs float64, ok bool) {
+	if !b.haveSeq {
+		b.pending.valid = false
+		b.follow(seq, start+frameMs, offMs, 64)
+		return 0, true
+	}
+	tol := 2*frameMs + 500   // the jitter of a device's frame times
+	ahead := seq - b.lastSeq // modular: small means ahead, huge means behind
+	d := start - b.expectMs
+	switch {
+	case ahead == 1 && math.Abs(d) <= tol:
+		// in order
+	case (ahead == 0 || ahead > 1<<31) && start < b.expectMs-frameMs/2:
+		// An old frame. Seen before: a duplicate (QoS 1 redelivery, a
+		// gateway sending twice). Not seen: late — its place was already
+		// drawn as a break and the strip has moved on.
+		behind := b.lastSeq - seq
+		if behind < 64 && b.seen&(1<<behind) != 0 {
+			h.dupFrames.Add(1)
+			b.dupFrames.Add(1)
+		} else {
+			h.lateFrames.Add(1)
+			b.lateFrames.Add(1)
+			if behind < 64 {
+				b.seen |= 1 << behind
+			}
+		}
+		return 0, false
+	case ahead >= 1 && ahead <= 1<<31 && d > -tol && float64(ahead-1)*frameMs <= d+tol && abs64(offMs-b.lastOff) <= jumpTolerance.Milliseconds():
+		// Frames lost, or the device was silent with its clock going on:
+		// as many frames missing as the time says, and the time agrees
+		// with the arrival. A break of their duration.
+		breakMs = max(float64(ahead-1)*frameMs, d)
+	default:
+		// A jump in sequence or time that the arrival does not explain.
+		if p := &b.pending; p.valid && seq == p.seq+1 && math.Abs(start-p.endMs) <= tol {
+			// The frame before it jumped the same way: a restart (or a
+			// clock step), committed. The break is what the station saw
+			// of it, by its own clock: at least the held frame.
+			p.valid = false
+			h.restarts.Add(1)
+			b.restarts.Add(1)
+			arrivalGap := nowMs - float64(b.lastWave.Load())/1e6 - 2*frameMs
+			breakMs = max(frameMs, arrivalGap)
+			h.gaps.Add(1)
+			b.gaps.Add(1)
+			b.follow(seq, start+frameMs, offMs, 64)
+			h.cfg.Log.Info("device restart or clock step: sequence and time follow the new frames", "ward", h.cfg.Ward, "bed", bedName, "seq", seq)
+			return breakMs, true
+		}
+		b.pending = pendingJump{valid: true, seq: seq, endMs: start + frameMs}
+		h.jumpFrames.Add(1)
+		b.jumpFrames.Add(1)
+		h.logRefused(bedName, feed.StreamWave, "sequence or time jumped: held until the next frame confirms it", h.jumpFrames.Load())
+		return 0, false
+	}
+	// The stream goes on from the bed's state: a held jump was an outlier.
+	b.pending.valid = false
+	if breakMs > 0 {
+		h.gaps.Add(1)
+		b.gaps.Add(1)
+	}
+	b.follow(seq, start+frameMs, offMs, ahead)
+	return breakMs, true
+}
+
+// follow moves the bed's sequence to frame seq, ending at endMs (device
+// time) and arriving offMs after, ahead of the last one (64 or more:
+// forget what was seen).
+func (b *Bed) follow(seq uint32, endMs float64, offMs int64, ahead uint32) {
+	if ahead >= 64 {
+		b.seen = 0
+	} else {
+		b.seen <<= ahead
+	}
+	b.seen |= 1
+	b.haveSeq = true
+	b.lastSeq = seq
+	b.expectMs = endMs
+	b.lastOff = offMs
 }
 
 // Numerics applies a decoded numerics message. Writer only.
 func (h *Hub) Numerics(bedName string, f feed.NumFrame) {
 	h.msgs.Add(1)
-	b := h.bed(bedName, false)
+	b := h.bed(bedName, feed.StreamNum)
+	if b == nil {
+		return
+	}
 	now := h.cfg.Now()
+	if f.TsMs != 0 {
+		// The device's clock, as for waveform frames (from the numerics
+		// only when it sends none: see clock.go); the values themselves
+		// are stamped with their arrival, so a message moves no sequence
+		// or clock of the bed but this.
+		nowMs := now.UnixMilli()
+		if b.lastWave.Load() == 0 {
+			h.observeClock(b, bedName, nowMs-f.TsMs, h.cfg.MaxSkew.Milliseconds(), now)
+		}
+		f.TsMs += b.clock.place
+		if h.skewed(float64(f.TsMs), float64(nowMs)) {
+			h.skewFrames.Add(1)
+			b.skewFrames.Add(1)
+			h.logRefused(bedName, feed.StreamNum, "time outside the skew window", h.skewFrames.Load())
+			return
+		}
+	}
 	b.mu.Lock()
 	if b.vitals == nil {
 		b.vitals = map[uint32]Vital{}
@@ -306,7 +505,10 @@ func (h *Hub) Numerics(bedName string, f feed.NumFrame) {
 // Status applies a device status message. Writer only.
 func (h *Hub) Status(bedName string, s feed.Status) {
 	h.msgs.Add(1)
-	b := h.bed(bedName, false)
+	b := h.bed(bedName, feed.StreamStatus)
+	if b == nil {
+		return
+	}
 	b.mu.Lock()
 	b.status = s
 	b.haveStatus = true
@@ -321,7 +523,10 @@ func (h *Hub) Status(bedName string, s feed.Status) {
 // the bed from the topic, empty when the topic itself was bad. Writer only.
 func (h *Hub) Reject(topic, bedName string, err error) {
 	h.decodeErrors.Add(1)
-	if b, ok := h.byID[bedName]; ok {
+	h.bedMu.Lock()
+	b, ok := h.byID[bedName]
+	h.bedMu.Unlock()
+	if ok {
 		b.rejected.Add(1)
 		b.mu.Lock()
 		b.lastReject = err.Error()
@@ -331,28 +536,34 @@ func (h *Hub) Reject(topic, bedName string, err error) {
 		if name == "" {
 			name = "(bad topic)"
 		}
-		h.rejMu.Lock()
-		if h.rejectsByName == nil {
-			h.rejectsByName = map[string]*rejectCount{}
-		}
-		rc, ok := h.rejectsByName[name]
-		if !ok && len(h.rejectsByName) >= maxRejectNames {
-			name = OtherDevices
-			rc, ok = h.rejectsByName[name]
-		}
-		if !ok {
-			rc = &rejectCount{}
-			h.rejectsByName[name] = rc
-		}
-		rc.n++
-		rc.last = err.Error()
-		h.rejMu.Unlock()
+		h.countByName(name, err.Error())
 	}
 	// Log at most once a second so a flood cannot flood the log; the count is exact.
 	now := h.cfg.Now().UnixNano()
 	if last := h.lastRejectLog.Load(); now-last >= int64(time.Second) && h.lastRejectLog.CompareAndSwap(last, now) {
 		h.cfg.Log.Warn("rejected feed message", "topic", topic, "err", err, "rejected_total", h.decodeErrors.Load())
 	}
+}
+
+// countByName counts a rejected or refused message of a name that is not
+// a bed, in the bounded per-name table.
+func (h *Hub) countByName(name, why string) {
+	h.rejMu.Lock()
+	defer h.rejMu.Unlock()
+	if h.rejectsByName == nil {
+		h.rejectsByName = map[string]*rejectCount{}
+	}
+	rc, ok := h.rejectsByName[name]
+	if !ok && len(h.rejectsByName) >= maxRejectNames {
+		name = OtherDevices
+		rc, ok = h.rejectsByName[name]
+	}
+	if !ok {
+		rc = &rejectCount{}
+		h.rejectsByName[name] = rc
+	}
+	rc.n++
+	rc.last = why
 }
 
 // DeviceRejects is one device's count of rejected messages and the reason
@@ -412,6 +623,24 @@ type Counters struct {
 	Events       uint64 // point events applied
 	DupMessages  uint64 // alarm or event messages received twice (QoS 1 redelivery), ignored
 	Dropped      uint64 // display samples overwritten before the display read them
+	// SkewFrames: waveform frames and numerics messages refused because
+	// their time lay outside MaxSkew of their arrival.
+	SkewFrames uint64
+	// JumpFrames: waveform frames held back because their sequence or
+	// time jumped (a restart, a clock step, a forged frame); not shown.
+	JumpFrames uint64
+	// Restarts: jumps that the following frame confirmed (a device
+	// restart or clock step): the bed's sequence follows the new frames.
+	Restarts uint64
+	// RefusedBeds: messages refused because their bed is not configured
+	// (RefuseUnknownBeds); counted by name in Rejects.
+	RefusedBeds uint64
+	// RefusedChannels: channels of frames not applied because their bed
+	// has maxBedChannels channels already.
+	RefusedChannels uint64
+	// RefusedAlarms: device alarm messages refused because their bed
+	// holds maxBedAlarms active alarms already.
+	RefusedAlarms uint64
 }
 
 // Counters returns the running totals.
@@ -427,6 +656,13 @@ func (h *Hub) Counters() Counters {
 		Events:       h.eventMsgs.Load(),
 		DupMessages:  h.dupAlarms.Load(),
 		UnknownBeds:  h.unknownBeds.Load(),
+
+		SkewFrames:      h.skewFrames.Load(),
+		JumpFrames:      h.jumpFrames.Load(),
+		Restarts:        h.restarts.Load(),
+		RefusedBeds:     h.refusedBeds.Load(),
+		RefusedChannels: h.refusedChannels.Load(),
+		RefusedAlarms:   h.refusedAlarms.Load(),
 	}
 	for _, b := range h.Beds() {
 		for _, ch := range b.Channels() {

@@ -98,9 +98,10 @@ func TestDuplicateDropped(t *testing.T) {
 }
 
 func TestDeviceResumesAfterSilence(t *testing.T) {
-	c := &fakeClock{time.UnixMilli(t0)}
+	c := &fakeClock{time.UnixMilli(t0 + 200)}
 	h := newTestHub(c)
 	h.Wave("01", frame(0, t0))
+	c.advance(20 * time.Second)
 	h.Wave("01", frame(1, t0+20_200)) // seq in order but 20 s later
 	got := drain(t, h, "01")
 	if len(got) != 100+250 { // capped at one second of break
@@ -109,10 +110,17 @@ func TestDeviceResumesAfterSilence(t *testing.T) {
 	if h.Counters().Gaps != 1 {
 		t.Fatal("a 20 s silence was not counted as a gap")
 	}
-	// A restarted device (seq back to 0, time forward) is accepted.
+	// A restarted device (seq back to 0, time forward) is accepted from
+	// its second frame on, which confirms the restart (the first is held).
+	c.advance(10 * time.Second)
 	h.Wave("01", frame(0, t0+30_000))
-	if h.Counters().DupFrames != 0 {
-		t.Fatal("restart treated as duplicate")
+	c.advance(200 * time.Millisecond)
+	h.Wave("01", frame(1, t0+30_200))
+	if n := h.Counters(); n.DupFrames != 0 || n.LateFrames != 0 || n.Restarts != 1 || n.JumpFrames != 1 || n.Gaps != 2 {
+		t.Fatalf("restart: counters %+v", n)
+	}
+	if got := drain(t, h, "01"); len(got) != 250+50 || got[len(got)-1] != 99 {
+		t.Fatalf("after the restart %d samples (last %v), want a 1 s break and frame 1", len(got), got[len(got)-1])
 	}
 }
 
@@ -249,7 +257,7 @@ func TestUnknownBedAppears(t *testing.T) {
 	h := newTestHub(c)
 	h.Wave("99", frame(0, t0))
 	beds := h.Beds()
-	if len(beds) != 3 || beds[2].Name != "99" || beds[2].Configured || h.Counters().UnknownBeds != 1 {
+	if len(beds) != 3 || beds[2].Name != "99" || beds[2].Configured() || h.Counters().UnknownBeds != 1 {
 		t.Fatalf("beds %v, counters %+v", beds, h.Counters())
 	}
 }
@@ -263,6 +271,7 @@ func BenchmarkHubWave(b *testing.B) {
 	for b.Loop() {
 		f.Seq = i
 		f.StartMs = t0 + int64(i)*200
+		c.advance(200 * time.Millisecond) // frames arrive as they end
 		h.Wave("01", f)
 		i++
 	}

@@ -9,9 +9,10 @@
 // time it was signed, the body, and a signature over all of these and the
 // topic it was published on. A receiving station opens it with a Verifier,
 // which refuses anything unsigned, from a station not on the list or
-// revoked, with a bad signature, replayed (a sequence number not above the
-// last one seen from that station on that topic), or signed too far from
-// now:
+// revoked, with a bad signature, replayed (a sequence number below the
+// last one seen from that station on that topic, or equal to it with
+// another signature), or signed too far from now; the last message itself
+// again is a duplicate (ErrDuplicate), dropped without a refusal:
 //
 //	message            live (published while subscribed)   retained (delivered at subscribe)
 //	-----------------  ----------------------------------  ---------------------------------
@@ -56,7 +57,11 @@ var (
 	ErrUnknown   = errors.New("station not on the ward's trust list")
 	ErrRevoked   = errors.New("station revoked")
 	ErrSignature = errors.New("signature does not verify")
-	ErrReplay    = errors.New("replayed (sequence number not above the last seen)")
+	ErrReplay    = errors.New("replayed (sequence number below the last seen)")
+	// ErrDuplicate is the last message seen again, byte for byte in effect
+	// (a QoS 1 redelivery, a retained copy at resubscription): not a
+	// refusal, but nothing new to apply.
+	ErrDuplicate = errors.New("duplicate of the last message")
 	ErrStale     = errors.New("signed too far from now")
 )
 
@@ -436,6 +441,7 @@ type Verifier struct {
 type seen struct {
 	seq uint64
 	at  time.Time
+	sig string
 }
 
 // Open checks a message received on topic (retained: delivered from the
@@ -494,12 +500,15 @@ func (v *Verifier) Open(topic string, payload []byte, retained bool, now time.Ti
 		v.last = map[string]seen{}
 	}
 	if s, ok := v.last[key]; ok && env.Seq <= s.seq {
+		if env.Seq == s.seq && s.sig == env.Sig {
+			return env.Station, nil, ErrDuplicate
+		}
 		return env.Station, nil, fmt.Errorf("%w: seq %d, last %d", ErrReplay, env.Seq, s.seq)
 	}
 	if len(v.last) >= maxReplayKeys {
 		v.forgetOldest()
 	}
-	v.last[key] = seen{env.Seq, now}
+	v.last[key] = seen{env.Seq, now, env.Sig}
 	return env.Station, body, nil
 }
 

@@ -41,9 +41,13 @@ func TestOpenRefuses(t *testing.T) {
 	a, b, rogue := NewIdentity("st-a"), NewIdentity("st-b"), NewIdentity("rogue")
 	v := verifier(a, b)
 	body := []byte(`{"id":"x","inactivation":"acknowledged"}`)
+	early := a.Sign(topic, body, t0) // signed first, received after good: a replay
 	good := a.Sign(topic, body, t0)
 	if _, _, err := v.Open(topic, good, false, t0); err != nil {
 		t.Fatal(err)
+	}
+	if _, _, err := v.Open(topic, good, false, t0); !errors.Is(err, ErrDuplicate) {
+		t.Fatalf("the same message again (a QoS 1 redelivery): %v, want ErrDuplicate", err)
 	}
 	mutate := func(f func(*Envelope)) []byte {
 		var e Envelope
@@ -82,7 +86,7 @@ func TestOpenRefuses(t *testing.T) {
 		{"time changed", v, topic, mutate(func(e *Envelope) { e.Ts -= 1000 }), false, t0, ErrSignature},
 		{"short signature", v, topic, mutate(func(e *Envelope) { e.Sig = "AAAA" }), false, t0, ErrMalformed},
 		{"wrong version", v, topic, mutate(func(e *Envelope) { e.V = 3 }), false, t0, ErrMalformed},
-		{"replayed", v, topic, good, false, t0, ErrReplay},
+		{"replayed", v, topic, early, false, t0, ErrReplay},
 		{"old, live", v, topic, a.Sign(topic, body, t0.Add(-10*time.Minute)), false, t0, ErrStale},
 		{"from the future", v, topic, a.Sign(topic, body, t0.Add(10*time.Minute)), true, t0, ErrStale},
 	}
