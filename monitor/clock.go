@@ -21,7 +21,11 @@ import (
 //   - Skew. A message whose time, placed as below, lies more than MaxSkew
 //     from its arrival is refused and counted (SkewFrames): it cannot move
 //     the bed's clock or sequence. (A frame stamped in the year 2200 used to
-//     make every genuine frame after it "late".)
+//     make every genuine frame after it "late".) The one exception is a
+//     numerics-only device's numerics (no waveform ever came): counted the
+//     same, but their values are applied and placed by arrival — there is
+//     no sequence for their time to move, and an HL7 monitor whose clock
+//     is wrong must not go blank.
 //   - Drift. When the median offset is steadily beyond driftThreshold, the
 //     device's clock is off: its times are placed by arrival (the median
 //     offset is added to them), inside the skew window or not, and the bed

@@ -458,19 +458,28 @@ func (h *Hub) Numerics(bedName string, f feed.NumFrame) {
 	now := h.cfg.Now()
 	if f.TsMs != 0 {
 		// The device's clock, as for waveform frames (from the numerics
-		// only when it sends none: see clock.go); the values themselves
-		// are stamped with their arrival, so a message moves no sequence
-		// or clock of the bed but this.
+		// only when it sends none: see clock.go). The values are stamped
+		// with their arrival: a message moves no sequence or clock of the
+		// bed but this.
 		nowMs := now.UnixMilli()
-		if b.lastWave.Load() == 0 {
+		waves := b.lastWave.Load() != 0
+		if !waves {
 			h.observeClock(b, bedName, nowMs-f.TsMs, h.cfg.MaxSkew.Milliseconds(), now)
 		}
 		f.TsMs += b.clock.place
 		if h.skewed(float64(f.TsMs), float64(nowMs)) {
 			h.skewFrames.Add(1)
 			b.skewFrames.Add(1)
-			h.logRefused(bedName, feed.StreamNum, "time outside the skew window", h.skewFrames.Load())
-			return
+			if waves {
+				// The device's clock is known from its frames, and this
+				// message's is not it: refused.
+				h.logRefused(bedName, feed.StreamNum, "time outside the skew window", h.skewFrames.Load())
+				return
+			}
+			// A numerics-only device (an HL7 monitor, its own
+			// observation times) is not blanked for its clock: its
+			// values are placed by arrival.
+			f.TsMs = nowMs
 		}
 	}
 	b.mu.Lock()
