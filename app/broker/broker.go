@@ -293,7 +293,7 @@ func (b *Broker) Panics() int64 { return b.panics.Load() }
 
 // Refused is the number of connections the broker turned away or cut: too
 // many clients or connections, a failed authentication, a client id held by
-// another user, a packet over the maximum size.
+// another user, a Last Will the ACL denies, a packet over the maximum size.
 func (b *Broker) Refused() int64 { return b.refused.Load() }
 
 // Close disconnects every client and stops listening.

@@ -136,7 +136,7 @@ func (l *guardedListener) serve(establish listeners.EstablishFn, conn net.Conn) 
 
 // refusal reports whether establish's error is the broker turning a client
 // away: too many clients, a failed authentication, a client id of another
-// user, a packet over the maximum size.
+// user, a Last Will the ACL denies, a packet over the maximum size.
 func refusal(err error) bool {
 	for _, c := range []packets.Code{packets.ErrServerBusy, packets.ErrBadUsernameOrPassword,
 		packets.ErrNotAuthorized, packets.ErrClientIdentifierNotValid, packets.ErrPacketTooLarge} {
