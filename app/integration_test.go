@@ -189,6 +189,7 @@ func TestGarbageIsCountedAndChangesNothing(t *testing.T) {
 		{"01", feed.StreamNum, []byte(`{"ts":1732400000000,"values":{"HR":{"v":"NaN"},"bogus":{"v":1}}}`)},
 		{"01", feed.StreamStatus, []byte(`not json`)},
 		{"77", feed.StreamWave, []byte("VW\x01\x01")}, // unknown bed, malformed
+		{"01", feed.StreamNum, []byte(`{"ts":1732400000000,"values":{"HR":{"v":60}}}` + strings.Repeat(" ", 64<<10))}, // over the size cap, unread
 	}
 	for _, g := range garbage {
 		send(feed.Topic(cfg.Ward, g.bed, g.stream), g.payload)
@@ -207,8 +208,8 @@ func TestGarbageIsCountedAndChangesNothing(t *testing.T) {
 	if _, ok := core.Hub.Bed("01").Vital(feed.MDCECGHeartRate); ok {
 		t.Fatal("a rejected numerics message was half-applied")
 	}
-	if n := core.Hub.Bed("01").Counts().Rejected; n != 5 {
-		t.Fatalf("bed 01 counts %d rejections, want 5", n)
+	if n := core.Hub.Bed("01").Counts().Rejected; n != 6 {
+		t.Fatalf("bed 01 counts %d rejections, want 6", n)
 	}
 }
 

@@ -30,6 +30,19 @@ func (s Stream) Valid() bool {
 	return false
 }
 
+// MaxPayload is the largest message of a stream that is decoded at all;
+// a larger one is rejected unread (docs/feed-protocol.md, Limits). A waveform
+// frame at its limits (32 channels of 8192 samples) is 512 KiB in binary.
+func (s Stream) MaxPayload() int {
+	if s == StreamWave {
+		return 1 << 20
+	}
+	return 64 << 10
+}
+
+// ErrTooLarge is wrapped for a message over its stream's MaxPayload.
+var ErrTooLarge = errors.New("message too large")
+
 // ErrTopic is returned for a topic that is not a feed topic.
 var ErrTopic = errors.New("not a vigil/v1 feed topic")
 

@@ -315,6 +315,10 @@ func (s *Subscriber) handle(_ paho.Client, m paho.Message) {
 		s.hub.Reject(topic, "", fmt.Errorf("message for ward %q at a station of ward %q", ward, s.opts.Ward))
 		return
 	}
+	if n, limit := len(m.Payload()), stream.MaxPayload(); n > limit {
+		s.hub.Reject(topic, bed, fmt.Errorf("%w: %d bytes on %s, at most %d", feed.ErrTooLarge, n, stream, limit))
+		return
+	}
 	switch stream {
 	case feed.StreamWave:
 		if err := feed.DecodeWaveAny(m.Payload(), &s.wf); err != nil {
