@@ -188,7 +188,7 @@ func TestGarbageIsCountedAndChangesNothing(t *testing.T) {
 		{"01", feed.StreamNum, []byte(`{"ts":"yesterday"}`)},
 		{"01", feed.StreamNum, []byte(`{"ts":1732400000000,"values":{"HR":{"v":"NaN"},"bogus":{"v":1}}}`)},
 		{"01", feed.StreamStatus, []byte(`not json`)},
-		{"77", feed.StreamWave, []byte("VW\x01\x01")}, // unknown bed, malformed
+		{"77", feed.StreamWave, []byte("VW\x01\x01")},                                                                 // unknown bed, malformed
 		{"01", feed.StreamNum, []byte(`{"ts":1732400000000,"values":{"HR":{"v":60}}}` + strings.Repeat(" ", 64<<10))}, // over the size cap, unread
 	}
 	for _, g := range garbage {
