@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"io"
+	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -256,4 +258,39 @@ func TestRevokedStationRefused(t *testing.T) {
 		_, ok := findAlarm(b, alarms.CodeUntrusted)
 		return ok
 	})
+}
+
+// Eight bytes after an MQTT 5 CONNECT once stopped the whole station (a
+// panic in the embedded broker's decoder). Now the attacker's connection
+// ends, and the station, its broker and its ward's feed go on.
+func TestBrokerPacketCannotStopStation(t *testing.T) {
+	cfg := testConfig(t, "")
+	cfg.Sim = 2
+	core := startStation(t, cfg)
+	waitFor(t, 10*time.Second, "the simulated beds' samples", func() bool { return core.Hub.Counters().Samples > 500 })
+
+	c, err := net.Dial("tcp", core.Broker.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	connect := []byte{0x10, 0x0e, 0x00, 0x04, 'M', 'Q', 'T', 'T', 0x05, 0x02, 0x00, 0x3c, 0x00, 0x00, 0x01, 'x'}
+	subscribeNoOptions := []byte{0x82, 0x06, 0x00, 0x01, 0x00, 0x00, 0x01, 'a'}
+	if _, err := c.Write(connect); err != nil {
+		t.Fatal(err)
+	}
+	ack := make([]byte, 4)
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.ReadFull(c, ack); err != nil || ack[0] != 0x20 {
+		t.Fatalf("CONNACK: %x %v", ack, err)
+	}
+	if _, err := c.Write(subscribeNoOptions); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "the broker to end the attacker's connection", func() bool { return core.Broker.Panics() == 1 })
+	before := core.Hub.Counters().Samples
+	waitFor(t, 5*time.Second, "the feed going on after the attack", func() bool { return core.Hub.Counters().Samples > before+500 })
+	if !core.Sub.Connected() {
+		t.Fatal("the station lost its broker")
+	}
 }

@@ -50,26 +50,30 @@ const (
 type Config struct {
 	Command Command
 
-	Ward       string
-	Broker     string        // external broker URL; empty: embedded broker + simulator
-	Listen     string        // embedded broker address
-	Sim        int           // simulated beds (station: 0 = none unless embedded; sim: beds)
-	Events     bool          // scripted events in the simulator
-	SimHistory time.Duration // trend history made up for the simulated beds at start (0: none)
-	Seed       int64
-	FrameMs    int
-	Headless   bool
-	DataDir    string
-	Stats      string // path or "-" for stdout; empty: none
-	StatsEvery time.Duration
-	FPS        int
-	ClientID   string
-	Username   string
-	Password   string // never logged, never a flag
-	TLS        mqttfeed.TLS
-	Profile    sim.Profile
-	WaveStale  time.Duration // 0: the hub's default
-	NumStale   time.Duration
+	Ward   string
+	Broker string // external broker URL; empty: embedded broker + simulator
+	Listen string // embedded broker address
+	// ListenPasswords and ListenACL turn on the embedded broker's
+	// authentication (package broker's formats); only then may it listen
+	// on an address other than loopback.
+	ListenPasswords, ListenACL string
+	Sim                        int           // simulated beds (station: 0 = none unless embedded; sim: beds)
+	Events                     bool          // scripted events in the simulator
+	SimHistory                 time.Duration // trend history made up for the simulated beds at start (0: none)
+	Seed                       int64
+	FrameMs                    int
+	Headless                   bool
+	DataDir                    string
+	Stats                      string // path or "-" for stdout; empty: none
+	StatsEvery                 time.Duration
+	FPS                        int
+	ClientID                   string
+	Username                   string
+	Password                   string // never logged, never a flag
+	TLS                        mqttfeed.TLS
+	Profile                    sim.Profile
+	WaveStale                  time.Duration // 0: the hub's default
+	NumStale                   time.Duration
 	// NEWS2: how old a value may be and still be scored (0: news2.DefaultFreshness).
 	NEWS2Fresh, NEWS2NIBPFresh, NEWS2ChartFresh time.Duration
 	ConfigFile                                  string        // the file the settings came from, if any
@@ -200,7 +204,9 @@ func Parse(args []string, stderr io.Writer) (Config, error) {
 	}
 	fs.StringVar(&cfg.Ward, "ward", cfg.Ward, "ward this station serves (topic vigil/v1/<ward>/...)")
 	fs.StringVar(&cfg.Broker, "broker", "", "external MQTT broker, e.g. tcp://10.1.2.3:1883 (default: embedded broker with a simulated ward)")
-	fs.StringVar(&cfg.Listen, "listen", cfg.Listen, "address of the embedded broker (ignored with --broker)")
+	fs.StringVar(&cfg.Listen, "listen", cfg.Listen, "address of the embedded broker (ignored with --broker); other than loopback only with --listen-passwords")
+	fs.StringVar(&cfg.ListenPasswords, "listen-passwords", "", "embedded broker: require a login, users from this file (user:bcrypt-hash lines, as htpasswd -B writes); the station and its simulated devices log in with --user and $VIGIL_MQTT_PASSWORD")
+	fs.StringVar(&cfg.ListenACL, "listen-acl", "", "embedded broker: access list (mosquitto-like user/topic/pattern lines; see docs/mosquitto/vigil.acl)")
 	fs.IntVar(&cfg.Sim, "sim", -1, "simulated beds to run (default 16 with the embedded broker, 0 with --broker)")
 	fs.BoolVar(&cfg.Events, "events", cfg.Events, "scripted clinical and technical events in the simulated ward")
 	fs.DurationVar(&cfg.SimHistory, "sim-history", 0, "give the simulated beds this much trend history at start, for demonstrations (up to 72h; only beds with none yet)")

@@ -103,7 +103,15 @@ func Start(ctx context.Context, cfg Config, stdout, stderr io.Writer) (*Core, er
 
 	c.URL = cfg.Broker
 	if c.URL == "" {
-		b, err := broker.Start(cfg.Listen, log)
+		opt := broker.Options{MaxClients: max(broker.DefaultMaxClients, cfg.Sim+64)}
+		if cfg.ListenPasswords != "" {
+			if opt.Auth, err = broker.LoadAuth(cfg.ListenPasswords, cfg.ListenACL); err != nil {
+				return fail(fmt.Errorf("--listen-passwords: %w", err))
+			}
+		} else if cfg.ListenACL != "" {
+			return fail(errors.New("--listen-acl needs --listen-passwords (an access list names users)"))
+		}
+		b, err := broker.StartWith(cfg.Listen, log, opt)
 		if errors.Is(err, broker.ErrAddrInUse) {
 			return fail(fmt.Errorf("%w: %s is already in use; start with --listen 127.0.0.1:<free port> for another port, or --broker tcp://%s to use the broker already running there", ErrPortInUse, cfg.Listen, cfg.Listen))
 		}
@@ -195,6 +203,7 @@ func Start(ctx context.Context, cfg Config, stdout, stderr io.Writer) (*Core, er
 			}}
 		if c.Broker != nil {
 			src.brokerDropped = c.Broker.Dropped
+			src.broker = c.Broker
 		}
 		if c.Ward != nil {
 			src.simSamples = func() uint64 { return c.Ward.Stats().Samples }

@@ -42,6 +42,11 @@ type StatsLine struct {
 	LatencyP99Ms   float64 `json:"latency_p99_ms"`
 	LateFrames     uint64  `json:"late_frames"`
 	BrokerDropped  int64   `json:"broker_dropped"`
+	// The embedded broker: connections ended by a panic in its packet
+	// handling (the attack of a malformed packet), and connections refused
+	// (login, access list, client cap, packet size).
+	BrokerPanics   int64   `json:"broker_panics,omitempty"`
+	BrokerRefused  int64   `json:"broker_refused,omitempty"`
 	SimSamplesPerS float64 `json:"sim_samples_per_s,omitempty"`
 	MsgsTotal      uint64  `json:"msgs_total"`
 	SamplesTotal   uint64  `json:"samples_total"`
@@ -95,11 +100,15 @@ type statsSource struct {
 	firstWave     func() time.Time
 	link          func() mqttfeed.LinkState
 	brokerDropped func() int64
-	simSamples    func() uint64
-	alarms        *alarms.Service
-	sync          *alarmSync
-	journal       func() store.Stats
-	recordings    func() recordings.Stats
+	broker        interface {
+		Panics() int64
+		Refused() int64
+	}
+	simSamples func() uint64
+	alarms     *alarms.Service
+	sync       *alarmSync
+	journal    func() store.Stats
+	recordings func() recordings.Stats
 }
 
 // cpuTime is the process's user+system CPU time.
@@ -200,6 +209,9 @@ func reportStats(ctx context.Context, w io.Writer, every time.Duration, src stat
 		if src.link != nil {
 			st := src.link()
 			l.Connected, l.BrokerProblem = st.Connected, st.Problem
+		}
+		if src.broker != nil {
+			l.BrokerPanics, l.BrokerRefused = src.broker.Panics(), src.broker.Refused()
 		}
 		if src.brokerDropped != nil {
 			l.BrokerDropped = src.brokerDropped()
