@@ -54,6 +54,8 @@ bench: build ## run the benchmarks; the tracked figures are the BENCH <name> <va
 	  $(GO) test -run '^$$' -bench '^BenchmarkIngest$$' -benchtime 1x -timeout 20m -v ./app/ && \
 	  $(GO) test -run '^$$' -bench '^BenchmarkAlarmLatency$$' -benchtime 1x -timeout 10m -v . && \
 	  $(GO) test -run '^$$' -bench '^BenchmarkHL7Load$$' -benchtime 1x -timeout 10m -v ./app/ && \
+	  $(GO) test -run '^TestFloodOfInventedBeds$$' -count=1 -timeout 10m -v ./app/ && \
+	  $(GO) test -run '^$$' -bench . -benchmem ./alarms/peers/ && \
 	  $(GO) test -run '^$$' -bench . -benchtime 5000x -timeout 10m ./app/store/ && \
 	  $(GO) test -run '^$$' -bench . -timeout 10m ./app/store/recordings/ && \
 	  $(GO) test -run '^$$' -bench '^BenchmarkTrendOpen24h$$' -benchtime 10x -timeout 10m ./app/ && \

@@ -194,6 +194,7 @@ type Service struct {
 
 	mu      sync.Mutex
 	inbox   []input
+	pending map[string]int // inputs waiting in inbox by source (sourceOf)
 	wake    chan struct{}
 	dropped atomic.Uint64
 
@@ -259,12 +260,42 @@ func NewService(cfg Config) *Service {
 // Policy is the service's policy with its defaults.
 func (s *Service) Policy() Policy { return s.e.Policy() }
 
+// maxPerSource bounds the inputs one bed (or the other stations together)
+// may have waiting: a flood from one source fills its own share and is
+// dropped there, and never crowds out another bed's numerics or an
+// operator's command (commands and faults are not bounded by source).
+const maxPerSource = 1024
+
+// sourceOf is the share an input counts against: its bed, or the other
+// stations; "" for commands and station faults.
+func sourceOf(in *input) string {
+	switch in.kind {
+	case inRemote:
+		return "\x00stations"
+	case inNum, inStatus, inDevAlarm, inEvent:
+		return in.bed
+	}
+	return ""
+}
+
 func (s *Service) push(in input) bool {
+	src := sourceOf(&in)
 	s.mu.Lock()
-	if len(s.inbox) >= maxInbox {
+	full := len(s.inbox) >= maxInbox && src != ""
+	if src != "" && !full {
+		if s.pending == nil {
+			s.pending = map[string]int{}
+		}
+		if s.pending[src] >= maxPerSource {
+			full = true
+		} else if len(s.pending) < maxInbox {
+			s.pending[src]++
+		}
+	}
+	if full {
 		s.mu.Unlock()
 		if s.dropped.Add(1) == 1 {
-			s.log.Error("alarm input queue full: inputs dropped (counted as input_dropped)")
+			s.log.Error("alarm input queue full for a source: its inputs dropped (counted as input_dropped)", "source", src)
 		}
 		return false
 	}
@@ -561,6 +592,7 @@ func (s *Service) drain() {
 		s.mu.Lock()
 		batch := s.inbox
 		s.inbox = nil
+		clear(s.pending)
 		s.mu.Unlock()
 		if len(batch) == 0 {
 			return

@@ -84,6 +84,8 @@ func TestShippedMosquittoACL(t *testing.T) {
 	acfg, bcfg := config("st-a", "station-icu1-a"), config("st-b", "station-icu1-b") // both enrolled before either starts
 	a := startStation(t, acfg)
 	b := startStation(t, bcfg)
+	bindBeds(t, a, "03", "04")
+	bindBeds(t, b, "03", "04")
 
 	dial := func(user, pw string) (*mqttfeed.Device, error) {
 		return mqttfeed.DialDevice(context.Background(), mqttfeed.DeviceOptions{Broker: url, ClientID: "c-" + user,

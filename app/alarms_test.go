@@ -81,6 +81,7 @@ func enrol(t *testing.T, cfg *Config) *peers.Identity {
 func stationConfig(t *testing.T, ward, station, role string) Config {
 	cfg := testConfig(t, mosquittoURL)
 	cfg.Ward, cfg.Station, cfg.Role, cfg.Operator = ward, station, role, role+"."+station
+	cfg.DiscoverBeds = false // only bound beds exist (bindBeds)
 	enrol(t, &cfg)
 	cfg.ClientID = "vigil-" + ward + "-" + station
 	cfg.NumStale = time.Hour // this test is about one alarm, not NO DATA
@@ -99,12 +100,10 @@ func TestTwoStationsOneTruth(t *testing.T) {
 	a := startStation(t, acfg)
 	b := startStation(t, bcfg)
 	dev := newDevice(t, mosquittoURL, ward, "05")
-	// Bed 05 is configured at B: a restarted station recovers the alarms of
-	// its configured beds (another station's state never makes a bed).
-	if err := b.Store.SaveBed(context.Background(), alarms.Actor{Who: "admin", Where: "st-b", Role: alarms.Admin},
-		"bed-05", "Bed 5", ward+"/05", "adult"); err != nil {
-		t.Fatal(err)
-	}
+	// Bed 05 is bound at both: a restarted station recovers the alarms of
+	// its beds (another station's state never makes a bed).
+	bindBeds(t, a, "05")
+	bindBeds(t, b, "05")
 
 	dev.num("05", spo2(80))
 	var idA, idB string
@@ -166,6 +165,9 @@ func TestTwoStationsOneTruth(t *testing.T) {
 	if _, ok := findAlarm(c3, "spo2-desat"); ok {
 		t.Fatal("a resolved alarm was recovered by a new station")
 	}
+	if n := c3.Alarms.Stats().RemoteRefused; n != 0 {
+		t.Fatalf("the new station refused %d alarm states: something retained was left", n)
+	}
 	if n := a.sync.stationsOnline(); n != 3 {
 		t.Fatalf("station A sees %d stations online, want 3 (A, B, C)", n)
 	}
@@ -175,6 +177,7 @@ func TestTwoStationsOneTruth(t *testing.T) {
 func TestAlarmStatsOverMosquitto(t *testing.T) {
 	cfg := stationConfig(t, testConfig(t, "").Ward, "st-s", "nurse")
 	c := startStation(t, cfg)
+	bindBeds(t, c, "07")
 	dev := newDevice(t, mosquittoURL, cfg.Ward, "07")
 	dev.num("07", spo2(70), feed.Numeric{Code: feed.MDCECGHeartRate, Value: 80, Valid: true})
 	waitFor(t, 5*time.Second, "the alarm", func() bool { return c.Alarms.Stats().Raised == 1 })

@@ -97,6 +97,8 @@ func TestForgedAlarmStatesRefused(t *testing.T) {
 	bcfg := stationConfig(t, ward, "st-b", "nurse")
 	a := startStation(t, acfg)
 	b := startStation(t, bcfg)
+	bindBeds(t, a, "03")
+	bindBeds(t, b, "03")
 	dev := newDevice(t, mosquittoURL, ward, "03")
 	in := newIntruder(t, mosquittoURL, feed.Root+"/"+ward+"/alarms/03/#")
 
@@ -229,6 +231,8 @@ func TestRevokedStationRefused(t *testing.T) {
 	bcfg := stationConfig(t, ward, "st-b", "nurse")
 	a := startStation(t, acfg)
 	b := startStation(t, bcfg)
+	bindBeds(t, a, "03")
+	bindBeds(t, b, "03")
 	dev := newDevice(t, mosquittoURL, ward, "03")
 	dev.num("03", spo2(82))
 	var id string

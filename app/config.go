@@ -57,6 +57,11 @@ type Config struct {
 	// authentication (package broker's formats); only then may it listen
 	// on an address other than loopback.
 	ListenPasswords, ListenACL string
+	// DiscoverBeds shows every bed the feed brings, configured or not
+	// (commissioning a ward). Off, outside the demo only the beds bound in
+	// the bed administration (or simulated by this station) exist: a
+	// message for any other bed is refused and counted.
+	DiscoverBeds bool
 	Sim                        int           // simulated beds (station: 0 = none unless embedded; sim: beds)
 	Events                     bool          // scripted events in the simulator
 	SimHistory                 time.Duration // trend history made up for the simulated beds at start (0: none)
@@ -206,6 +211,7 @@ func Parse(args []string, stderr io.Writer) (Config, error) {
 	fs.StringVar(&cfg.Broker, "broker", "", "external MQTT broker, e.g. tcp://10.1.2.3:1883 (default: embedded broker with a simulated ward)")
 	fs.StringVar(&cfg.Listen, "listen", cfg.Listen, "address of the embedded broker (ignored with --broker); other than loopback only with --listen-passwords")
 	fs.StringVar(&cfg.ListenPasswords, "listen-passwords", "", "embedded broker: require a login, users from this file (user:bcrypt-hash lines, as htpasswd -B writes); the station and its simulated devices log in with --user and $VIGIL_MQTT_PASSWORD")
+	fs.BoolVar(&cfg.DiscoverBeds, "discover-beds", false, "show every bed the feed brings, bound or not (commissioning); off: outside the demo only the beds bound in the bed administration exist")
 	fs.StringVar(&cfg.ListenACL, "listen-acl", "", "embedded broker: access list (mosquitto-like user/topic/pattern lines; see docs/mosquitto/vigil.acl)")
 	fs.IntVar(&cfg.Sim, "sim", -1, "simulated beds to run (default 16 with the embedded broker, 0 with --broker)")
 	fs.BoolVar(&cfg.Events, "events", cfg.Events, "scripted clinical and technical events in the simulated ward")

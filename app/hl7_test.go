@@ -316,6 +316,7 @@ func TestHL7AlarmReports(t *testing.T) {
 	cfg := stationConfig(t, testConfig(t, "").Ward, "st-hl7", "charge")
 	cfg.AlarmHL7 = rx.Addr()
 	c := startStation(t, cfg)
+	bindBeds(t, c, "05")
 	dev := newDevice(t, mosquittoURL, cfg.Ward, "05")
 	dev.num("05", spo2(80))
 	next := func(what string) string {

@@ -12,6 +12,7 @@ import (
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 
+	"github.com/vigil-station/vigil/alarms"
 	"github.com/vigil-station/vigil/monitor/benchout"
 	"github.com/vigil-station/vigil/monitor/feed"
 	"github.com/vigil-station/vigil/monitor/mqttfeed"
@@ -43,8 +44,26 @@ func TestMain(m *testing.M) {
 func testConfig(t *testing.T, broker string) Config {
 	cfg := Config{Command: CmdStation, Ward: "IT" + fmt.Sprint(time.Now().UnixNano()%100000), Broker: broker,
 		Listen: "127.0.0.1:0", FrameMs: 200, FPS: 25, StatsEvery: time.Second, Headless: true,
-		DataDir: t.TempDir(), ClientID: fmt.Sprintf("vigil-test-%d", time.Now().UnixNano())}
+		DataDir: t.TempDir(), ClientID: fmt.Sprintf("vigil-test-%d", time.Now().UnixNano()),
+		// Most tests are about what the feed brings: they take every bed
+		// (commissioning). The security tests bind their beds (bindBeds).
+		DiscoverBeds: true}
 	return cfg
+}
+
+// bindBeds binds feed beds of the station's ward in its bed administration,
+// as an admin would, and waits until the station takes their data.
+func bindBeds(t *testing.T, c *Core, beds ...string) {
+	t.Helper()
+	admin := alarms.Actor{Who: "admin", Where: c.sync.station, Role: alarms.Admin}
+	for _, b := range beds {
+		if err := c.Store.SaveBed(context.Background(), admin, "bed-"+b, "Bed "+b, c.Hub.Ward()+"/"+b, "adult"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, 3*time.Second, "the beds configured at the station", func() bool {
+		return len(c.Hub.ConfiguredBeds()) >= len(beds)
+	})
 }
 
 func dialer(url string) sim.Dialer {

@@ -199,6 +199,16 @@ func (c *Core) bedsChanged() {
 		}
 	}
 	c.bedInfo.Store(&byFeed)
+	// The hub's configured beds: the simulated ones in their order, then
+	// the bound ones in the administration's order.
+	names := slices.Clone(c.simBeds)
+	for _, b := range beds {
+		_, feedBed, _ := strings.Cut(b.Feed, "/")
+		if _, ok := byFeed[feedBed]; ok && !slices.Contains(names, feedBed) {
+			names = append(names, feedBed)
+		}
+	}
+	c.Hub.SetConfiguredBeds(names)
 	c.bedsSeq.Add(1)
 }
 

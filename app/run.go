@@ -65,6 +65,7 @@ type Core struct {
 	bedsSeq       atomic.Uint64
 
 	sync         *alarmSync
+	simBeds      []string // the station's own simulated beds (configured)
 	soundProblem string
 	ctx          context.Context
 	cancel       context.CancelFunc
@@ -132,8 +133,12 @@ func Start(ctx context.Context, cfg Config, stdout, stderr io.Writer) (*Core, er
 		c.Ward = w
 		beds = w.BedNames()
 	}
+	c.simBeds = beds
 	c.Hub = monitor.NewHub(monitor.Config{Ward: cfg.Ward, Beds: beds, Log: log,
-		WaveStale: cfg.WaveStale, NumStale: cfg.NumStale})
+		WaveStale: cfg.WaveStale, NumStale: cfg.NumStale,
+		// Outside the demo a bed exists only when it is configured: a
+		// flood of invented bed names creates nothing.
+		RefuseUnknownBeds: !cfg.demo() && !cfg.DiscoverBeds})
 	if err := c.openJournal(cfg, dir); err != nil {
 		return fail(err)
 	}

@@ -41,6 +41,16 @@ type StatsLine struct {
 	LatencyP50Ms   float64 `json:"latency_p50_ms"`
 	LatencyP99Ms   float64 `json:"latency_p99_ms"`
 	LateFrames     uint64  `json:"late_frames"`
+	// Frames refused for a time outside the skew window, held back at a
+	// sequence or clock jump, and jumps confirmed as device restarts;
+	// messages refused for a bed that is not configured, channels and
+	// device alarms beyond a bed's caps.
+	SkewFrames      uint64 `json:"skew_frames"`
+	JumpFrames      uint64 `json:"jump_frames"`
+	DeviceRestarts  uint64 `json:"device_restarts"`
+	RefusedBeds     uint64 `json:"refused_beds"`
+	RefusedChannels uint64 `json:"refused_channels,omitempty"`
+	RefusedAlarms   uint64 `json:"refused_device_alarms,omitempty"`
 	BrokerDropped  int64   `json:"broker_dropped"`
 	// The embedded broker: connections ended by a panic in its packet
 	// handling (the attack of a malformed packet), and connections refused
@@ -202,6 +212,8 @@ func reportStats(ctx context.Context, w io.Writer, every time.Duration, src stat
 			l.Gaps = c.Gaps
 			l.DupFrames = c.DupFrames
 			l.LateFrames = c.LateFrames
+			l.SkewFrames, l.JumpFrames, l.DeviceRestarts = c.SkewFrames, c.JumpFrames, c.Restarts
+			l.RefusedBeds, l.RefusedChannels, l.RefusedAlarms = c.RefusedBeds, c.RefusedChannels, c.RefusedAlarms
 			lat := cur.lat.Sub(prev.lat)
 			l.LatencyP50Ms = float64(lat.Quantile(0.5).Microseconds()) / 1000
 			l.LatencyP99Ms = float64(lat.Quantile(0.99).Microseconds()) / 1000
