@@ -62,23 +62,23 @@ type Config struct {
 	// the bed administration (or simulated by this station) exist: a
 	// message for any other bed is refused and counted.
 	DiscoverBeds bool
-	Sim                        int           // simulated beds (station: 0 = none unless embedded; sim: beds)
-	Events                     bool          // scripted events in the simulator
-	SimHistory                 time.Duration // trend history made up for the simulated beds at start (0: none)
-	Seed                       int64
-	FrameMs                    int
-	Headless                   bool
-	DataDir                    string
-	Stats                      string // path or "-" for stdout; empty: none
-	StatsEvery                 time.Duration
-	FPS                        int
-	ClientID                   string
-	Username                   string
-	Password                   string // never logged, never a flag
-	TLS                        mqttfeed.TLS
-	Profile                    sim.Profile
-	WaveStale                  time.Duration // 0: the hub's default
-	NumStale                   time.Duration
+	Sim          int           // simulated beds (station: 0 = none unless embedded; sim: beds)
+	Events       bool          // scripted events in the simulator
+	SimHistory   time.Duration // trend history made up for the simulated beds at start (0: none)
+	Seed         int64
+	FrameMs      int
+	Headless     bool
+	DataDir      string
+	Stats        string // path or "-" for stdout; empty: none
+	StatsEvery   time.Duration
+	FPS          int
+	ClientID     string
+	Username     string
+	Password     string // never logged, never a flag
+	TLS          mqttfeed.TLS
+	Profile      sim.Profile
+	WaveStale    time.Duration // 0: the hub's default
+	NumStale     time.Duration
 	// NEWS2: how old a value may be and still be scored (0: news2.DefaultFreshness).
 	NEWS2Fresh, NEWS2NIBPFresh, NEWS2ChartFresh time.Duration
 	ConfigFile                                  string        // the file the settings came from, if any

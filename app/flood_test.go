@@ -122,4 +122,3 @@ func TestFloodOfInventedBeds(t *testing.T) {
 	benchout.Record("flood_heap_growth_mb", r.heapGrowthMB, "MB")
 	benchout.Record("flood_desat_latency_ms", float64(r.desatAfter.Microseconds())/1000, "ms")
 }
-

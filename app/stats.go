@@ -51,7 +51,7 @@ type StatsLine struct {
 	RefusedBeds     uint64 `json:"refused_beds"`
 	RefusedChannels uint64 `json:"refused_channels,omitempty"`
 	RefusedAlarms   uint64 `json:"refused_device_alarms,omitempty"`
-	BrokerDropped  int64   `json:"broker_dropped"`
+	BrokerDropped   int64  `json:"broker_dropped"`
 	// The embedded broker: connections ended by a panic in its packet
 	// handling (the attack of a malformed packet), and connections refused
 	// (login, access list, client cap, packet size).
