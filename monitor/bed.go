@@ -43,6 +43,12 @@ type Bed struct {
 	samples, gaps, dupFrames, lateFrames, rejected atomic.Uint64
 	skewFrames, jumpFrames, restarts               atomic.Uint64
 	refusedChannels, refusedAlarms                 atomic.Uint64
+	sourceRefused, seqHeld                         atomic.Uint64
+
+	// The bed's binding to its device (binding.go).
+	numSeq        seqTrack               // writer only
+	conflictUntil atomic.Int64           // unix ns; 0 = no conflict
+	conflictWhy   atomic.Pointer[string] // the latest conflict's reason
 
 	mu         sync.Mutex
 	vitals     map[uint32]Vital
@@ -161,6 +167,8 @@ type Counts struct {
 	Samples, Gaps, DupFrames, LateFrames, Rejected uint64
 	SkewFrames, JumpFrames, Restarts               uint64
 	RefusedChannels, RefusedAlarms                 uint64
+	SourceRefused                                  uint64 // messages not used while the feed showed another source
+	NumHeld                                        uint64 // numerics not used for their sequence number (seqTrack)
 }
 
 // Counts returns the bed's running totals.
@@ -168,7 +176,8 @@ func (b *Bed) Counts() Counts {
 	return Counts{Samples: b.samples.Load(), Gaps: b.gaps.Load(), DupFrames: b.dupFrames.Load(),
 		LateFrames: b.lateFrames.Load(), Rejected: b.rejected.Load(),
 		SkewFrames: b.skewFrames.Load(), JumpFrames: b.jumpFrames.Load(), Restarts: b.restarts.Load(),
-		RefusedChannels: b.refusedChannels.Load(), RefusedAlarms: b.refusedAlarms.Load()}
+		RefusedChannels: b.refusedChannels.Load(), RefusedAlarms: b.refusedAlarms.Load(),
+		SourceRefused: b.sourceRefused.Load(), NumHeld: b.seqHeld.Load()}
 }
 
 // State is what the station knows of a bed's device at one moment.

@@ -276,8 +276,10 @@ func TestForgedFramesCannotPlaceByArrival(t *testing.T) {
 func TestNumericsTime(t *testing.T) {
 	d, obs, rec := newTestDevice(t, Config{}, "N1")
 	d.run(1)
+	seq := uint32(0)
 	num := func(off time.Duration, v float64) {
-		d.h.Numerics("N1", feed.NumFrame{TsMs: d.clk.now().Add(off).UnixMilli(), Seq: 1, Values: []feed.Numeric{{Code: feed.MDCSpO2, Value: v, Valid: true}}})
+		seq++
+		d.h.Numerics("N1", feed.NumFrame{TsMs: d.clk.now().Add(off).UnixMilli(), Seq: seq, Values: []feed.Numeric{{Code: feed.MDCSpO2, Value: v, Valid: true}}})
 	}
 	num(0, 97)
 	num(100*365*24*time.Hour, 50) // ~2125

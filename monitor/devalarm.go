@@ -45,6 +45,9 @@ func (h *Hub) Alarm(bedName string, a feed.Alarm) {
 		return
 	}
 	now := h.cfg.Now()
+	if ending := a.Phase == feed.PhaseEnd || a.State == feed.StateInactive; ending && !h.usable(b, bedName, feed.StreamAlarm, now) {
+		return // another source on the feed may raise (the safe side), never end
+	}
 	// A device placed by arrival (its clock is off): so are its alarms.
 	a.TsMs += b.clock.place
 	b.mu.Lock()
@@ -88,6 +91,9 @@ func (h *Hub) Event(bedName string, e feed.Event) {
 		return
 	}
 	now := h.cfg.Now()
+	if e.Kind != feed.EventNurseCall && !h.usable(b, bedName, feed.StreamEvent, now) {
+		return // a nurse call is heard whoever sent it; nothing else is taken from another source
+	}
 	e.TsMs += b.clock.place
 	b.mu.Lock()
 	if slices.ContainsFunc(b.events, func(d DeviceEvent) bool { return d.ID == e.ID && d.Seq == e.Seq }) {

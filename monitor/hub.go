@@ -78,12 +78,14 @@ type Hub struct {
 	beds atomic.Pointer[[]*Bed] // copy-on-write, in display order; replaced under bedMu
 
 	bedMu      sync.Mutex
-	byID       map[string]*Bed // bedMu
-	configured map[string]int  // bedMu: the configured beds and their display order
+	byID       map[string]*Bed   // bedMu
+	configured map[string]int    // bedMu: the configured beds and their display order
+	bindings   map[string]string // bedMu: bed -> the device bound to it
 
 	msgs, samples, decodeErrors, gaps, dupFrames, lateFrames, unknownBeds atomic.Uint64
 	skewFrames, jumpFrames, restarts, refusedBeds                         atomic.Uint64
 	refusedChannels, refusedAlarms                                        atomic.Uint64
+	sourceRefused, conflicts, seqHeld                                     atomic.Uint64
 	lastRejectLog                                                         atomic.Int64
 
 	latency LatencyHist
@@ -285,6 +287,9 @@ func (h *Hub) Wave(bedName string, f *feed.WaveFrame) {
 		return
 	}
 	now := h.cfg.Now()
+	if !h.usable(b, bedName, feed.StreamWave, now) {
+		return
+	}
 	frameMs := f.Channels[0].DurationMs()
 	nowMs := float64(now.UnixNano()) / 1e6
 	offMs := int64(math.Round(nowMs - (float64(f.StartMs) + frameMs)))
@@ -456,6 +461,18 @@ func (h *Hub) Numerics(bedName string, f feed.NumFrame) {
 		return
 	}
 	now := h.cfg.Now()
+	use, conflict := b.numSeq.decide(f.Seq, valuesSum(f.Values), now.UnixNano())
+	if conflict {
+		h.conflict(b, bedName, "TWO SOURCES on the bed's numerics (their sequence numbers interleave) — the bed's data are not used", now)
+	}
+	if !h.usable(b, bedName, feed.StreamNum, now) {
+		return
+	}
+	if !use {
+		h.seqHeld.Add(1)
+		b.seqHeld.Add(1)
+		return
+	}
 	if f.TsMs != 0 {
 		// The device's clock, as for waveform frames (from the numerics
 		// only when it sends none: see clock.go). The values are stamped
@@ -518,12 +535,17 @@ func (h *Hub) Status(bedName string, s feed.Status) {
 	if b == nil {
 		return
 	}
+	now := h.cfg.Now()
+	h.checkStatus(b, bedName, s, now)
+	if !h.usable(b, bedName, feed.StreamStatus, now) {
+		return
+	}
 	b.mu.Lock()
 	b.status = s
 	b.haveStatus = true
 	b.mu.Unlock()
 	if h.cfg.Observer != nil {
-		h.cfg.Observer.Status(bedName, s, h.cfg.Now())
+		h.cfg.Observer.Status(bedName, s, now)
 	}
 }
 
@@ -650,6 +672,14 @@ type Counters struct {
 	// RefusedAlarms: device alarm messages refused because their bed
 	// holds maxBedAlarms active alarms already.
 	RefusedAlarms uint64
+	// SourceRefused: messages not used because their bed's feed showed
+	// another source than its device (binding.go); SourceConflicts: how
+	// often that began.
+	SourceRefused, SourceConflicts uint64
+	// NumHeld: numerics messages not used for their sequence number (a
+	// duplicate, a jump held until the next message confirms it, or one
+	// that does not follow the device's numbers).
+	NumHeld uint64
 }
 
 // Counters returns the running totals.
@@ -672,6 +702,7 @@ func (h *Hub) Counters() Counters {
 		RefusedBeds:     h.refusedBeds.Load(),
 		RefusedChannels: h.refusedChannels.Load(),
 		RefusedAlarms:   h.refusedAlarms.Load(),
+		SourceRefused:   h.sourceRefused.Load(), SourceConflicts: h.conflicts.Load(), NumHeld: h.seqHeld.Load(),
 	}
 	for _, b := range h.Beds() {
 		for _, ch := range b.Channels() {

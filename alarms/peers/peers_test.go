@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -233,5 +234,27 @@ func BenchmarkOpen(b *testing.B) {
 			b.Fatal(err)
 		}
 		i++
+	}
+}
+
+// The signed example in docs/feed-protocol.md verifies with the key it names.
+func TestDocumentedEnvelope(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "docs", "feed-protocol.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile("(?s)<!-- example: station-envelope \\(topic (\\S+), key (\\S+)\\) -->\\s*```json\\n(.*?)```").FindSubmatch(b)
+	if m == nil {
+		t.Fatal("no station-envelope example in docs/feed-protocol.md")
+	}
+	key, err := ParseKey(string(m[2]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := &Verifier{Trust: NewTrust(Entry{Name: "icu1-central", Key: key})}
+	msg := bytes.Join(bytes.Fields(m[3]), nil) // the example is wrapped for reading
+	st, body, err := v.Open(string(m[1]), msg, true, time.UnixMilli(1732400000123))
+	if err != nil || st != "icu1-central" || !bytes.Contains(body, []byte(`"station":"icu1-central"`)) {
+		t.Fatalf("the documented envelope: %q %s %v", st, body, err)
 	}
 }
