@@ -42,6 +42,11 @@ const (
 	// CodeUntrusted: this station is not on the ward's trust list, so the
 	// other stations refuse what it shares.
 	CodeUntrusted = "station-untrusted"
+	// CodeSource: a bed's feed shows another source than its bound device
+	// (monitor.SourceAlarmID); CodeDeviceClock: its device's clock is off
+	// (monitor.ClockAlarmID).
+	CodeSource      = "feed-source"
+	CodeDeviceClock = "device-clock"
 	// CodeInsecure: the admin allowed a plaintext link to a broker on
 	// another host (--insecure-plaintext).
 	CodeInsecure = "insecure-link"
@@ -693,6 +698,12 @@ func (s *Service) deviceAlarm(bed string, a feed.Alarm, at time.Time) {
 	own := strings.HasPrefix(a.ID, monitor.AnalysisAlarmPrefix) && a.Source != feed.SourceTechnical
 	if own {
 		src = Physiological // Vigil's own ECG analysis decided it, not the device
+	}
+	switch a.ID {
+	case monitor.SourceAlarmID:
+		code = CodeSource
+	case monitor.ClockAlarmID:
+		code = CodeDeviceClock
 	}
 	if code == "" && strings.HasPrefix(a.ID, monitor.AnalysisAlarmPrefix) {
 		code = strings.TrimPrefix(a.ID, "vigil-")

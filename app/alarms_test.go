@@ -44,6 +44,14 @@ func (d *device) num(bed string, vals ...feed.Numeric) time.Time {
 	return now
 }
 
+// status publishes the device's retained status naming it device.
+func (d *device) status(bed, device string) {
+	b := feed.EncodeStatus(feed.Status{Device: device, Online: true, TsMs: time.Now().UnixMilli()})
+	if err := d.d.Publish(feed.Topic(d.ward, bed, feed.StreamStatus), 1, true, b); err != nil {
+		d.t.Fatal(err)
+	}
+}
+
 func spo2(v float64) feed.Numeric { return feed.Numeric{Code: feed.MDCSpO2, Value: v, Valid: true} }
 
 func findAlarm(c *Core, code string) (alarms.Alarm, bool) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"strings"
@@ -296,5 +297,53 @@ func TestBrokerPacketCannotStopStation(t *testing.T) {
 	waitFor(t, 5*time.Second, "the feed going on after the attack", func() bool { return core.Hub.Counters().Samples > before+500 })
 	if !core.Sub.Connected() {
 		t.Fatal("the station lost its broker")
+	}
+}
+
+// The attacks on a bed's own topics, over mosquitto with no access list
+// (what the station does when the broker lets anyone publish): during a
+// real desaturation a second publisher sends SpO2 98 four times a second,
+// then a status of another device. The desaturation stays raised — one
+// alarm, never resolved and raised again — and the bed says why its data
+// are not used.
+func TestInjectedFeedCannotClearAlarm(t *testing.T) {
+	cfg := stationConfig(t, testConfig(t, "").Ward, "st-a", "nurse")
+	c := startStation(t, cfg)
+	bindBeds(t, c, "03")
+	if err := c.Store.BindDevice(context.Background(), alarms.Actor{Who: "admin", Where: "st-a", Role: alarms.Admin}, "bed-03", "dev-03"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 3*time.Second, "the binding at the hub", func() bool { return c.Hub.BoundDevice("03") == "dev-03" })
+	dev := newDevice(t, mosquittoURL, cfg.Ward, "03")
+	dev.status("03", "dev-03")
+	dev.num("03", spo2(82))
+	waitFor(t, 5*time.Second, "the desaturation", func() bool { _, ok := findAlarm(c, "spo2-desat"); return ok })
+	first, _ := findAlarm(c, "spo2-desat")
+
+	in := newIntruder(t, mosquittoURL, "")
+	topic := feed.Topic(cfg.Ward, "03", feed.StreamNum)
+	for i := range 24 { // 6 s; the device goes on every second
+		in.publish(topic, false, []byte(`{"ts":`+fmt.Sprint(time.Now().UnixMilli())+`,"values":{"SpO2":{"v":98}}}`))
+		time.Sleep(250 * time.Millisecond)
+		if i%4 == 3 {
+			dev.num("03", spo2(82))
+		}
+		if a, ok := findAlarm(c, "spo2-desat"); !ok || a.ID != first.ID {
+			t.Fatalf("after injected message %d the desaturation is %+v (present %v)", i, a, ok)
+		}
+	}
+	waitFor(t, 3*time.Second, "the bed's source alarm", func() bool { _, ok := findAlarm(c, alarms.CodeSource); return ok })
+	if r := c.Alarms.Stats().Raised; r > 3 { // the desaturation, the source alarm, and at most NO DATA
+		t.Fatalf("%d alarms raised: the injection made the desaturation come and go", r)
+	}
+
+	// Another device's status on the bed: not applied, flagged.
+	in.publish(feed.Topic(cfg.Ward, "03", feed.StreamStatus), true, feed.EncodeStatus(feed.Status{Device: "rogue", Online: true}))
+	waitFor(t, 3*time.Second, "the wrong device counted", func() bool { return c.Hub.Bed("03").Counts().SourceRefused > 0 })
+	if st, _ := c.Hub.Bed("03").DeviceStatus(); st.Device != "dev-03" {
+		t.Fatalf("the station took the other device's status: %+v", st)
+	}
+	if a, ok := findAlarm(c, "spo2-desat"); !ok || a.ID != first.ID {
+		t.Fatal("the desaturation did not survive the attack")
 	}
 }

@@ -182,6 +182,7 @@ func (c *Core) bedsChanged() {
 			continue
 		}
 		byFeed[feedBed] = BedInfo{ID: b.ID, Label: b.Label, Patient: b.Patient, State: b.State, Nurse: b.Nurse}
+		c.Hub.BindDevice(feedBed, b.Device)
 		if svc := c.alarmsReady.Load(); svc != nil {
 			svc.SetBedLimits(feedBed, b.Limits())
 			svc.SetStandby(feedBed, b.State == store.BedStandby)
@@ -194,6 +195,7 @@ func (c *Core) bedsChanged() {
 				if _, ok := byFeed[feedBed]; !ok {
 					svc.SetBedLimits(feedBed, alarms.BedLimits{})
 					svc.SetStandby(feedBed, false)
+					c.Hub.BindDevice(feedBed, "")
 				}
 			}
 		}
@@ -386,10 +388,23 @@ func (a adminDesk) Beds() ([]ui.AdminBed, error) {
 		for _, p := range slices.Sorted(maps.Keys(b.Overrides)) {
 			ov = append(ov, fmt.Sprintf("%s %g–%g", p, b.Overrides[p][0], b.Overrides[p][1]))
 		}
+		seen := ""
+		if ward, feedBed, _ := strings.Cut(b.Feed, "/"); strings.EqualFold(ward, a.c.Hub.Ward()) {
+			if hb := a.c.Hub.Bed(feedBed); hb != nil {
+				if st, ok := hb.DeviceStatus(); ok {
+					seen = st.Device
+				}
+			}
+		}
 		out = append(out, ui.AdminBed{ID: b.ID, Label: b.Label, Feed: b.Feed, State: b.State, Patient: b.Patient.Name,
-			MRN: b.Patient.MRN, DOB: b.Patient.DOB, Profile: b.Profile, Nurse: b.Nurse, Limits: strings.Join(ov, ", ")})
+			MRN: b.Patient.MRN, DOB: b.Patient.DOB, Profile: b.Profile, Nurse: b.Nurse, Limits: strings.Join(ov, ", "),
+			Device: b.Device, DeviceSeen: seen})
 	}
 	return out, err
+}
+
+func (a adminDesk) BindDevice(id, device string) error {
+	return a.c.Store.BindDevice(a.ctx(), a.by(), id, device)
 }
 
 func (a adminDesk) SaveBed(id, label, feed, profile string) error {

@@ -18,6 +18,8 @@ import (
 // AdminBed is a bed as the administration screen shows it.
 type AdminBed struct {
 	ID, Label, Feed, State string
+	Device                 string // the device bound to the feed ("" = any)
+	DeviceSeen             string // the device its feed's status names now ("" = none yet)
 	Patient, MRN, DOB      string
 	Profile, Nurse         string
 	Limits                 string // the overrides, readable
@@ -36,6 +38,8 @@ type AuditRow struct {
 type Admin interface {
 	Beds() ([]AdminBed, error)
 	SaveBed(id, label, feed, profile string) error
+	// BindDevice binds the bed's feed to one device (its serial), "" = any.
+	BindDevice(id, device string) error
 	Admit(id, name, mrn, dob string) error
 	Discharge(id string) error
 	Transfer(from, to string) error
@@ -145,6 +149,9 @@ func (s *Station) ShowAdmin() {
 	sel := -1
 	id, label, feedE := widget.NewEntry(), widget.NewEntry(), widget.NewEntry()
 	feedE.SetPlaceHolder("<ward>/<bed> as the device publishes")
+	deviceE := widget.NewEntry()
+	deviceE.SetPlaceHolder("device serial (empty: any device on the feed)")
+	seenL := widget.NewLabel("")
 	profile := widget.NewSelect(alarms.ProfileNames(), nil)
 	name, mrn, dob := widget.NewEntry(), widget.NewEntry(), widget.NewEntry()
 	dob.SetPlaceHolder("YYYY-MM-DD")
@@ -176,6 +183,17 @@ func (s *Station) ShowAdmin() {
 		id.SetText(b.ID)
 		label.SetText(b.Label)
 		feedE.SetText(b.Feed)
+		deviceE.SetText(b.Device)
+		switch {
+		case b.DeviceSeen == "":
+			seenL.SetText("no device seen on the feed yet")
+		case b.Device == "":
+			seenL.SetText(b.DeviceSeen + " sends on this feed — not bound: Pin it")
+		case b.DeviceSeen == b.Device:
+			seenL.SetText(b.DeviceSeen + " (bound)")
+		default:
+			seenL.SetText(b.DeviceSeen + " — NOT the bound device: its data are not used")
+		}
 		profile.SetSelected(b.Profile)
 		name.SetText(b.Patient)
 		mrn.SetText(b.MRN)
@@ -219,6 +237,15 @@ func (s *Station) ShowAdmin() {
 	saveB := widget.NewButton("Save bed", do("Save bed", func() error {
 		return a.SaveBed(cur(), label.Text, strings.TrimSpace(feedE.Text), profile.Selected)
 	}))
+	bindB := widget.NewButton("Bind device", do("Bind device", func() error {
+		return a.BindDevice(cur(), strings.TrimSpace(deviceE.Text))
+	}))
+	pinB := widget.NewButton("Pin the device seen", do("Pin device", func() error {
+		if sel < 0 || sel >= len(beds) || beds[sel].DeviceSeen == "" {
+			return errors.New("no device seen on this bed's feed yet")
+		}
+		return a.BindDevice(cur(), beds[sel].DeviceSeen)
+	}))
 	admitB := widget.NewButton("Admit", do("Admit", func() error { return a.Admit(cur(), name.Text, mrn.Text, dob.Text) }))
 	dischargeB := widget.NewButton("Discharge", do("Discharge", func() error { return a.Discharge(cur()) }))
 	standbyB := widget.NewButton("Standby", do("Standby", func() error { return a.Standby(cur(), true) }))
@@ -242,7 +269,7 @@ func (s *Station) ShowAdmin() {
 	newB := widget.NewButton("New bed", func() {
 		sel = -1
 		list.UnselectAll()
-		for _, e := range []*widget.Entry{id, label, feedE, name, mrn, dob} {
+		for _, e := range []*widget.Entry{id, label, feedE, deviceE, name, mrn, dob} {
 			e.SetText("")
 		}
 		profile.SetSelected("adult")
@@ -257,6 +284,8 @@ func (s *Station) ShowAdmin() {
 		widget.NewForm(widget.NewFormItem("Bed id", id), widget.NewFormItem("Label", label),
 			widget.NewFormItem("Device feed", feedE), widget.NewFormItem("Limit profile", profile)),
 		container.NewHBox(saveB, newB),
+		widget.NewForm(widget.NewFormItem("Device", deviceE), widget.NewFormItem("On the feed", seenL)),
+		container.NewHBox(bindB, pinB),
 		widget.NewSeparator(),
 		section("Patient"),
 		widget.NewForm(widget.NewFormItem("State", stateL), widget.NewFormItem("Name", name),

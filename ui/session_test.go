@@ -218,8 +218,10 @@ type fakeAdmin struct {
 	rows  []AuditRow
 }
 
-func (a *fakeAdmin) call(s string) error       { a.calls = append(a.calls, s); return a.err }
-func (a *fakeAdmin) Beds() ([]AdminBed, error) { return a.beds, nil }
+func (a *fakeAdmin) call(s string) error                { a.calls = append(a.calls, s); return a.err }
+func (a *fakeAdmin) Beds() ([]AdminBed, error)          { return a.beds, nil }
+func (a *fakeAdmin) BindDevice(id, device string) error { return nil }
+
 func (a *fakeAdmin) SaveBed(id, label, feed, profile string) error {
 	return a.call("save " + id + "|" + label + "|" + feed + "|" + profile)
 }

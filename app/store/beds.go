@@ -33,6 +33,7 @@ type Bed struct {
 	ID        string
 	Label     string
 	Feed      string // bound device feed "<ward>/<bed>", "" = none
+	Device    string // the device bound to the feed (its serial), "" = any
 	State     string
 	Patient   Patient
 	Profile   string
@@ -54,14 +55,14 @@ func (b Bed) Limits() alarms.BedLimits {
 	return l
 }
 
-const bedCols = "id, label, feed, state, patient, mrn, dob, profile, overrides, nurse, demo, changed_ms"
+const bedCols = "id, label, feed, state, patient, mrn, dob, profile, overrides, nurse, demo, changed_ms, device"
 
 func scanBed(sc interface{ Scan(...any) error }) (Bed, error) {
 	var b Bed
 	var ov string
 	var changed int64
 	err := sc.Scan(&b.ID, &b.Label, &b.Feed, &b.State, &b.Patient.Name, &b.Patient.MRN, &b.Patient.DOB, &b.Profile,
-		&ov, &b.Nurse, &b.Demo, &changed)
+		&ov, &b.Nurse, &b.Demo, &changed, &b.Device)
 	if err != nil {
 		return b, err
 	}
@@ -145,11 +146,11 @@ func putBed(ctx context.Context, tx *sql.Tx, b Bed, now time.Time) error {
 			return err
 		}
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO beds(`+bedCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)
+	_, err = tx.ExecContext(ctx, `INSERT INTO beds(`+bedCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)
 		ON CONFLICT(id) DO UPDATE SET label=excluded.label, feed=excluded.feed, state=excluded.state,
 		patient=excluded.patient, mrn=excluded.mrn, dob=excluded.dob, profile=excluded.profile,
-		overrides=excluded.overrides, nurse=excluded.nurse, changed_ms=excluded.changed_ms`,
-		b.ID, b.Label, b.Feed, b.State, b.Patient.Name, b.Patient.MRN, b.Patient.DOB, b.Profile, string(ov), b.Nurse, b.Demo, now.UnixMilli())
+		overrides=excluded.overrides, nurse=excluded.nurse, changed_ms=excluded.changed_ms, device=excluded.device`,
+		b.ID, b.Label, b.Feed, b.State, b.Patient.Name, b.Patient.MRN, b.Patient.DOB, b.Profile, string(ov), b.Nurse, b.Demo, now.UnixMilli(), b.Device)
 	return err
 }
 
@@ -160,7 +161,7 @@ func (b Bed) describe() map[string]string {
 	for _, p := range slices.Sorted(maps.Keys(b.Overrides)) {
 		ov = append(ov, fmt.Sprintf("%s %g..%g", p, b.Overrides[p][0], b.Overrides[p][1]))
 	}
-	return map[string]string{"label": b.Label, "feed": b.Feed, "state": b.State, "patient": b.Patient.Name,
+	return map[string]string{"label": b.Label, "feed": b.Feed, "device": b.Device, "state": b.State, "patient": b.Patient.Name,
 		"mrn": b.Patient.MRN, "dob": b.Patient.DOB, "profile": b.Profile, "limits": strings.Join(ov, ", "), "nurse": b.Nurse}
 }
 
@@ -168,7 +169,7 @@ func (b Bed) describe() map[string]string {
 func diff(old, new Bed) (o, n string) {
 	a, b := old.describe(), new.describe()
 	var os, ns []string
-	for _, k := range []string{"label", "feed", "state", "patient", "mrn", "dob", "profile", "limits", "nurse"} {
+	for _, k := range []string{"label", "feed", "device", "state", "patient", "mrn", "dob", "profile", "limits", "nurse"} {
 		if a[k] != b[k] {
 			os, ns = append(os, k+"="+a[k]), append(ns, k+"="+b[k])
 		}
@@ -243,6 +244,31 @@ func (s *Store) SaveBed(ctx context.Context, by alarms.Actor, id, label, feed, p
 		if b.Profile != profile {
 			b.Profile, b.Overrides = profile, map[string][2]float64{} // overrides were within the old profile's bounds
 		}
+		return nil
+	})
+}
+
+// CheckDevice says what is wrong with a device serial.
+func CheckDevice(device string) error {
+	if len(device) > 128 || strings.ContainsFunc(device, func(r rune) bool { return r < 0x21 || r == 0x7f }) {
+		return invalidf("device %q: up to 128 printable characters without spaces, as the device's status names it", device)
+	}
+	return nil
+}
+
+// BindDevice binds a bed's feed to one device (its serial, as its status
+// names it), or to any device with "" (admins). Data from another device
+// on the feed are then not used; the change is journalled.
+func (s *Store) BindDevice(ctx context.Context, by alarms.Actor, id, device string) error {
+	device = strings.TrimSpace(device)
+	if err := CheckDevice(device); err != nil {
+		return err
+	}
+	return s.changeBed(ctx, by, alarms.ActBeds, "device-bound", id, false, func(_ context.Context, _ *sql.Tx, b *Bed) error {
+		if device != "" && b.Feed == "" {
+			return invalidf("bed %s has no feed: bind its feed first", id)
+		}
+		b.Device = device
 		return nil
 	})
 }
