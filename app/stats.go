@@ -51,7 +51,11 @@ type StatsLine struct {
 	RefusedBeds     uint64 `json:"refused_beds"`
 	RefusedChannels uint64 `json:"refused_channels,omitempty"`
 	RefusedAlarms   uint64 `json:"refused_device_alarms,omitempty"`
-	BrokerDropped   int64  `json:"broker_dropped"`
+	// Messages not used because a bed's feed showed another source than
+	// its device, and numerics held for their sequence number.
+	SourceRefused uint64 `json:"source_refused"`
+	NumHeld       uint64 `json:"num_held"`
+	BrokerDropped int64  `json:"broker_dropped"`
 	// The embedded broker: connections ended by a panic in its packet
 	// handling (the attack of a malformed packet), and connections refused
 	// (login, access list, client cap, packet size).
@@ -214,6 +218,7 @@ func reportStats(ctx context.Context, w io.Writer, every time.Duration, src stat
 			l.LateFrames = c.LateFrames
 			l.SkewFrames, l.JumpFrames, l.DeviceRestarts = c.SkewFrames, c.JumpFrames, c.Restarts
 			l.RefusedBeds, l.RefusedChannels, l.RefusedAlarms = c.RefusedBeds, c.RefusedChannels, c.RefusedAlarms
+			l.SourceRefused, l.NumHeld = c.SourceRefused, c.NumHeld
 			lat := cur.lat.Sub(prev.lat)
 			l.LatencyP50Ms = float64(lat.Quantile(0.5).Microseconds()) / 1000
 			l.LatencyP99Ms = float64(lat.Quantile(0.99).Microseconds()) / 1000
