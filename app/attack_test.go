@@ -16,6 +16,7 @@ import (
 
 	"github.com/vigil-station/vigil/alarms"
 	"github.com/vigil-station/vigil/alarms/peers"
+	"github.com/vigil-station/vigil/app/broker"
 	"github.com/vigil-station/vigil/app/store"
 	"github.com/vigil-station/vigil/monitor/feed"
 )
@@ -93,15 +94,34 @@ func refusedRows(t *testing.T, c *Core) []store.Event {
 // the alarm under attack stays active and unacknowledged at both stations,
 // keeps sounding, and the journal and the technical alarm say what happened.
 func TestForgedAlarmStatesRefused(t *testing.T) {
+	eachBroker(t, forgedAlarmStates)
+}
+
+// eachBroker runs an attack against the stations on Debian's mosquitto and
+// on the station's own built-in broker (package broker, as the demo runs it).
+func eachBroker(t *testing.T, attack func(t *testing.T, url string)) {
+	t.Run("mosquitto", func(t *testing.T) { attack(t, mosquittoURL) })
+	t.Run("built-in", func(t *testing.T) {
+		b, err := broker.Start("127.0.0.1:0", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { b.Close() })
+		attack(t, b.URL())
+	})
+}
+
+func forgedAlarmStates(t *testing.T, url string) {
 	ward := testConfig(t, "").Ward
 	acfg := stationConfig(t, ward, "st-a", "charge")
 	bcfg := stationConfig(t, ward, "st-b", "nurse")
+	acfg.Broker, bcfg.Broker = url, url
 	a := startStation(t, acfg)
 	b := startStation(t, bcfg)
 	bindBeds(t, a, "03")
 	bindBeds(t, b, "03")
-	dev := newDevice(t, mosquittoURL, ward, "03")
-	in := newIntruder(t, mosquittoURL, feed.Root+"/"+ward+"/alarms/03/#")
+	dev := newDevice(t, url, ward, "03")
+	in := newIntruder(t, url, feed.Root+"/"+ward+"/alarms/03/#")
 
 	dev.num("03", spo2(82))
 	var al alarms.Alarm
@@ -307,20 +327,25 @@ func TestBrokerPacketCannotStopStation(t *testing.T) {
 // alarm, never resolved and raised again — and the bed says why its data
 // are not used.
 func TestInjectedFeedCannotClearAlarm(t *testing.T) {
+	eachBroker(t, injectedFeed)
+}
+
+func injectedFeed(t *testing.T, url string) {
 	cfg := stationConfig(t, testConfig(t, "").Ward, "st-a", "nurse")
+	cfg.Broker = url
 	c := startStation(t, cfg)
 	bindBeds(t, c, "03")
 	if err := c.Store.BindDevice(context.Background(), alarms.Actor{Who: "admin", Where: "st-a", Role: alarms.Admin}, "bed-03", "dev-03"); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, 3*time.Second, "the binding at the hub", func() bool { return c.Hub.BoundDevice("03") == "dev-03" })
-	dev := newDevice(t, mosquittoURL, cfg.Ward, "03")
+	dev := newDevice(t, url, cfg.Ward, "03")
 	dev.status("03", "dev-03")
 	dev.num("03", spo2(82))
 	waitFor(t, 5*time.Second, "the desaturation", func() bool { _, ok := findAlarm(c, "spo2-desat"); return ok })
 	first, _ := findAlarm(c, "spo2-desat")
 
-	in := newIntruder(t, mosquittoURL, "")
+	in := newIntruder(t, url, "")
 	topic := feed.Topic(cfg.Ward, "03", feed.StreamNum)
 	for i := range 24 { // 6 s; the device goes on every second
 		in.publish(topic, false, []byte(`{"ts":`+fmt.Sprint(time.Now().UnixMilli())+`,"values":{"SpO2":{"v":98}}}`))
