@@ -53,6 +53,10 @@ type ServerConfig struct {
 	WriteTimeout time.Duration
 	// MaxConns bounds the senders connected at once (default 1000).
 	MaxConns int
+	// MaxBeds bounds the beds the bridge keeps state for (default 1024):
+	// a message for one more is refused (AE), so invented bed names in
+	// PV1-3 cannot grow its memory.
+	MaxBeds int
 	// StatusEvery: a bed's status is published on change and at least
 	// this often (default 30 s, the feed's rule).
 	StatusEvery time.Duration
@@ -114,6 +118,9 @@ func NewServer(cfg ServerConfig) *Server {
 	}
 	if cfg.MaxConns <= 0 {
 		cfg.MaxConns = 1000
+	}
+	if cfg.MaxBeds <= 0 {
+		cfg.MaxBeds = 1024
 	}
 	if cfg.StatusEvery <= 0 {
 		cfg.StatusEvery = 30 * time.Second
@@ -271,6 +278,10 @@ func (s *Server) publish(m Mapped, now time.Time) error {
 	s.mu.Lock()
 	b := s.beds[m.Bed]
 	if b == nil {
+		if len(s.beds) >= s.cfg.MaxBeds {
+			s.mu.Unlock()
+			return fmt.Errorf("bed %s: the bridge serves %d beds already, at most", m.Bed, s.cfg.MaxBeds)
+		}
 		b = &bedState{}
 		s.beds[m.Bed] = b
 	}

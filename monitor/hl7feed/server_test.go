@@ -1,6 +1,7 @@
 package hl7feed
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -301,5 +302,30 @@ func TestCutUTF8(t *testing.T) {
 		Names: map[string]string{fmt.Sprint(feed.PrivatePartition + 5): cut(strings.Repeat("ß", 50), 64)}}
 	if _, err := feed.DecodeStatus(feed.EncodeStatus(st)); err != nil {
 		t.Errorf("status with cut names: %v", err)
+	}
+}
+
+// TestServerMaxBeds: invented beds in PV1-3 cannot grow the bridge's state:
+// past MaxBeds a message for one more bed is refused (AE), the beds it
+// serves go on.
+func TestServerMaxBeds(t *testing.T) {
+	pub := &pubRec{}
+	_, addr := startServer(t, ServerConfig{MapOptions: MapOptions{Ward: "7W"}, Publisher: pub, MaxBeds: 3})
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	r := hl7.NewReader(conn)
+	msg := testdata(t, "pcd01_multiparam.hl7")
+	for i, bed := range []string{"B", "C", "D", "E", "F"} {
+		m := bytes.ReplaceAll(msg, []byte("^712^B"), []byte("^712^"+bed))
+		code, _ := exchange(t, conn, r, m)
+		if want := map[bool]string{true: "AA", false: "AE"}[i < 3]; code != want {
+			t.Fatalf("bed %d (%s): ACK %s, want %s", i, bed, code, want)
+		}
+	}
+	if code, _ := exchange(t, conn, r, msg); code != "AA" {
+		t.Fatalf("a bed already served: ACK %s", code)
 	}
 }
