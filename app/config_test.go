@@ -160,14 +160,14 @@ func TestAlarmFlags(t *testing.T) {
 	if cfg.Audio != "default" || cfg.Limits != "adult" || cfg.Role != "nurse" || !cfg.Notify || cfg.IdleLock != 5*time.Minute {
 		t.Fatalf("demo defaults: audio %q limits %q role %q notify %v", cfg.Audio, cfg.Limits, cfg.Role, cfg.Notify)
 	}
-	cfg, err = Parse([]string{"--broker", "tcp://10.0.0.1:1883"}, io.Discard)
+	cfg, err = Parse([]string{"--broker", "ssl://10.0.0.1:8883"}, io.Discard)
 	if err != nil || cfg.Role != "nurse" {
 		t.Fatalf("a real station defaults to the nurse role: %q %v", cfg.Role, err)
 	}
 	for _, bad := range [][]string{
 		{"--audio", "loud"}, {"--audio", "wav: "}, {"--role", "doctor"}, {"--limits", "giant"},
 		{"--station", "a/b"}, {"--scenario", "meteor"}, {"--scenario", "desat", "--bed", "17"},
-		{"--broker", "tcp://10.0.0.1:1883", "--scenario", "desat"},
+		{"--broker", "ssl://10.0.0.1:8883", "--scenario", "desat"},
 		{"--operator", "anna", "--role", "admin"}, // a window asks who logs in
 	} {
 		_, err := Parse(bad, io.Discard)

@@ -7,6 +7,7 @@ package wfdbtest
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -50,4 +51,21 @@ func find() string {
 			return ""
 		}
 	}
+}
+
+// Records lists the record names of a data folder's RECORDS file, so that
+// a test follows the data set as it grows rather than a count of its own.
+func Records(t testing.TB, dir string) []string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, "RECORDS"))
+	if err != nil {
+		t.Fatalf("the data folder's record list: %v", err)
+	}
+	var out []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			out = append(out, l)
+		}
+	}
+	return out
 }
