@@ -168,6 +168,15 @@ func (c *Core) startAlarms(cfg Config, dir string) error {
 	return nil
 }
 
+// Identity says which station this is and its key's fingerprint, for the
+// About box (an admin compares it when enrolling the station).
+func (c *Core) Identity() string {
+	if c.sync == nil || c.sync.id == nil {
+		return ""
+	}
+	return "Station " + c.sync.station + "\nKey fingerprint " + peers.Fingerprint(c.sync.id.Pub)
+}
+
 // bedKnown reports whether a bed of this ward exists here: bound in the
 // bed administration, a bed of the station's own simulator, or one its feed
 // brought (which, outside the demo, only configured beds can). Another

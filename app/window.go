@@ -29,7 +29,7 @@ func runWindow(ctx context.Context, cfg Config, core *Core) error {
 	a.Settings().SetTheme(ui.Theme{})
 	w := a.NewWindow("Vigil — Ward " + cfg.Ward)
 	st := ui.NewStation(core.Hub, core.Sub, nil)
-	st.OnAbout = func() { ui.ShowAbout(w, Version) }
+	st.OnAbout = func() { ui.ShowAbout(w, Version, core.Identity()) }
 	st.OnView = func(title string) { core.Log.Info("view opened", "title", title) }
 	if core.Alarms != nil {
 		st.SetAlarmDesk(core.Alarms)

@@ -15,7 +15,13 @@ func AboutText(version string) string {
 		"Waveforms and numerics may be delayed; gaps in data are shown as breaks."
 }
 
-// ShowAbout opens the About box over w.
-func ShowAbout(w fyne.Window, version string) {
-	dialog.ShowInformation("About Vigil", AboutText(version), w)
+// ShowAbout opens the About box over w; identity, if not empty, says which
+// station this is and its key's fingerprint (what an admin compares when
+// enrolling it).
+func ShowAbout(w fyne.Window, version, identity string) {
+	text := AboutText(version)
+	if identity != "" {
+		text += "\n\n" + identity
+	}
+	dialog.ShowInformation("About Vigil", text, w)
 }
