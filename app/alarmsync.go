@@ -1,6 +1,7 @@
 package app
 
 import (
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -39,6 +40,11 @@ type alarmSync struct {
 
 	failures, rejected, duplicates atomic.Uint64
 	lastRejectLog                  atomic.Int64
+
+	ownMu   sync.Mutex
+	own     map[[32]byte]struct{} // hashes of this station's recent messages
+	ownRing [][32]byte
+	ownNext int
 
 	mu          sync.Mutex
 	peers       map[string]stationAnnouncement
@@ -94,7 +100,41 @@ func (s *alarmSync) PublishAlarm(a alarms.Alarm) {
 	}
 }
 
+// ownSent is how many of this station's recent messages it recognises when
+// they come back from the broker (a storm of 64 alarms is 64 messages).
+const ownSent = 1024
+
+// remember notes a message this station is about to publish.
+func (s *alarmSync) remember(b []byte) {
+	h := sha256.Sum256(b)
+	s.ownMu.Lock()
+	defer s.ownMu.Unlock()
+	if s.own == nil {
+		s.own = make(map[[32]byte]struct{}, ownSent)
+	}
+	if len(s.ownRing) < ownSent {
+		s.ownRing = append(s.ownRing, h)
+	} else {
+		delete(s.own, s.ownRing[s.ownNext])
+		s.ownRing[s.ownNext] = h
+		s.ownNext = (s.ownNext + 1) % ownSent
+	}
+	s.own[h] = struct{}{}
+}
+
+// sentByUs reports whether payload is a message this station published.
+func (s *alarmSync) sentByUs(b []byte) bool {
+	h := sha256.Sum256(b)
+	s.ownMu.Lock()
+	defer s.ownMu.Unlock()
+	_, ok := s.own[h]
+	return ok
+}
+
 func (s *alarmSync) publish(topic string, retained bool, b []byte) error {
+	if len(b) > 0 {
+		s.remember(b)
+	}
 	sub := s.sub.Load()
 	if sub == nil {
 		return errorf("not connected yet")
@@ -113,6 +153,15 @@ func (s *alarmSync) onConnect() {
 // open verifies a message on the station topics; a refusal is counted,
 // journalled and shown, and open returns nil.
 func (s *alarmSync) open(topic string, payload []byte, retained bool) (station string, body []byte) {
+	if s.sentByUs(payload) {
+		// Our own message coming back: the very bytes we signed.
+		body, err := s.verify.OpenOwn(topic, payload, s.now())
+		if err != nil {
+			s.duplicates.Add(1)
+			return s.station, nil
+		}
+		return s.station, body
+	}
 	station, body, err := s.verify.Open(topic, payload, retained, s.now())
 	if errors.Is(err, peers.ErrDuplicate) {
 		s.duplicates.Add(1)
