@@ -67,7 +67,7 @@ bench: build ## run the benchmarks; the tracked figures are the BENCH <name> <va
 	@echo; echo "== tracked figures =="; grep '^BENCH ' bin/bench.log
 
 fuzz: ## fuzz every decoder for FUZZTIME each (default 2m)
-	@for p in ./monitor/feed/ ./monitor/wfdb/ ./monitor/hl7/ ./alarms/ ./alarms/sound/ ./app/store/recordings/; do \
+	@for p in ./monitor/feed/ ./monitor/wfdb/ ./monitor/hl7/ ./alarms/ ./alarms/peers/ ./alarms/sound/ ./app/store/recordings/ ./app/broker/; do \
 	  for t in $$($(GO) test -list '^Fuzz' $$p | grep '^Fuzz'); do \
 	    echo "== $$p $$t"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $${FUZZTIME:-2m} -fuzzminimizetime 5s $$p || exit 1; done; done
 
