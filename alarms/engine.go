@@ -855,7 +855,7 @@ func (e *Engine) Merge(r Alarm) bool {
 	}
 	if !r.Onset.IsZero() && r.Onset.Before(a.Onset) {
 		// Escalation timers run from the first station's onset, within reason.
-		if a.Onset.Sub(r.Onset) > MaxRemoteBackdate && !a.Remote {
+		if a.Onset.Sub(r.Onset) > MaxRemoteBackdate {
 			e.refuseRemote(r, fmt.Sprintf("onset moved back by %s", a.Onset.Sub(r.Onset).Round(time.Second)))
 		} else {
 			a.Onset = r.Onset

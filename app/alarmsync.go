@@ -51,6 +51,8 @@ type alarmSync struct {
 	refusedBy   map[string]uint64    // by reason: unsigned, unknown, revoked, signature, replay, stale, malformed, content
 	journaled   map[string]time.Time // claimed source -> last journal row
 	lastRefusal time.Time
+	budget      int       // journal rows of refusals left in this minute
+	budgetAt    time.Time // when this minute began
 	lastWhy     string
 	forgedOn    bool
 }
@@ -193,11 +195,20 @@ func (s *alarmSync) refuse(topic, station, reason string, err error) {
 	s.forgedOn = true
 	last, seen := s.journaled[source]
 	record := !seen || now.Sub(last) >= time.Minute
-	if record {
+	// The names are the sender's claim: a flood under ever-new names gets
+	// journalRefusals rows a minute in all, whatever it claims (the count
+	// is exact in the diagnostics).
+	if now.Sub(s.budgetAt) >= time.Minute {
+		s.budgetAt, s.budget = now, journalRefusals
+	}
+	if record && s.budget > 0 {
+		s.budget--
 		if len(s.journaled) >= 256 {
-			clear(s.journaled) // a flood of invented names: forget, keep journalling at most 256 a minute
+			clear(s.journaled)
 		}
 		s.journaled[source] = now
+	} else {
+		record = false
 	}
 	s.mu.Unlock()
 	if first && s.fault != nil {
@@ -216,6 +227,10 @@ func (s *alarmSync) refuse(topic, station, reason string, err error) {
 func (s *alarmSync) forgedText() string {
 	return "Station messages refused (forged, unsigned or replayed): check the ward's network and trust list"
 }
+
+// journalRefusals is how many refusal rows the journal gets a minute at
+// most, all sources together.
+const journalRefusals = 20
 
 // forgedQuiet is how long after the last refusal the technical alarm ends.
 const forgedQuiet = time.Minute

@@ -217,6 +217,15 @@ func forgedAlarmStates(t *testing.T, url string) {
 		t.Fatalf("50 more unsigned messages added %d journal rows, want none within the minute", after-before)
 	}
 
+	// Ever-new claimed names cannot flood the journal either.
+	for i := range 100 {
+		in.publish(topic, false, peers.NewIdentity(fmt.Sprintf("rogue%03d", i)).Sign(topic, forgedBody, time.Now()))
+	}
+	waitFor(t, 5*time.Second, "the 100 refusals counted", func() bool { return a.sync.refusedByReason()["unknown"] >= 101 })
+	if n := len(refusedRows(t, a)); n > journalRefusals {
+		t.Fatalf("%d refusal rows in the journal within a minute, want at most %d", n, journalRefusals)
+	}
+
 	// The genuine stations still share one truth: the station that signed
 	// the retained state acknowledges, the other sees it.
 	signer, other := a, b

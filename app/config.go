@@ -211,6 +211,7 @@ func Parse(args []string, stderr io.Writer) (Config, error) {
 	fs.StringVar(&cfg.Broker, "broker", "", "external MQTT broker, e.g. tcp://10.1.2.3:1883 (default: embedded broker with a simulated ward)")
 	fs.StringVar(&cfg.Listen, "listen", cfg.Listen, "address of the embedded broker (ignored with --broker); other than loopback only with --listen-passwords")
 	fs.StringVar(&cfg.ListenPasswords, "listen-passwords", "", "embedded broker: require a login, users from this file (user:bcrypt-hash lines, as htpasswd -B writes); the station and its simulated devices log in with --user and $VIGIL_MQTT_PASSWORD")
+	fs.StringVar(&cfg.TrustFile, "trust", "", "the ward's list of trusted stations (default: trusted-stations in the data directory; see vigil stations)")
 	fs.BoolVar(&cfg.DiscoverBeds, "discover-beds", false, "show every bed the feed brings, bound or not (commissioning); off: outside the demo only the beds bound in the bed administration exist")
 	fs.StringVar(&cfg.ListenACL, "listen-acl", "", "embedded broker: access list (mosquitto-like user/topic/pattern lines; see docs/mosquitto/vigil.acl)")
 	fs.IntVar(&cfg.Sim, "sim", -1, "simulated beds to run (default 16 with the embedded broker, 0 with --broker)")
@@ -477,6 +478,14 @@ func (c Config) validate() error {
 			errs = append(errs, fmt.Errorf("--broker: %w", err))
 		}
 	}
+	if c.Command == CmdStation && c.AlarmHL7 != "" {
+		if err := checkAlarmHL7(c.AlarmHL7, c.AlarmHL7TLS, c.InsecurePlaintext); err != nil {
+			errs = append(errs, fmt.Errorf("--alarm-hl7: %w", err))
+		}
+	}
+	if c.Command == CmdStation && (c.HL7.CertFile == "") != (c.HL7.KeyFile == "") {
+		errs = append(errs, errors.New("--mllp-cert and --mllp-key go together"))
+	}
 	if c.Command == CmdStation {
 		if _, err := alarms.ParseRole(c.Role); err != nil {
 			errs = append(errs, fmt.Errorf("--role: %v", err))
@@ -547,6 +556,19 @@ func checkBrokerURL(raw string, t mqttfeed.TLS, insecure bool) error {
 	if plain && !loopbackHost(u.Hostname()) && !insecure {
 		return fmt.Errorf("%s is not on this host and %s:// is plaintext: anyone on the network could read and change the ward's data. "+
 			"Use ssl://%s (TLS), or say --insecure-plaintext to accept the risk (the station then shows it)", u.Hostname(), u.Scheme, u.Host)
+	}
+	return nil
+}
+
+// checkAlarmHL7 refuses alarm reports in plaintext to another host unless
+// insecure says so: they name patients and beds.
+func checkAlarmHL7(addr string, t mqttfeed.TLS, insecure bool) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("%q: want host:port", addr)
+	}
+	if t == (mqttfeed.TLS{}) && !loopbackHost(host) && !insecure {
+		return fmt.Errorf("%s is not on this host and the reports would go in plaintext: give --alarm-hl7-ca (TLS, the receiver's certificate verified), or say --insecure-plaintext to accept the risk (the station then shows it)", host)
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"strings"
 	"time"
@@ -34,6 +35,15 @@ type hl7Section struct {
 	Listen *string   `toml:"listen"`
 	Units  *[]string `toml:"units"`
 	Alarms *string   `toml:"alarms"`
+	// TLS of the listener (server certificate, client CA for mutual TLS),
+	// the senders allowed, and TLS of the alarm reports out.
+	CertFile       *string   `toml:"cert_file"`
+	KeyFile        *string   `toml:"key_file"`
+	ClientCAFile   *string   `toml:"client_ca_file"`
+	Allow          *[]string `toml:"allow"`
+	AlarmsCAFile   *string   `toml:"alarms_ca_file"`
+	AlarmsCertFile *string   `toml:"alarms_cert_file"`
+	AlarmsKeyFile  *string   `toml:"alarms_key_file"`
 }
 
 type news2Section struct {
@@ -236,6 +246,27 @@ func (a *applier) apply(fc *fileConfig) {
 	if u := fc.HL7.Units; u != nil && !set["unit"] {
 		c.HL7.Units = append([]string(nil), *u...)
 	}
+	str(&c.HL7.CertFile, fc.HL7.CertFile, "mllp-cert", set)
+	str(&c.HL7.KeyFile, fc.HL7.KeyFile, "mllp-key", set)
+	str(&c.HL7.ClientCA, fc.HL7.ClientCAFile, "mllp-client-ca", set)
+	str(&c.AlarmHL7TLS.CAFile, fc.HL7.AlarmsCAFile, "alarm-hl7-ca", set)
+	str(&c.AlarmHL7TLS.CertFile, fc.HL7.AlarmsCertFile, "alarm-hl7-cert", set)
+	str(&c.AlarmHL7TLS.KeyFile, fc.HL7.AlarmsKeyFile, "alarm-hl7-key", set)
+	if al := fc.HL7.Allow; al != nil && !set["mllp-allow"] {
+		c.HL7.Allow = nil
+		for _, v := range *al {
+			p, err := netip.ParsePrefix(v)
+			if err != nil {
+				ad, aerr := netip.ParseAddr(v)
+				if aerr != nil {
+					a.fail("hl7.allow", "%q: an address (10.1.2.3) or a prefix (10.1.2.0/24)", v)
+					continue
+				}
+				p = netip.PrefixFrom(ad, ad.BitLen())
+			}
+			c.HL7.Allow = append(c.HL7.Allow, p.Masked())
+		}
+	}
 	if str(&c.AlarmHL7, fc.HL7.Alarms, "alarm-hl7", set) {
 		if _, _, err := net.SplitHostPort(c.AlarmHL7); err != nil {
 			a.fail("hl7.alarms", "%q: want host:port", c.AlarmHL7)
@@ -397,6 +428,16 @@ charted_fresh = "12h"
 # Every alarm transition sent as an IHE PCD-04 report (ORU^R40) over MLLP to
 # a paging or nurse-call system; unreachable for 30 s raises a technical alarm.
 # alarms = "pager.hospital.example:2575"
+# TLS of the listener, and mutual TLS: senders need a certificate this CA signed.
+# cert_file = "/etc/vigil/mllp.pem"
+# key_file = "/etc/vigil/mllp.key"
+# client_ca_file = "/etc/vigil/monitors-ca.pem"
+# allow = ["10.20.0.0/24"]          # senders allowed (default: any)
+# TLS of the alarm reports (the receiver's certificate is verified against the
+# CA); plaintext to another host needs [broker] insecure_plaintext = true.
+# alarms_ca_file = "/etc/vigil/pager-ca.pem"
+# alarms_cert_file = "/etc/vigil/station.pem"
+# alarms_key_file = "/etc/vigil/station.key"
 
 [station]
 # data = "/var/lib/vigil"          # default: the user data directory

@@ -66,8 +66,6 @@ Flags:`)
 		}
 		return nil
 	})
-	fs.StringVar(&cfg.HL7.CertFile, "mllp-cert", "", "TLS for the MLLP listener: certificate (PEM)")
-	fs.StringVar(&cfg.HL7.KeyFile, "mllp-key", "", "TLS for the MLLP listener: private key (PEM)")
 	addMLLPGuards(fs, &cfg.HL7)
 	fs.DurationVar(&cfg.HL7.Idle, "idle", cfg.HL7.Idle, "disconnect a sender that sends nothing (or half a message) for this long")
 	fs.IntVar(&cfg.HL7.MaxConns, "max-senders", cfg.HL7.MaxConns, "senders connected at once, at most")
@@ -160,6 +158,8 @@ func runHL7(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 
 // addMLLPGuards adds the MLLP listener's sender checks to a flag set.
 func addMLLPGuards(fs *flag.FlagSet, h *hl7Flags) {
+	fs.StringVar(&h.CertFile, "mllp-cert", "", "TLS for the MLLP listener: certificate (PEM)")
+	fs.StringVar(&h.KeyFile, "mllp-key", "", "TLS for the MLLP listener: private key (PEM)")
 	fs.StringVar(&h.ClientCA, "mllp-client-ca", "", "mutual TLS for the MLLP listener: senders must present a certificate signed by this CA (PEM)")
 	fs.Func("mllp-allow", "senders allowed to connect to the MLLP listener: addresses or CIDR prefixes, comma-separated (default: any)", func(v string) error {
 		for _, f := range strings.Split(v, ",") {

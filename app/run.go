@@ -158,6 +158,10 @@ func Start(ctx context.Context, cfg Config, stdout, stderr io.Writer) (*Core, er
 	if err := c.startAlarms(cfg, cfg.journalDir(dir)); err != nil {
 		return fail(err)
 	}
+	if cfg.InsecurePlaintext && cfg.AlarmHL7 != "" && checkAlarmHL7(cfg.AlarmHL7, cfg.AlarmHL7TLS, false) != nil {
+		c.fault(alarms.CodeInsecure, "Plaintext alarm reports to "+cfg.AlarmHL7+": they can be read and changed on the network", true)
+		log.Warn("plaintext alarm reports to another host (--insecure-plaintext)")
+	}
 	if cfg.InsecurePlaintext && checkBrokerURL(c.URL, cfg.TLS, false) != nil {
 		c.fault(alarms.CodeInsecure, "Plaintext link to the broker ("+cfg.Broker+"): the ward's data can be read and changed on the network", true)
 		log.Warn("plaintext link to a broker on another host (--insecure-plaintext)")

@@ -32,6 +32,14 @@ func TestBrokerLinkChecks(t *testing.T) {
 		{[]string{"--broker", "tcp://127.0.0.1:1883", "--tls-ca", "ca.pem"}, "plaintext but TLS settings"},
 		{[]string{"--broker", "ssl://nurse:s3cret-pw@broker.example.org:8883"}, "--user"},
 		{[]string{"--broker", "tcp://nurse:s3cret-pw@127.0.0.1:1883"}, "--user"},
+		// Alarm reports out: TLS to another host, or the admin says plaintext.
+		{[]string{"--alarm-hl7", "pager.example.org:2575"}, "--alarm-hl7-ca"},
+		{[]string{"--alarm-hl7", "pager.example.org:2575", "--alarm-hl7-ca", "ca.pem"}, ""},
+		{[]string{"--alarm-hl7", "pager.example.org:2575", "--insecure-plaintext"}, ""},
+		{[]string{"--alarm-hl7", "127.0.0.1:2575"}, ""},
+		// The station's own MLLP listener takes TLS as vigil hl7 does.
+		{[]string{"--hl7-listen", "127.0.0.1:2575", "--mllp-cert", "c.pem"}, "go together"},
+		{[]string{"--hl7-listen", "127.0.0.1:2575", "--mllp-cert", "c.pem", "--mllp-key", "k.pem", "--mllp-client-ca", "ca.pem"}, ""},
 	}
 	for _, c := range cases {
 		_, err := Parse(append(c.args, "--data", t.TempDir()), io.Discard)

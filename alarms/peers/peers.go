@@ -14,16 +14,16 @@
 // another signature), or signed too far from now; the last message itself
 // again is a duplicate (ErrDuplicate), dropped without a refusal:
 //
-//	message            live (published while subscribed)   retained (delivered at subscribe)
-//	-----------------  ----------------------------------  ---------------------------------
-//	ts within ±Window  checked for replay, accepted        accepted (a restart's recovery)
-//	ts > now+Window    refused: ErrStale                   refused: ErrStale
-//	ts < now-Window    refused: ErrStale (a replay)        accepted: an active alarm's state
-//	                                                       may be hours old
+//	signed               decision
+//	-------------------  -----------------------------------------------------------------
+//	up to now+Window     checked for replay (sequence per topic and station), accepted
+//	after now+Window     refused: ErrStale
 //
-// A retained message can only ever be one a trusted station signed for
-// that very topic; that it may be old is the price of recovering the ward's
-// active alarms after a restart (docs/security.md, residual risks).
+// An old message is accepted when its sequence number is above the last
+// seen from its station on its topic: a retained state may be hours old (a
+// restart's recovery), and a station that was away gets the messages queued
+// for its session, as old as its absence. It can only ever be one a trusted
+// station signed for that very topic (docs/security.md, residual risks).
 package peers
 
 import (
@@ -283,6 +283,9 @@ func (t *Trust) Reload() error {
 	if same {
 		return nil
 	}
+	if st.Mode().Perm()&0o022 != 0 {
+		return fmt.Errorf("trusted stations %s may be changed by others (mode %04o): run chmod go-w on it", t.path, st.Mode().Perm())
+	}
 	b, err := os.ReadFile(t.path)
 	if err != nil {
 		return fmt.Errorf("trusted stations: %w", err)
@@ -448,6 +451,7 @@ type seen struct {
 // broker's retained store at subscription) and returns the signing station
 // and the body.
 func (v *Verifier) Open(topic string, payload []byte, retained bool, now time.Time) (station string, body []byte, err error) {
+	_ = retained // the same rules for retained and live messages (see the package comment)
 	if len(payload) > MaxMessage {
 		return "", nil, fmt.Errorf("%w: %d bytes, at most %d", ErrMalformed, len(payload), MaxMessage)
 	}
@@ -489,7 +493,13 @@ func (v *Verifier) Open(topic string, payload []byte, retained bool, now time.Ti
 		w = DefaultWindow
 	}
 	signed := time.UnixMilli(env.Ts)
-	if signed.After(now.Add(w)) || (!retained && signed.Before(now.Add(-w))) {
+	// A message from the future is refused. An old one is not: a station
+	// that was away gets the messages queued for its persistent session,
+	// as old as its absence, and a retained state may be hours old. What
+	// stops a replay is the sequence number (below); an old message a
+	// station never saw newer of can only be one a trusted station signed
+	// for that very topic, and merges only move forward.
+	if signed.After(now.Add(w)) {
 		return env.Station, nil, fmt.Errorf("%w: signed %s, now %s", ErrStale,
 			signed.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
 	}
