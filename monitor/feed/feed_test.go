@@ -163,7 +163,8 @@ func TestTopic(t *testing.T) {
 	if err != nil || w != "ICU1" || b != "07" || s != StreamWave {
 		t.Fatalf("ParseTopic = %q %q %q %v", w, b, s, err)
 	}
-	for _, bad := range []string{"vigil/v2/a/b/wave", "vigil/v1/a/b", "vigil/v1/a/b/c/wave", "vigil/v1/a/b/bogus", "vigil/v1/a b/c/wave", "vigil/v1//c/wave"} {
+	for _, bad := range []string{"vigil/v2/a/b/wave", "vigil/v1/a/b", "vigil/v1/a/b/c/wave", "vigil/v1/a/b/bogus", "vigil/v1/a b/c/wave", "vigil/v1//c/wave",
+		"vigil/v1/a/stations/status", "vigil/v1/a/alarms/num", "vigil/v1/a/Stations/wave"} { // reserved for the stations' topics
 		if _, _, _, err := ParseTopic(bad); err == nil {
 			t.Errorf("ParseTopic(%q) accepted", bad)
 		}

@@ -63,6 +63,12 @@ func ValidName(s string) bool {
 	return true
 }
 
+// Reserved reports whether a bed name is taken by the stations' own topics
+// (vigil/v1/<ward>/alarms/… and …/stations/…): no bed may be called so.
+func Reserved(bed string) bool {
+	return strings.EqualFold(bed, "alarms") || strings.EqualFold(bed, "stations")
+}
+
 // Topic builds the topic a bed publishes a stream on.
 func Topic(ward, bed string, s Stream) string {
 	return Root + "/" + ward + "/" + bed + "/" + string(s)
@@ -88,6 +94,9 @@ func ParseTopic(topic string) (ward, bed string, s Stream, err error) {
 	s = Stream(rest)
 	if !ValidName(ward) || !ValidName(bed) {
 		return "", "", "", fmt.Errorf("%w: bad ward or bed name", ErrTopic)
+	}
+	if Reserved(bed) {
+		return "", "", "", fmt.Errorf("%w: %q is reserved for the stations' topics", ErrTopic, bed)
 	}
 	if !s.Valid() {
 		return "", "", "", fmt.Errorf("%w: unknown stream %q", ErrTopic, rest)

@@ -168,6 +168,9 @@ func BedName(room, bed string) (string, error) {
 	if len(b) > 32 {
 		return "", fmt.Errorf("bed %q is longer than 32 characters", name)
 	}
+	if feed.Reserved(string(b)) {
+		return "", fmt.Errorf("bed %q: the name is reserved for the stations' topics", name)
+	}
 	return string(b), nil
 }
 

@@ -169,4 +169,9 @@ func TestBedName(t *testing.T) {
 	if _, err := BedName(strings.Repeat("x", 40), "1"); err == nil {
 		t.Error("a 42-character bed: accepted")
 	}
+	for _, r := range []string{"stations", "alarms", "ALARMS"} {
+		if _, err := BedName("", r); err == nil {
+			t.Errorf("PV1-3 bed %q, the stations' topics: accepted", r)
+		}
+	}
 }
