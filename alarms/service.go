@@ -832,11 +832,6 @@ func (s *Service) emit(recs []Record, by Actor) []<-chan error {
 func (s *Service) fanOut() {
 	now := s.cfg.Clock()
 	changes := s.e.TakeChanges()
-	for _, a := range changes {
-		if s.cfg.Publisher != nil {
-			s.cfg.Publisher.PublishAlarm(a)
-		}
-	}
 	s.emit(s.e.TakeRecords(), Actor{})
 	p, loud := s.e.Sounding()
 	if s.cfg.Sound != nil && (!s.lastSound.set || p != s.lastSound.p || loud != s.lastSound.loud) {
@@ -853,6 +848,13 @@ func (s *Service) fanOut() {
 		}
 	}
 	s.snapshot()
+	// This station's screen and sound first, then the other stations (each
+	// state is signed on the way, which takes a little while in a storm).
+	if s.cfg.Publisher != nil {
+		for _, a := range changes {
+			s.cfg.Publisher.PublishAlarm(a)
+		}
+	}
 	if !s.cfg.Display {
 		var ids []string
 		for _, a := range changes {
