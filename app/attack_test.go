@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -217,13 +218,37 @@ func forgedAlarmStates(t *testing.T, url string) {
 		t.Fatalf("50 more unsigned messages added %d journal rows, want none within the minute", after-before)
 	}
 
+	// Station A's own key (as if stolen) still cannot make a bed: a
+	// validly signed alarm for bed 99, which neither station has, is
+	// refused by the receiving stations' rules.
+	stolen, _, err := peers.LoadOrCreateIdentity(filepath.Join(acfg.DataDir, StationKeyFile), "st-a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m["station"], m["code"], m["message"] = "st-a", "asystole", "ASYSTOLE"
+	signedFake, _ := json.Marshal(m)
+	refusedBefore := b.Alarms.Stats().RemoteRefused
+	in.publish(fakeTopic, false, stolen.Sign(fakeTopic, signedFake, time.Now()))
+	waitFor(t, 3*time.Second, "the signed alarm for bed 99 refused at B", func() bool { return b.Alarms.Stats().RemoteRefused > refusedBefore })
+	for _, c := range []*Core{a, b} {
+		if _, ok := findAlarm(c, "asystole"); ok {
+			t.Fatalf("station %s raised a signed alarm for a bed it does not have", c.sync.station)
+		}
+	}
+
 	// Ever-new claimed names cannot flood the journal either.
 	for i := range 100 {
 		in.publish(topic, false, peers.NewIdentity(fmt.Sprintf("rogue%03d", i)).Sign(topic, forgedBody, time.Now()))
 	}
 	waitFor(t, 5*time.Second, "the 100 refusals counted", func() bool { return a.sync.refusedByReason()["unknown"] >= 101 })
-	if n := len(refusedRows(t, a)); n > journalRefusals {
-		t.Fatalf("%d refusal rows in the journal within a minute, want at most %d", n, journalRefusals)
+	n := 0
+	for _, r := range refusedRows(t, a) {
+		if strings.HasPrefix(r.Detail, "station message on ") {
+			n++
+		}
+	}
+	if n > journalRefusals {
+		t.Fatalf("%d rows of refused station messages in the journal within a minute, want at most %d", n, journalRefusals)
 	}
 
 	// The genuine stations still share one truth: the station that signed
