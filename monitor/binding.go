@@ -199,12 +199,12 @@ func (h *Hub) usable(b *Bed, bedName string, stream feed.Stream, now time.Time) 
 // bound one, or "no waveforms" while they arrive. Writer only.
 func (h *Hub) checkStatus(b *Bed, bedName string, s feed.Status, now time.Time) {
 	if bound := h.BoundDevice(bedName); bound != "" && s.Device != bound {
-		h.conflict(b, bedName, fmt.Sprintf("WRONG DEVICE on the feed: %q sends, %q is bound — the bed's data are not used", s.Device, bound), now)
+		h.conflict(b, bedName, fmt.Sprintf("WRONG DEVICE, data not used: %q sends, %q is bound", s.Device, bound), now)
 		return
 	}
 	if s.Waves != nil && !*s.Waves {
 		if last := b.lastWave.Load(); last != 0 && now.UnixNano()-last < int64(backWindow) {
-			h.conflict(b, bedName, "CONFLICTING STATUS: 'no waveforms' while waveforms arrive — the bed's data are not used", now)
+			h.conflict(b, bedName, "CONFLICTING STATUS, data not used: 'no waveforms' while waveforms arrive", now)
 		}
 	}
 }

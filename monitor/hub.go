@@ -463,7 +463,7 @@ func (h *Hub) Numerics(bedName string, f feed.NumFrame) {
 	now := h.cfg.Now()
 	use, conflict := b.numSeq.decide(f.Seq, valuesSum(f.Values), now.UnixNano())
 	if conflict {
-		h.conflict(b, bedName, "TWO SOURCES on the bed's numerics (their sequence numbers interleave) — the bed's data are not used", now)
+		h.conflict(b, bedName, "TWO SOURCES, data not used: the numerics' sequence numbers interleave", now)
 	}
 	if !h.usable(b, bedName, feed.StreamNum, now) {
 		return
