@@ -406,3 +406,37 @@ func injectedFeed(t *testing.T, url string) {
 		t.Fatal("the desaturation did not survive the attack")
 	}
 }
+
+// One forged waveform frame once blanked a bed: sequence 2^31 and a start
+// in the year 2200 moved the bed's sequence and clock, and every genuine
+// frame after it was dropped as late. Now it is refused (skew) and the
+// bed's genuine frames all arrive, in sequence.
+func TestForgedFrameCannotBlankBed(t *testing.T) {
+	eachBroker(t, forgedFrame)
+}
+
+func forgedFrame(t *testing.T, url string) {
+	cfg := testConfig(t, url)
+	cfg.DiscoverBeds, cfg.Sim = false, 2
+	c := startStation(t, cfg)
+	bed := c.Ward.BedNames()[0]
+	waitFor(t, 10*time.Second, "the simulated beds", func() bool { return c.Hub.Counters().Samples > 2000 })
+	in := newIntruder(t, url, "")
+	frame := fmt.Sprintf(`{"v":1,"seq":2147483648,"t0":%d,"channels":[{"code":131330,"rate":250,"gain":200,"baseline":0,"samples":[%s0]}]}`,
+		time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC).Add(-time.Hour).UnixMilli(), strings.Repeat("0,", 49))
+	before := c.Hub.Bed(bed).Counts()
+	for range 3 {
+		in.publish(feed.Topic(cfg.Ward, bed, feed.StreamWave), false, []byte(frame))
+	}
+	time.Sleep(3 * time.Second) // 15 genuine frames later
+	after := c.Hub.Bed(bed).Counts()
+	if after.SkewFrames-before.SkewFrames != 3 {
+		t.Fatalf("%d forged frames refused for their time, want 3 (counts %+v)", after.SkewFrames-before.SkewFrames, after)
+	}
+	if after.LateFrames != before.LateFrames || after.Gaps != before.Gaps || after.Samples-before.Samples < 2*250 {
+		t.Fatalf("the genuine frames suffered: before %+v, after %+v", before, after)
+	}
+	if st := c.Hub.Bed(bed).State(time.Now()); st.NoData() {
+		t.Fatalf("bed %s shows NO DATA after the forged frames: %+v", bed, st)
+	}
+}

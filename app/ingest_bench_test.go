@@ -150,7 +150,7 @@ func runIngest(b *testing.B, bin, profile string, beds int, warm, window time.Du
 	dir := b.TempDir()
 	ward := "BENCH"
 	stats := filepath.Join(dir, "station.jsonl")
-	station := exec.Command(bin, "--broker", mq.URL(), "--ward", ward, "--headless", "--data", dir,
+	station := exec.Command(bin, "--broker", mq.URL(), "--ward", ward, "--headless", "--data", dir, "--discover-beds",
 		"--stats", stats, "--stats-every", "5s", "--client-id", "bench-station")
 	station.Stderr = os.Stderr
 	if err := station.Start(); err != nil {
