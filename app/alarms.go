@@ -190,9 +190,9 @@ func (c *Core) bedKnown(bed string) bool {
 
 // syncOptions are the subscriber options of the alarm sync: the alarm and
 // station topics, the station's Last Will, the announcement on connect.
-func (c *Core) syncOptions() (extra map[string]func(string, []byte, bool), will string, payload []byte, onConnect func()) {
+func (c *Core) syncOptions() (extra map[string]func(string, []byte), will string, payload []byte, onConnect func()) {
 	s := c.sync
-	return map[string]func(string, []byte, bool){
+	return map[string]func(string, []byte){
 		s.alarmFilter():   s.handleAlarm,
 		s.stationFilter(): s.handleStation,
 	}, s.stationTopic(), s.will(), s.onConnect

@@ -154,7 +154,7 @@ func (s *alarmSync) onConnect() {
 
 // open verifies a message on the station topics; a refusal is counted,
 // journalled and shown, and open returns nil.
-func (s *alarmSync) open(topic string, payload []byte, retained bool) (station string, body []byte) {
+func (s *alarmSync) open(topic string, payload []byte) (station string, body []byte) {
 	if s.sentByUs(payload) {
 		// Our own message coming back: the very bytes we signed.
 		body, err := s.verify.OpenOwn(topic, payload, s.now())
@@ -164,7 +164,7 @@ func (s *alarmSync) open(topic string, payload []byte, retained bool) (station s
 		}
 		return s.station, body
 	}
-	station, body, err := s.verify.Open(topic, payload, retained, s.now())
+	station, body, err := s.verify.Open(topic, payload, s.now())
 	if errors.Is(err, peers.ErrDuplicate) {
 		s.duplicates.Add(1)
 		return station, nil
@@ -277,11 +277,11 @@ func (s *alarmSync) refusedByReason() map[string]uint64 {
 }
 
 // handleAlarm runs on the feed goroutine: verify, decode, check, hand off.
-func (s *alarmSync) handleAlarm(topic string, payload []byte, retained bool) {
+func (s *alarmSync) handleAlarm(topic string, payload []byte) {
 	if len(payload) == 0 {
 		return // a cleared retained state
 	}
-	signer, body := s.open(topic, payload, retained)
+	signer, body := s.open(topic, payload)
 	if body == nil {
 		return
 	}
@@ -300,15 +300,13 @@ func (s *alarmSync) handleAlarm(topic string, payload []byte, retained bool) {
 	s.svc.Remote(a)
 }
 
-func (s *alarmSync) handleStation(topic string, payload []byte, retained bool) {
+func (s *alarmSync) handleStation(topic string, payload []byte) {
 	id := topic[strings.LastIndexByte(topic, '/')+1:]
 	var st stationAnnouncement
 	if len(payload) > 0 {
-		// Presence is informational (how many stations are online) and a
-		// Last Will is signed when the station connects, possibly long
-		// before the broker publishes it: it is checked as a retained
-		// message (signature, trust, replay) without the freshness window.
-		signer, body := s.open(topic, payload, true)
+		// A Last Will is signed when the station connects and published
+		// by the broker when it drops: old, as an old message may be.
+		signer, body := s.open(topic, payload)
 		if body == nil {
 			return
 		}

@@ -447,11 +447,10 @@ type seen struct {
 	sig string
 }
 
-// Open checks a message received on topic (retained: delivered from the
-// broker's retained store at subscription) and returns the signing station
-// and the body.
-func (v *Verifier) Open(topic string, payload []byte, retained bool, now time.Time) (station string, body []byte, err error) {
-	_ = retained // the same rules for retained and live messages (see the package comment)
+// Open checks a message received on topic, retained or live (the same
+// rules: see the package comment), and returns the signing station and
+// the body.
+func (v *Verifier) Open(topic string, payload []byte, now time.Time) (station string, body []byte, err error) {
 	if len(payload) > MaxMessage {
 		return "", nil, fmt.Errorf("%w: %d bytes, at most %d", ErrMalformed, len(payload), MaxMessage)
 	}
@@ -503,22 +502,9 @@ func (v *Verifier) Open(topic string, payload []byte, retained bool, now time.Ti
 		return env.Station, nil, fmt.Errorf("%w: signed %s, now %s", ErrStale,
 			signed.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
 	}
-	key := topic + "\x00" + env.Station
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	if v.last == nil {
-		v.last = map[string]seen{}
+	if err := v.note(topic, &env, now); err != nil {
+		return env.Station, nil, err
 	}
-	if s, ok := v.last[key]; ok && env.Seq <= s.seq {
-		if env.Seq == s.seq && s.sig == env.Sig {
-			return env.Station, nil, ErrDuplicate
-		}
-		return env.Station, nil, fmt.Errorf("%w: seq %d, last %d", ErrReplay, env.Seq, s.seq)
-	}
-	if len(v.last) >= maxReplayKeys {
-		v.forgetOldest()
-	}
-	v.last[key] = seen{env.Seq, now, env.Sig}
 	return env.Station, body, nil
 }
 
@@ -534,6 +520,16 @@ func (v *Verifier) OpenOwn(topic string, payload []byte, now time.Time) (body []
 	if body, err = base64.StdEncoding.DecodeString(env.Body); err != nil {
 		return nil, fmt.Errorf("%w: body", ErrMalformed)
 	}
+	if err := v.note(topic, &env, now); err != nil {
+		return nil, ErrDuplicate // our own older message again: nothing new
+	}
+	return body, nil
+}
+
+// note checks env's sequence number against the last one seen from its
+// station on topic and records it: ErrDuplicate for the last message
+// again, ErrReplay for an older one.
+func (v *Verifier) note(topic string, env *Envelope, now time.Time) error {
 	key := topic + "\x00" + env.Station
 	v.mu.Lock()
 	defer v.mu.Unlock()
@@ -541,13 +537,16 @@ func (v *Verifier) OpenOwn(topic string, payload []byte, now time.Time) (body []
 		v.last = map[string]seen{}
 	}
 	if s, ok := v.last[key]; ok && env.Seq <= s.seq {
-		return nil, ErrDuplicate // our own older message again: nothing new
+		if env.Seq == s.seq && s.sig == env.Sig {
+			return ErrDuplicate
+		}
+		return fmt.Errorf("%w: seq %d, last %d", ErrReplay, env.Seq, s.seq)
 	}
 	if len(v.last) >= maxReplayKeys {
 		v.forgetOldest()
 	}
 	v.last[key] = seen{env.Seq, now, env.Sig}
-	return body, nil
+	return nil
 }
 
 func (v *Verifier) forgetOldest() {

@@ -31,7 +31,7 @@ func TestSignAndOpen(t *testing.T) {
 	v := verifier(a)
 	body := []byte(`{"id":"x"}`)
 	msg := a.Sign(topic, body, t0)
-	st, got, err := v.Open(topic, msg, false, t0.Add(time.Second))
+	st, got, err := v.Open(topic, msg, t0.Add(time.Second))
 	if err != nil || st != "st-a" || !bytes.Equal(got, body) {
 		t.Fatalf("Open = %q %q %v", st, got, err)
 	}
@@ -45,10 +45,10 @@ func TestOpenRefuses(t *testing.T) {
 	body := []byte(`{"id":"x","inactivation":"acknowledged"}`)
 	early := a.Sign(topic, body, t0) // signed first, received after good: a replay
 	good := a.Sign(topic, body, t0)
-	if _, _, err := v.Open(topic, good, false, t0); err != nil {
+	if _, _, err := v.Open(topic, good, t0); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := v.Open(topic, good, false, t0); !errors.Is(err, ErrDuplicate) {
+	if _, _, err := v.Open(topic, good, t0); !errors.Is(err, ErrDuplicate) {
 		t.Fatalf("the same message again (a QoS 1 redelivery): %v, want ErrDuplicate", err)
 	}
 	mutate := func(f func(*Envelope)) []byte {
@@ -64,35 +64,34 @@ func TestOpenRefuses(t *testing.T) {
 	revokedTrust.Trust.byN["st-a"] = ea
 
 	cases := []struct {
-		name     string
-		v        *Verifier
-		topic    string
-		msg      []byte
-		retained bool
-		now      time.Time
-		want     error
+		name  string
+		v     *Verifier
+		topic string
+		msg   []byte
+		now   time.Time
+		want  error
 	}{
-		{"version 1 message", v, topic, body, false, t0, ErrUnsigned},
-		{"empty", v, topic, nil, false, t0, ErrUnsigned},
-		{"garbage", v, topic, []byte(`{"sig":`), false, t0, ErrMalformed},
-		{"unknown field", v, topic, []byte(`{"v":2,"sig":"","x":1}`), false, t0, ErrMalformed},
-		{"oversize", v, topic, append([]byte(`{"sig":"`), bytes.Repeat([]byte("a"), MaxMessage)...), false, t0, ErrMalformed},
-		{"unknown station", v, topic, rogue.Sign(topic, body, t0), false, t0, ErrUnknown},
-		{"revoked station", revokedTrust, topic, a.Sign(topic, body, t0), false, t0, ErrRevoked},
-		{"another topic", v, topic + "9", a.Sign(topic, body, t0), false, t0, ErrSignature},
+		{"version 1 message", v, topic, body, t0, ErrUnsigned},
+		{"empty", v, topic, nil, t0, ErrUnsigned},
+		{"garbage", v, topic, []byte(`{"sig":`), t0, ErrMalformed},
+		{"unknown field", v, topic, []byte(`{"v":2,"sig":"","x":1}`), t0, ErrMalformed},
+		{"oversize", v, topic, append([]byte(`{"sig":"`), bytes.Repeat([]byte("a"), MaxMessage)...), t0, ErrMalformed},
+		{"unknown station", v, topic, rogue.Sign(topic, body, t0), t0, ErrUnknown},
+		{"revoked station", revokedTrust, topic, a.Sign(topic, body, t0), t0, ErrRevoked},
+		{"another topic", v, topic + "9", a.Sign(topic, body, t0), t0, ErrSignature},
 		{"body changed", v, topic, mutate(func(e *Envelope) {
 			e.Body = base64.StdEncoding.EncodeToString([]byte(`{"id":"y","inactivation":"acknowledged"}`))
-		}), false, t0, ErrSignature},
-		{"claims another station", v, topic, mutate(func(e *Envelope) { e.Station = "st-b" }), false, t0, ErrSignature},
-		{"seq changed", v, topic, mutate(func(e *Envelope) { e.Seq++ }), false, t0, ErrSignature},
-		{"time changed", v, topic, mutate(func(e *Envelope) { e.Ts -= 1000 }), false, t0, ErrSignature},
-		{"short signature", v, topic, mutate(func(e *Envelope) { e.Sig = "AAAA" }), false, t0, ErrMalformed},
-		{"wrong version", v, topic, mutate(func(e *Envelope) { e.V = 3 }), false, t0, ErrMalformed},
-		{"replayed", v, topic, early, false, t0, ErrReplay},
-		{"from the future", v, topic, a.Sign(topic, body, t0.Add(10*time.Minute)), true, t0, ErrStale},
+		}), t0, ErrSignature},
+		{"claims another station", v, topic, mutate(func(e *Envelope) { e.Station = "st-b" }), t0, ErrSignature},
+		{"seq changed", v, topic, mutate(func(e *Envelope) { e.Seq++ }), t0, ErrSignature},
+		{"time changed", v, topic, mutate(func(e *Envelope) { e.Ts -= 1000 }), t0, ErrSignature},
+		{"short signature", v, topic, mutate(func(e *Envelope) { e.Sig = "AAAA" }), t0, ErrMalformed},
+		{"wrong version", v, topic, mutate(func(e *Envelope) { e.V = 3 }), t0, ErrMalformed},
+		{"replayed", v, topic, early, t0, ErrReplay},
+		{"from the future", v, topic, a.Sign(topic, body, t0.Add(10*time.Minute)), t0, ErrStale},
 	}
 	for _, c := range cases {
-		_, _, err := c.v.Open(c.topic, c.msg, c.retained, c.now)
+		_, _, err := c.v.Open(c.topic, c.msg, c.now)
 		if !errors.Is(err, c.want) {
 			t.Errorf("%s: err %v, want %v", c.name, err, c.want)
 		}
@@ -102,14 +101,14 @@ func TestOpenRefuses(t *testing.T) {
 	}
 	// An old message may be genuine: a retained state (the ward's active
 	// alarms after a restart), or one queued for a station that was away.
-	for i, retained := range []bool{true, false} {
+	for i := range 2 {
 		tp := fmt.Sprintf("vigil/v1/icu/alarms/04/x%d", i)
 		older := a.Sign(tp, body, t0.Add(-4*time.Hour))
 		old := a.Sign(tp, body, t0.Add(-3*time.Hour))
-		if _, _, err := v.Open(tp, old, retained, t0); err != nil {
-			t.Fatalf("an old state (retained %v) was refused: %v", retained, err)
+		if _, _, err := v.Open(tp, old, t0); err != nil {
+			t.Fatalf("an old state (%d) was refused: %v", i, err)
 		}
-		if _, _, err := v.Open(tp, older, retained, t0); !errors.Is(err, ErrReplay) {
+		if _, _, err := v.Open(tp, older, t0); !errors.Is(err, ErrReplay) {
 			t.Fatalf("an older one after it: %v, want a replay", err)
 		}
 	}
@@ -121,12 +120,12 @@ func TestSeqGrows(t *testing.T) {
 	a := NewIdentity("st-a")
 	v := verifier(a)
 	for i := range 5 {
-		if _, _, err := v.Open(topic, a.Sign(topic, []byte("{}"), t0), false, t0); err != nil {
+		if _, _, err := v.Open(topic, a.Sign(topic, []byte("{}"), t0), t0); err != nil {
 			t.Fatalf("message %d at one instant: %v", i, err)
 		}
 	}
 	restarted := newIdentity("st-a", a.priv)
-	if _, _, err := v.Open(topic, restarted.Sign(topic, []byte("{}"), t0.Add(time.Second)), false, t0.Add(time.Second)); err != nil {
+	if _, _, err := v.Open(topic, restarted.Sign(topic, []byte("{}"), t0.Add(time.Second)), t0.Add(time.Second)); err != nil {
 		t.Fatalf("after a restart: %v", err)
 	}
 }
@@ -218,7 +217,7 @@ func FuzzOpen(f *testing.F) {
 	f.Add([]byte(`{"v":2,"station":"st-a","seq":1,"ts":1,"body":"","sig":""}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		v := verifier(a)
-		if _, body, err := v.Open(topic, b, true, t0); err == nil && body == nil {
+		if _, body, err := v.Open(topic, b, t0); err == nil && body == nil {
 			t.Fatal("accepted with no body")
 		}
 	})
@@ -245,7 +244,7 @@ func BenchmarkOpen(b *testing.B) {
 	i := 0
 	for b.Loop() {
 		v.last = nil // each message once: measure the verification, not the replay refusal
-		if _, _, err := v.Open(topic, msgs[i%len(msgs)], true, t0); err != nil {
+		if _, _, err := v.Open(topic, msgs[i%len(msgs)], t0); err != nil {
 			b.Fatal(err)
 		}
 		i++
@@ -268,7 +267,7 @@ func TestDocumentedEnvelope(t *testing.T) {
 	}
 	v := &Verifier{Trust: NewTrust(Entry{Name: "icu1-central", Key: key})}
 	msg := bytes.Join(bytes.Fields(m[3]), nil) // the example is wrapped for reading
-	st, body, err := v.Open(string(m[1]), msg, true, time.UnixMilli(1732400000123))
+	st, body, err := v.Open(string(m[1]), msg, time.UnixMilli(1732400000123))
 	if err != nil || st != "icu1-central" || !bytes.Contains(body, []byte(`"station":"icu1-central"`)) {
 		t.Fatalf("the documented envelope: %q %s %v", st, body, err)
 	}

@@ -56,7 +56,7 @@ type Options struct {
 	// Extra are further subscriptions (QoS 1) outside the device feed, such
 	// as the stations' alarm states: topic filter -> handler. Handlers run
 	// on the ordered message goroutine and must not block.
-	Extra map[string]func(topic string, payload []byte, retained bool)
+	Extra map[string]func(topic string, payload []byte)
 	// WillTopic and WillPayload are the station's Last Will (retained).
 	WillTopic   string
 	WillPayload []byte
@@ -221,7 +221,7 @@ func (s *Subscriber) onConnect(c paho.Client) {
 			break
 		}
 		h := h
-		tok = c.Subscribe(filter, 1, func(_ paho.Client, m paho.Message) { h(m.Topic(), m.Payload(), m.Retained()) })
+		tok = c.Subscribe(filter, 1, func(_ paho.Client, m paho.Message) { h(m.Topic(), m.Payload()) })
 		ok = tok.WaitTimeout(opTimeout) && tok.Error() == nil
 	}
 	if !ok {
@@ -302,7 +302,7 @@ func (s *Subscriber) handle(_ paho.Client, m paho.Message) {
 	topic := m.Topic()
 	for filter, h := range s.opts.Extra { // queued session messages come here before the routes exist
 		if topicMatch(filter, topic) {
-			h(topic, m.Payload(), m.Retained())
+			h(topic, m.Payload())
 			return
 		}
 	}
