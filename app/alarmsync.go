@@ -39,7 +39,6 @@ type alarmSync struct {
 	fault func(code, msg string, present bool)
 
 	failures, rejected, duplicates atomic.Uint64
-	lastRejectLog                  atomic.Int64
 
 	ownMu   sync.Mutex
 	own     map[[32]byte]struct{} // hashes of this station's recent messages
