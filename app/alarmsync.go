@@ -211,7 +211,7 @@ func (s *alarmSync) refuse(topic, station, reason string, err error) {
 	}
 	s.mu.Unlock()
 	if first && s.fault != nil {
-		s.fault(alarms.CodeForged, s.forgedText(), true)
+		s.fault(alarms.CodeForged, "Station messages refused (forged, unsigned or replayed): check the ward's network and trust list", true)
 	}
 	if !record {
 		return
@@ -221,10 +221,6 @@ func (s *alarmSync) refuse(topic, station, reason string, err error) {
 		s.svc.Record(alarms.Record{At: now, Event: "refused", Where: source,
 			Detail: fmt.Sprintf("station message on %s refused (%s): %v; %d refused so far", topic, reason, err, n)})
 	}
-}
-
-func (s *alarmSync) forgedText() string {
-	return "Station messages refused (forged, unsigned or replayed): check the ward's network and trust list"
 }
 
 // journalRefusals is how many refusal rows the journal gets a minute at
