@@ -111,7 +111,13 @@ type Station struct {
 // BedLabel is what the bed administration says of a feed's bed.
 type BedLabel struct {
 	Label, Patient string
-	Standby        bool
+	// MRN is the admitted patient's medical record number.
+	MRN string
+	// DevicePatient is the patient the bed's device reports when it is not
+	// the admitted one ("" when they agree or the device names none): the
+	// tile shows both, and the alarm system raises a technical alarm.
+	DevicePatient string
+	Standby       bool
 }
 
 // SetBedInfo makes the tiles show the administration's bed labels and
