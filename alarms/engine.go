@@ -682,7 +682,11 @@ func (e *Engine) Sounding() (Priority, bool) {
 	return p, loud
 }
 
-// Alarms lists the alarms to show: highest priority first, then oldest.
+// Alarms lists the alarms to show, what needs attention first: highest
+// priority first; within a priority unacknowledged before acknowledged,
+// then active before ended (latched, waiting for acknowledgement), then the
+// newest onset first, so that a new alarm is never hidden behind an old one
+// of the same rank; then by id, for a stable order.
 func (e *Engine) Alarms() []Alarm {
 	out := make([]Alarm, 0, len(e.alarms))
 	for _, a := range e.alarms {
@@ -691,15 +695,32 @@ func (e *Engine) Alarms() []Alarm {
 		out = append(out, c)
 	}
 	slices.SortFunc(out, func(x, y Alarm) int {
-		if c := cmp.Compare(y.Priority, x.Priority); c != 0 {
-			return c
-		}
-		if c := x.Onset.Compare(y.Onset); c != 0 {
-			return c
-		}
-		return cmp.Compare(x.ID, y.ID)
+		return compareAttention(&x, &y)
 	})
 	return out
+}
+
+// compareAttention orders alarms as Alarms lists them.
+func compareAttention(x, y *Alarm) int {
+	if c := cmp.Compare(y.Priority, x.Priority); c != 0 {
+		return c
+	}
+	if x.Acked != y.Acked {
+		if !x.Acked {
+			return -1
+		}
+		return 1
+	}
+	if x.Ended != y.Ended {
+		if !x.Ended {
+			return -1
+		}
+		return 1
+	}
+	if c := y.Onset.Compare(x.Onset); c != 0 {
+		return c
+	}
+	return cmp.Compare(x.ID, y.ID)
 }
 
 // Active is the number of alarms shown.

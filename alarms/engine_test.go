@@ -185,21 +185,40 @@ func TestTrailRecordsWhoWhereWhen(t *testing.T) {
 	}
 }
 
-func TestAlarmsOrderedByPriorityThenAge(t *testing.T) {
+// Alarms lists what needs attention first: priority, then unacknowledged
+// before acknowledged, active before ended, the newest first (a new alarm
+// is never hidden behind an old one of the same rank), then id.
+func TestAlarmsOrderedByPriorityAttentionThenNewest(t *testing.T) {
 	e, c := newTestEngine()
-	e.Report(Condition{Key: "low", Priority: Low, Message: "l"})
-	c.advance(time.Second)
-	e.Report(Condition{Key: "med1", Priority: Medium, Message: "m1"})
-	c.advance(time.Second)
-	e.Report(Condition{Key: "high", Priority: High, Message: "h"})
-	c.advance(time.Second)
-	e.Report(Condition{Key: "med2", Priority: Medium, Message: "m2"})
+	report := func(key string, p Priority, latching bool) {
+		e.Report(Condition{Key: key, Priority: p, Message: key, Latching: latching})
+		c.advance(time.Second)
+	}
+	report("low", Low, false)
+	report("med1", Medium, false)
+	report("high-old", High, false)
+	report("med-acked", Medium, false)
+	report("med2", Medium, false)
+	report("high-ended", High, true)
+	report("med-new-acked", Medium, false)
+	for _, a := range e.Alarms() {
+		if a.Key == "med-acked" || a.Key == "med-new-acked" {
+			if err := e.Acknowledge(a.ID, nurse); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	e.Clear("high-ended") // latched: ended, waiting for acknowledgement
+	// Two of a rank with the same onset: by id.
+	e.Report(Condition{Key: "tie-b", Priority: Low, Message: "b"})
+	e.Report(Condition{Key: "tie-a", Priority: Low, Message: "a"})
 	var keys []string
 	for _, a := range e.Alarms() {
 		keys = append(keys, a.Key)
 	}
-	if strings.Join(keys, ",") != "high,med1,med2,low" {
-		t.Fatalf("order %v", keys)
+	want := "high-old,high-ended,med2,med1,med-new-acked,med-acked,tie-a,tie-b,low"
+	if strings.Join(keys, ",") != want {
+		t.Fatalf("order %v, want %s", keys, want)
 	}
 	// A pause longer than the policy allows is cut to it.
 	if err := e.PauseBed("05", 24*time.Hour, nurse); !errors.Is(err, ErrNotAllowed) {

@@ -129,7 +129,7 @@ type View struct {
 	At          time.Time
 	Station     string
 	Operator    Actor
-	Alarms      []Alarm // priority, then age
+	Alarms      []Alarm // what needs attention first (Engine.Alarms): priority, unacknowledged, active, newest, id
 	Sounding    Priority
 	Loud        bool
 	AudioPaused time.Duration // station AUDIO PAUSED time left
