@@ -318,20 +318,25 @@ func endStay(ctx context.Context, tx *sql.Tx, bed, how string, now time.Time) er
 	return err
 }
 
-// Discharge ends the stay: the patient leaves the tile, the device binding
-// and the per-bed limits are cleared; the history stays (admins).
+// Discharge ends the stay: the patient, the per-bed limits and the care
+// assignment leave the bed; the bed stays configured as it was, with its
+// feed and its bound device (the next patient is monitored by the same
+// device, and the tile stays the bed's, not a stray feed's); the history
+// stays (admins).
 func (s *Store) Discharge(ctx context.Context, by alarms.Actor, id string) error {
 	return s.changeBed(ctx, by, alarms.ActBeds, "bed-discharged", id, false, func(ctx context.Context, tx *sql.Tx, b *Bed) error {
 		if b.State == BedEmpty {
 			return invalidf("bed %s is empty", id)
 		}
-		b.State, b.Patient, b.Feed, b.Overrides, b.Nurse = BedEmpty, Patient{}, "", map[string][2]float64{}, ""
+		b.State, b.Patient, b.Overrides, b.Nurse = BedEmpty, Patient{}, map[string][2]float64{}, ""
 		return endStay(ctx, tx, id, "discharged", s.opt.Now())
 	})
 }
 
-// Transfer moves a patient, with the limit profile and overrides, from
-// one bed to an empty one; device bindings stay with the beds (admins).
+// Transfer moves a patient, with the limit profile, overrides and nurse,
+// from one bed to an empty one. Feeds and device bindings stay with the
+// beds: the patient is monitored by the new bed's device from then on, and
+// the old bed's device stays bound to the old bed (admins).
 func (s *Store) Transfer(ctx context.Context, by alarms.Actor, from, to string) error {
 	if from == to {
 		return errors.New("transfer to the same bed")

@@ -66,7 +66,7 @@ func TestBedAdministration(t *testing.T) {
 	}
 	must(s.Discharge(ctx, admin, "06"))
 	beds, _ = s.Beds(ctx)
-	if b := beds[1]; b.State != BedEmpty || b.Patient != (Patient{}) || b.Feed != "" || b.Nurse != "" {
+	if b := beds[1]; b.State != BedEmpty || b.Patient != (Patient{}) || b.Feed != "icu/06" || b.Nurse != "" {
 		t.Fatalf("discharge did not clear: %+v", b)
 	}
 	stays, _ := s.Stays(ctx, "06")
@@ -88,7 +88,7 @@ func TestBedAdministration(t *testing.T) {
 		"bed-assigned 05 cara@st-1 [nurse=] -> [nurse=nina]",
 		"limit-changed 05 nina@st-2 [limits=] -> [limits=hr 45..110]",
 		"bed-standby 05 ada@st-1 [state=admitted] -> [state=standby]",
-		"bed-discharged 06 ada@st-1 [feed=icu/06; state=standby; patient=Jane Roe; mrn=MRN-0042; dob=1948-03-09; limits=hr 45..110; nurse=nina] -> [feed=; state=empty; patient=; mrn=; dob=; limits=; nurse=]",
+		"bed-discharged 06 ada@st-1 [state=standby; patient=Jane Roe; mrn=MRN-0042; dob=1948-03-09; limits=hr 45..110; nurse=nina] -> [state=empty; patient=; mrn=; dob=; limits=; nurse=]",
 	} {
 		if !strings.Contains(joined, line) {
 			t.Errorf("journal lacks %q; it has:\n%s", line, joined)
@@ -98,4 +98,52 @@ func TestBedAdministration(t *testing.T) {
 		t.Fatalf("OnBeds called %d times", changes)
 	}
 	mustVerify(t, s)
+}
+
+// A discharge ends the stay and nothing else of the bed: it stays a
+// configured bed with its feed and its bound device (the next patient is
+// monitored by the same device), with no patient, no per-bed limits and no
+// nurse. A transfer moves the patient; each bed keeps its feed and device.
+func TestDischargeAndTransferKeepDeviceBindings(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t, t.TempDir(), Options{})
+	seedUsers(t, s)
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(s.SaveBed(ctx, admin, "15", "Bed 15", "icu/15", "adult"))
+	must(s.SaveBed(ctx, admin, "16", "Bed 16", "icu/16", "adult"))
+	must(s.BindDevice(ctx, admin, "15", "VIGIL-SIM-15"))
+	must(s.BindDevice(ctx, admin, "16", "VIGIL-SIM-16"))
+	p := Patient{Name: "Tony Hoare", MRN: "DEMO-1016", DOB: "1934-01-11"}
+	must(s.Admit(ctx, admin, "16", p))
+	must(s.SetLimit(ctx, admin, "16", "hr", 45, 110))
+
+	must(s.Transfer(ctx, admin, "16", "15"))
+	beds, _ := s.Beds(ctx)
+	b15, b16 := beds[0], beds[1]
+	if b15.Patient != p || b15.Feed != "icu/15" || b15.Device != "VIGIL-SIM-15" {
+		t.Fatalf("bed 15 after the transfer in: %+v", b15)
+	}
+	if b16.State != BedEmpty || b16.Feed != "icu/16" || b16.Device != "VIGIL-SIM-16" {
+		t.Fatalf("bed 16 after the transfer out: %+v", b16)
+	}
+
+	must(s.Discharge(ctx, admin, "15"))
+	beds, _ = s.Beds(ctx)
+	b := beds[0]
+	if b.State != BedEmpty || b.Patient != (Patient{}) || len(b.Overrides) != 0 || b.Nurse != "" {
+		t.Fatalf("discharge left the patient's data: %+v", b)
+	}
+	if b.Feed != "icu/15" || b.Device != "VIGIL-SIM-15" || b.Label != "Bed 15" || b.Profile != "adult" {
+		t.Fatalf("discharge changed the bed's configuration (feed, device, label, profile): %+v", b)
+	}
+	// The same device monitors the next patient without a new binding.
+	must(s.Admit(ctx, admin, "15", Patient{Name: "Sofia Haddad", MRN: "M-2", DOB: "1970-05-05"}))
+	if beds, _ = s.Beds(ctx); beds[0].Device != "VIGIL-SIM-15" || beds[0].Feed != "icu/15" {
+		t.Fatalf("after the next admission: %+v", beds[0])
+	}
 }
