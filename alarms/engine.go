@@ -187,6 +187,7 @@ type Actor struct {
 //	active, HIGH           unacked EscalateHigh           escalated 1: charge nurse banner Accept / Reject
 //	escalated 1, HIGH      unanswered EscalateHighAll     escalated 2: every station, louder
 //	active, MEDIUM         unacked EscalateMedium         escalated 1
+//	ended                  any time                       not escalated further (no banner)
 //	escalated              accepted                       escalation stops (AcceptedBy)
 //	escalated              rejected                       escalation goes on (RejectedBy)
 //	station                AUDIO PAUSED                   nothing sounds until it ends, except a priority
@@ -420,7 +421,10 @@ func (e *Engine) Tick() {
 		}
 	}
 	for _, a := range e.alarms {
-		if a.Acked || a.AcceptedBy != "" || a.Local {
+		// Acknowledged, accepted, or ended (latched, waiting for
+		// acknowledgement: there is nothing left to hurry anyone to) alarms
+		// are not escalated; an ended one whose condition comes back is.
+		if a.Acked || a.AcceptedBy != "" || a.Local || a.Ended {
 			continue
 		}
 		switch {

@@ -229,3 +229,25 @@ func TestAlarmsOrderedByPriorityAttentionThenNewest(t *testing.T) {
 		t.Fatalf("bed pause %q", r[len(r)-1].Detail)
 	}
 }
+
+// An alarm whose condition ended (latched, waiting for acknowledgement) is
+// not escalated: it stays shown and sounding until someone acknowledges it.
+func TestEndedAlarmDoesNotEscalate(t *testing.T) {
+	e, c := newTestEngine()
+	e.Report(Condition{Key: "07/asystole", Bed: "07", Code: CodeAsystole, Priority: High, Message: "ASYSTOLE"})
+	e.Clear("07/asystole")
+	c.advance(5 * time.Minute)
+	e.Tick()
+	as := e.Alarms()
+	if len(as) != 1 || !as[0].Ended || sounding(e) != High {
+		t.Fatalf("the latched alarm: %+v, sounding %v", as, sounding(e))
+	}
+	if as[0].Escalation != 0 {
+		t.Fatalf("an ended alarm still escalated: level %d, trail %v", as[0].Escalation, events(e))
+	}
+	e.Report(Condition{Key: "07/asystole", Bed: "07", Code: CodeAsystole, Priority: High, Message: "ASYSTOLE"})
+	e.Tick()
+	if a := e.Alarms()[0]; a.Ended || a.Escalation != 1 {
+		t.Fatalf("condition back: ended %v, escalation %d, want active at 1", a.Ended, a.Escalation)
+	}
+}

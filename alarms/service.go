@@ -135,8 +135,13 @@ type View struct {
 	AudioPaused time.Duration // station AUDIO PAUSED time left
 	AudioOff    bool
 	Beds        map[string]BedView
-	Banner      []Alarm    // escalated to this station and unanswered: Accept / Reject
-	Advisories  []Advisory // derived, labelled advisory, apart from the alarms
+	// Banner: escalated alarms for the operator to Accept or Reject, in
+	// the order of Alarms: unanswered, unacknowledged and not ended, at the
+	// charge nurse (level 1, for charge nurses and admins) or at every
+	// station (level 2, for anyone), not rejected by the operator. A locked
+	// station shows what a charge nurse would see.
+	Banner     []Alarm
+	Advisories []Advisory // derived, labelled advisory, apart from the alarms
 }
 
 // Stats are the service's counters.
@@ -894,8 +899,10 @@ func (s *Service) snapshot() {
 			b.Priority, b.Unacked, b.Text = a.Priority, !a.Acked, a.Text()
 		}
 		v.Beds[a.Bed] = b
-		if a.Escalation > 0 && a.AcceptedBy == "" && !a.Acked && !slices.Contains(a.RejectedBy, op.Who) &&
-			(Allowed(op.Role, ActRespond) || a.Escalation >= 2) {
+		// A locked station shows the banners a charge nurse would see: they
+		// must not vanish when nobody is logged in (Accept asks for a login).
+		if a.Escalation > 0 && a.AcceptedBy == "" && !a.Acked && !a.Ended && !slices.Contains(a.RejectedBy, op.Who) &&
+			(op.Who == "" || Allowed(op.Role, ActRespond) || a.Escalation >= 2) {
 			v.Banner = append(v.Banner, a)
 		}
 	}

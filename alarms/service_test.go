@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -234,4 +235,69 @@ func TestServiceWatchdogInVirtualTime(t *testing.T) {
 			t.Fatalf("watchdog alarm should latch until acknowledged: %+v", svc.View().Alarms)
 		}
 	})
+}
+
+// stepService is a service driven by Step on a clock the test moves, with
+// no hub: conditions are reported on its engine directly.
+func stepService(op Actor) (*Service, *clock) {
+	c := &clock{time.Unix(1_732_400_000, 0)}
+	svc := NewService(Config{Station: "st-1", Operator: op, Clock: c.now,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	return svc, c
+}
+
+func bannerKeys(v *View) (out []string) {
+	for _, a := range v.Banner {
+		out = append(out, a.Key)
+	}
+	return out
+}
+
+// The banner of escalated alarms: in the order of View.Alarms (priority,
+// then the newest first); kept while the station is locked, showing what a
+// charge nurse would see (Accept asks for a login); an ended alarm is not
+// a banner and escalates no further, though it stays latched.
+func TestBannerOrderLockedAndEnded(t *testing.T) {
+	svc, c := stepService(Actor{})
+	svc.e.Report(Condition{Key: "01/a", Bed: "01", Code: "a", Priority: High, Message: "a", Latching: true})
+	c.advance(5 * time.Second)
+	svc.e.Report(Condition{Key: "02/b", Bed: "02", Code: "b", Priority: High, Message: "b"})
+	svc.e.Report(Condition{Key: "03/m", Bed: "03", Code: "m", Priority: Medium, Message: "m"})
+	c.advance(125 * time.Second)
+	svc.Step() // every one escalated to the charge nurse
+	want := "02/b,01/a,03/m"
+	if got := strings.Join(bannerKeys(svc.View()), ","); got != want {
+		t.Fatalf("locked station: banner %q, want %q; alarms %+v", got, want, svc.View().Alarms)
+	}
+	svc.SetOperator(Actor{Who: "nina", Role: Nurse})
+	svc.Step()
+	if got := bannerKeys(svc.View()); len(got) != 0 {
+		t.Fatalf("a nurse sees the charge nurse's banners %v", got)
+	}
+	svc.SetOperator(Actor{Who: "carl", Role: ChargeNurse})
+	svc.Step()
+	if got := strings.Join(bannerKeys(svc.View()), ","); got != want {
+		t.Fatalf("charge nurse: banner %q, want %q", got, want)
+	}
+	svc.e.Clear("01/a") // latched: ended, waiting for acknowledgement
+	c.advance(61 * time.Second)
+	svc.Step()
+	if got := strings.Join(bannerKeys(svc.View()), ","); got != "02/b,03/m" {
+		t.Fatalf("banner %q with 01/a ended", got)
+	}
+	for _, a := range svc.View().Alarms {
+		switch a.Key {
+		case "01/a":
+			if !a.Ended || a.Escalation != 1 {
+				t.Fatalf("the ended alarm: ended %v, escalation %d, want ended at 1", a.Ended, a.Escalation)
+			}
+		case "02/b":
+			if a.Escalation != 2 {
+				t.Fatalf("02/b escalation %d, want 2", a.Escalation)
+			}
+		}
+	}
+	if len(svc.View().Alarms) != 3 {
+		t.Fatalf("the latched alarm is not kept: %+v", svc.View().Alarms)
+	}
 }
