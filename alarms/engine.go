@@ -186,6 +186,8 @@ type Actor struct {
 //	ended                  condition back                 active again, same alarm
 //	active, HIGH           unacked EscalateHigh           escalated 1: charge nurse banner Accept / Reject
 //	escalated 1, HIGH      unanswered EscalateHighAll     escalated 2: every station, louder
+//	escalated              accepted                       acknowledged, escalation stops
+//	escalated              rejected                       unchanged: the escalation goes on
 //	active, MEDIUM         unacked EscalateMedium         escalated 1
 //	ended                  any time                       not escalated further (no banner)
 //	escalated              accepted                       escalation stops (AcceptedBy)
@@ -491,10 +493,19 @@ func (e *Engine) AcknowledgeAll(bed string, by Actor) int {
 	return n
 }
 
-// Respond answers an escalated alarm: responsibility accepted (escalation
-// stops) or rejected (it goes on). Charge nurses and admins may respond.
+// Respond answers an escalated alarm: responsibility accepted or rejected.
+// Charge nurses and admins may respond, anyone once it reached every
+// station. Accepting stops the escalation and acknowledges the alarm, by the
+// same person in the same role, recorded ("accepted", then "acknowledged")
+// as Acknowledge records it: whoever takes responsibility has seen it, and
+// it stops sounding (a latched alarm whose condition ended is resolved).
+// Rejecting changes nothing but the list of who declined: the escalation
+// goes on.
 func (e *Engine) Respond(id string, accept bool, by Actor) error {
 	if err := by.Check(ActRespond); err != nil && (err == ErrLoggedOut || !e.escalatedToAll(id)) {
+		return err
+	}
+	if err := by.Check(ActAcknowledge); accept && err != nil {
 		return err
 	}
 	a := e.byID(id)
@@ -509,6 +520,9 @@ func (e *Engine) Respond(id string, accept bool, by Actor) error {
 	}
 	e.touch(a, by.Who)
 	e.record(Record{Event: ev, AlarmID: a.ID, Bed: a.Bed, Who: by.Who, Where: by.Where})
+	if accept {
+		return e.Acknowledge(a.ID, by)
+	}
 	return nil
 }
 

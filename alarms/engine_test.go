@@ -97,13 +97,13 @@ func TestTransitions(t *testing.T) {
 			}, shown: 1, sound: Medium},
 			{do: func(e *Engine, c *clock) { c.advance(5 * time.Minute); e.Tick() }, shown: 1, trail: "alarm-resumed", sound: Medium},
 		}},
-		{"escalation: HIGH to the charge nurse at 30 s, to every station 60 s later; accepted stops it", []step{
+		{"escalation: HIGH to the charge nurse at 30 s, to every station 60 s later; accepted stops it and acknowledges", []step{
 			{do: func(e *Engine, c *clock) { e.Report(Condition{Key: "x", Priority: High, Message: "VT"}) }, shown: 1, sound: High},
 			{do: func(e *Engine, c *clock) { c.advance(29 * time.Second); e.Tick() }, shown: 1, sound: High, quiet: true},
 			{do: func(e *Engine, c *clock) { c.advance(time.Second); e.Tick() }, shown: 1, sound: High, trail: "escalated"},
 			{do: func(e *Engine, c *clock) { e.Respond(e.Alarms()[0].ID, false, charge) }, shown: 1, sound: High, trail: "rejected"},
 			{do: func(e *Engine, c *clock) { c.advance(60 * time.Second); e.Tick() }, shown: 1, sound: High, trail: "escalated"},
-			{do: func(e *Engine, c *clock) { e.Respond(e.Alarms()[0].ID, true, charge) }, shown: 1, sound: High, trail: "accepted"},
+			{do: func(e *Engine, c *clock) { e.Respond(e.Alarms()[0].ID, true, charge) }, shown: 1, sound: None, trail: "acknowledged"},
 		}},
 		{"a new condition after resolution is a new alarm that sounds again", []step{
 			{do: func(e *Engine, c *clock) { e.Report(Condition{Key: "k", Priority: Medium, Message: "m"}) }, shown: 1, sound: Medium},
@@ -249,5 +249,68 @@ func TestEndedAlarmDoesNotEscalate(t *testing.T) {
 	e.Tick()
 	if a := e.Alarms()[0]; a.Ended || a.Escalation != 1 {
 		t.Fatalf("condition back: ended %v, escalation %d, want active at 1", a.Ended, a.Escalation)
+	}
+}
+
+// Accepting responsibility for an escalated alarm acknowledges it, as the
+// one who accepted, in the trail as an acknowledgement is; rejecting does
+// not; who may accept is unchanged.
+func TestAcceptAcknowledges(t *testing.T) {
+	escalated := func() (*Engine, *clock, string) {
+		e, c := newTestEngine()
+		e.Report(Condition{Key: "04/vt", Bed: "04", Priority: High, Message: "VT"})
+		c.advance(30 * time.Second)
+		e.Tick()
+		return e, c, e.Alarms()[0].ID
+	}
+	e, _, id := escalated()
+	if err := e.Respond(id, false, charge); err != nil {
+		t.Fatal(err)
+	}
+	if a := e.Alarms()[0]; a.Acked || sounding(e) != High {
+		t.Fatalf("a rejection acknowledged: %+v", a)
+	}
+	if err := e.Respond(id, true, nurse); !errors.Is(err, ErrNotAllowed) {
+		t.Fatalf("a nurse accepted at level 1: %v", err)
+	}
+	if err := e.Respond(id, true, Actor{}); !errors.Is(err, ErrLoggedOut) {
+		t.Fatalf("accepted at a locked station: %v", err)
+	}
+	if a := e.Alarms()[0]; a.Acked || a.AcceptedBy != "" {
+		t.Fatalf("a refused acceptance changed the alarm: %+v", a)
+	}
+	before := len(e.Records())
+	if err := e.Respond(id, true, charge); err != nil {
+		t.Fatal(err)
+	}
+	a := e.Alarms()[0]
+	if a.AcceptedBy != charge.Who || a.AcceptedRole != ChargeNurse || !a.Acked || a.AckedBy != charge.Who ||
+		a.AckedRole != ChargeNurse || a.AckedAt != charge.Where {
+		t.Fatalf("accepted: %+v", a)
+	}
+	if p := sounding(e); p != None {
+		t.Fatalf("an accepted alarm still sounds: %v", p)
+	}
+	recs := e.Records()[before:]
+	if len(recs) != 2 || recs[0].Event != "accepted" || recs[1].Event != "acknowledged" {
+		t.Fatalf("trail %+v", recs)
+	}
+	for _, r := range recs {
+		if r.Who != charge.Who || r.Where != charge.Where || r.AlarmID != id || r.Bed != "04" {
+			t.Fatalf("record %+v", r)
+		}
+	}
+	if ch := e.TakeChanges(); len(ch) != 1 || !ch[0].Acked || ch[0].AcceptedBy != charge.Who {
+		t.Fatalf("published %+v", ch)
+	}
+	// Once at every station, a nurse may accept: it acknowledges too.
+	e, c, id := escalated()
+	c.advance(60 * time.Second)
+	e.Tick()
+	if err := e.Respond(id, true, nurse); err != nil {
+		t.Fatal(err)
+	}
+	if a := e.Alarms()[0]; !a.Acked || a.AckedBy != nurse.Who || a.AckedRole != Nurse {
+		t.Fatalf("a nurse's acceptance at level 2: %+v", a)
 	}
 }

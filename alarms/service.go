@@ -478,7 +478,7 @@ func (s *Service) PauseAlarmAudio(id string) error {
 
 // Respond accepts or rejects responsibility for an escalated alarm. The
 // engine decides who may (a charge nurse, or anyone once it reached every
-// station).
+// station). Accepting also acknowledges the alarm (Engine.Respond).
 func (s *Service) Respond(id string, accept bool) error {
 	return s.do(ActView, fmt.Sprintf("respond %s accept=%t", id, accept), func(e *Engine, by Actor) error {
 		return e.Respond(id, accept, by)

@@ -301,3 +301,43 @@ func TestBannerOrderLockedAndEnded(t *testing.T) {
 		t.Fatalf("the latched alarm is not kept: %+v", svc.View().Alarms)
 	}
 }
+
+// Accept from the banner acknowledges the alarm: journalled as accepted
+// and acknowledged, by the operator in her role; it stops sounding.
+func TestServiceAcceptAcknowledgesInVirtualTime(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		svc, hub, rec, stop := startService(t, ChargeNurse)
+		defer stop()
+		for range 31 { // desaturation: HIGH, no delay; numerics every second (no NO DATA)
+			hub.Numerics("05", spo2Frame(80))
+			time.Sleep(time.Second)
+		}
+		synctest.Wait()
+		b := svc.View().Banner
+		if len(b) != 1 {
+			t.Fatalf("banner %+v", b)
+		}
+		if err := svc.Respond(b[0].ID, true); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(10 * time.Millisecond)
+		synctest.Wait()
+		v := svc.View()
+		if len(v.Alarms) != 1 || !v.Alarms[0].Acked || v.Alarms[0].AckedBy != "anna" || len(v.Banner) != 0 || rec.lastSound() != "none" {
+			t.Fatalf("after Accept: %+v, banner %d, sound %q", v.Alarms, len(v.Banner), rec.lastSound())
+		}
+		rec.mu.Lock()
+		defer rec.mu.Unlock()
+		got := map[string]Record{}
+		for _, r := range rec.records {
+			if r.AlarmID == b[0].ID {
+				got[r.Event] = r
+			}
+		}
+		for _, ev := range []string{"accepted", "acknowledged"} {
+			if r := got[ev]; r.Who != "anna" || r.Role != "charge" || r.Where != "st-1" {
+				t.Fatalf("%s record %+v", ev, r)
+			}
+		}
+	})
+}

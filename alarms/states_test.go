@@ -119,11 +119,14 @@ func TestInactivationStates(t *testing.T) {
 		}
 		c.advance(60 * time.Second)
 		e.Tick()
+		if _, loud := e.Sounding(); !loud {
+			t.Fatal("an alarm escalated to every station is not loud")
+		}
 		if err := e.Respond(id, true, nurse); err != nil {
 			t.Fatal(err)
 		}
-		if _, loud := e.Sounding(); !loud {
-			t.Fatal("an alarm escalated to every station is not loud")
+		if p, _ := e.Sounding(); p != None {
+			t.Fatalf("the accepted alarm still sounds: %v", p)
 		}
 	})
 }
