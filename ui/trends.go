@@ -14,6 +14,8 @@ import (
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/widget"
+
+	"github.com/vigil-station/vigil/alarms"
 )
 
 // Trends gives a bed's trends: one series per parameter that has any in
@@ -56,11 +58,20 @@ func (s *Station) ShowTrends(bed string) {
 		from := to.Add(-span)
 		width := int(max(600, s.content.Size().Width-260))
 		status.SetText("loading…")
+		// The limits shown are the detail's (one source of truth per limit),
+		// read now, not the trend source's own copy.
+		var rows []LimitRow
+		if s.limits != nil {
+			rows = s.limits.BedLimits(bed)
+		}
+		desat := s.desatLimit(bed)
 		s.spawn(func() {
 			t0 := time.Now()
 			got, err := s.trends.Trends(bed, from, to)
 			imgs := make([]*image.RGBA, len(got))
+			lims := make([]trendLimits, len(got))
 			for i := range got {
+				got[i], lims[i] = withDeskLimits(got[i], rows, desat)
 				if err == nil {
 					imgs[i], err = RenderTrend(got[i], from, to, width, trendChartHeight)
 				}
@@ -93,7 +104,7 @@ func (s *Station) ShowTrends(bed string) {
 					draw.Draw(buf, buf.Bounds(), imgs[i], image.Point{}, draw.Src)
 					im.Image = buf
 					im.Refresh()
-					charts.Add(container.NewBorder(nil, nil, trendLabel(ser), nil, im))
+					charts.Add(container.NewBorder(nil, nil, trendLabel(ser, lims[i]), nil, im))
 				}
 				charts.Refresh()
 				for i := range got {
@@ -151,7 +162,53 @@ func (s *Station) ShowTrends(bed string) {
 
 func spanName(d time.Duration) string { return strconv.Itoa(int(d.Hours())) + " h" }
 
-func trendLabel(s TrendSeries) fyne.CanvasObject {
+// DesatDesk is a LimitDesk that also says a bed's SpO2 desaturation limit
+// (NaN: off), the HIGH limit below the SpO2 low limit.
+type DesatDesk interface {
+	DesatLimit(bed string) float64
+}
+
+// bedLimiter is an alarm desk that says a bed's limits (alarms.Service).
+type bedLimiter interface {
+	Limits(bed string) alarms.BedLimits
+}
+
+// desatLimit is bed's SpO2 desaturation limit from the alarm system: the
+// limit desk's, else the alarm desk's bed limits (the same limits the
+// detail's rows come from); NaN when neither says.
+func (s *Station) desatLimit(bed string) float64 {
+	if d, ok := s.limits.(DesatDesk); ok {
+		return d.DesatLimit(bed)
+	}
+	if d, ok := s.al.desk.(bedLimiter); ok && s.limits != nil {
+		return d.Limits(bed).Desat()
+	}
+	return math.NaN()
+}
+
+// trendLimits says where a trend's limits come from.
+type trendLimits struct {
+	fromDesk bool    // Low and High are the detail's (the LimitDesk's)
+	desat    float64 // SpO2 only: the desaturation limit; NaN: none
+}
+
+// withDeskLimits gives s the detail's limits of its parameter (rows from
+// the LimitDesk, matched by label) and, for SpO2, the desaturation limit
+// beside them; a parameter the desk does not list keeps the source's.
+func withDeskLimits(s TrendSeries, rows []LimitRow, desat float64) (TrendSeries, trendLimits) {
+	lim := trendLimits{desat: math.NaN()}
+	i := slices.IndexFunc(rows, func(r LimitRow) bool { return r.Label == s.Label })
+	if i < 0 {
+		return s, lim
+	}
+	s.Low, s.High, lim.fromDesk = rows[i].Low, rows[i].High, true
+	if rows[i].Param == "spo2" {
+		lim.desat = desat
+	}
+	return s, lim
+}
+
+func trendLabel(s TrendSeries, l trendLimits) fyne.CanvasObject {
 	name := text(s.Label, s.Color, true)
 	name.TextSize = 20
 	unit := text(s.Unit, ColorDim, false)
@@ -161,11 +218,17 @@ func trendLabel(s TrendSeries) fyne.CanvasObject {
 	}
 	v := text(last, s.Color, true)
 	v.TextSize = 28
-	lim := ""
-	if !math.IsNaN(s.Low) || !math.IsNaN(s.High) {
-		lim = fmt.Sprintf("%s – %s", limitText(s.Low, s.Decimals), limitText(s.High, s.Decimals))
+	box := container.NewVBox(name, unit, v)
+	switch {
+	case l.fromDesk: // each limit named, as the detail has it
+		box.Add(text("low "+limitText(s.Low, s.Decimals)+" · high "+limitText(s.High, s.Decimals), ColorDim, false))
+		if !math.IsNaN(l.desat) {
+			box.Add(text("desat "+limitText(l.desat, 0)+" (HIGH)", ColorDim, false))
+		}
+	case !math.IsNaN(s.Low) || !math.IsNaN(s.High):
+		box.Add(text(fmt.Sprintf("limits %s – %s", limitText(s.Low, s.Decimals), limitText(s.High, s.Decimals)), ColorDim, false))
 	}
-	return container.NewGridWrap(fyne.NewSize(150, trendChartHeight), container.NewVBox(name, unit, v, text(lim, ColorDim, false)))
+	return container.NewGridWrap(fyne.NewSize(150, trendChartHeight), box)
 }
 
 func limitText(v float64, decimals int) string {

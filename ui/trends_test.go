@@ -12,6 +12,8 @@ import (
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
+
+	"github.com/vigil-station/vigil/alarms"
 )
 
 type fakeTrends struct {
@@ -130,5 +132,85 @@ func TestTrendTableNewestFirst(t *testing.T) {
 	}
 	if got := tab.cell(len(tab.mins), 0); got != from.Local().Format("Mon 02 15:04") {
 		t.Fatalf("last row %q, want the oldest minute", got)
+	}
+}
+
+// desatLimits is a limit desk that also knows the SpO2 desaturation limit.
+type desatLimits struct {
+	*fakeLimits
+	desat float64
+}
+
+func (d desatLimits) DesatLimit(string) float64 { return d.desat }
+
+// The trends show each limit from the one source the detail reads (the
+// LimitDesk), labelled: SpO2's low limit 90 and its desaturation limit 85
+// are two limits, each named, never one bare "85" beside the detail's 90
+// (the trend source folds the desaturation limit into its Low).
+func TestTrendLimitsAreTheDetailsLabelled(t *testing.T) {
+	desk := &fakeDesk{view: alarmView(1, time.UnixMilli(t0+4000))}
+	st, _, _ := alarmStation(t, desk)
+	st.SetTrends(&fakeTrends{})
+	st.SetLimitDesk(desatLimits{newFakeLimits(), 85})
+	st.spawn = func(f func()) { f() }
+	st.ShowTrends("05")
+	l := labels(st.Content())
+	for _, want := range []string{"low 90", "desat 85", "low 50", "high 120"} {
+		if !strings.Contains(l, want) {
+			t.Errorf("the trends lack %q: %q", want, l)
+		}
+	}
+	if strings.Contains(l, "85 – off") {
+		t.Errorf("an unlabelled 85 beside the detail's low limit 90: %q", l)
+	}
+	// The same numbers as the detail's.
+	for _, r := range newFakeLimits().rows {
+		if r.Param == "spo2" && !strings.Contains(l, "low "+limitText(r.Low, r.Decimals)) {
+			t.Errorf("SpO2 low limit not the detail's %v", r.Low)
+		}
+	}
+}
+
+// The chart draws the limits the label names: the detail's, not the trend
+// source's own copy; the desaturation limit travels beside them.
+func TestTrendLimitsFromTheLimitDesk(t *testing.T) {
+	rows := newFakeLimits().rows
+	spo2 := TrendSeries{Label: "SpO2", Low: 85, High: math.NaN()}
+	got, lim := withDeskLimits(spo2, rows, 85)
+	if got.Low != 90 || !math.IsNaN(got.High) || !lim.fromDesk || lim.desat != 85 {
+		t.Fatalf("SpO2 limits %v–%v, %+v; want low 90 from the desk, desat 85", got.Low, got.High, lim)
+	}
+	hr := TrendSeries{Label: "HR", Low: 40, High: 130}
+	if got, lim := withDeskLimits(hr, rows, 85); got.Low != 50 || got.High != 120 || !math.IsNaN(lim.desat) {
+		t.Fatalf("HR limits %v–%v, %+v", got.Low, got.High, lim)
+	}
+	// Not in the desk: the source's, said as plain limits.
+	rr := TrendSeries{Label: "RR", Low: 8, High: 30}
+	if got, lim := withDeskLimits(rr, rows, 85); got.Low != 8 || got.High != 30 || lim.fromDesk {
+		t.Fatalf("RR limits %v–%v, %+v", got.Low, got.High, lim)
+	}
+}
+
+// limitedDesk is an alarm desk that says the beds' limits, as the alarm
+// service does.
+type limitedDesk struct {
+	*fakeDesk
+	lim alarms.BedLimits
+}
+
+func (d limitedDesk) Limits(string) alarms.BedLimits { return d.lim }
+
+// Without a DesatDesk the desaturation limit is the alarm system's, of the
+// bed's profile.
+func TestTrendDesatFromTheAlarmSystem(t *testing.T) {
+	desk := &fakeDesk{view: alarmView(1, time.UnixMilli(t0+4000))}
+	st, _, _ := alarmStation(t, desk)
+	if d := st.desatLimit("05"); !math.IsNaN(d) {
+		t.Fatalf("desat %v without limits", d)
+	}
+	st.SetAlarmDesk(limitedDesk{desk, alarms.BedLimits{Profile: "neonatal"}})
+	st.SetLimitDesk(newFakeLimits())
+	if d := st.desatLimit("05"); d != alarms.Profiles["neonatal"].Desat {
+		t.Fatalf("desat %v, want the neonatal profile's %v", d, alarms.Profiles["neonatal"].Desat)
 	}
 }
