@@ -78,7 +78,7 @@ var ErrNoAlarm = errors.New("no such alarm")
 type Condition struct {
 	Key      string
 	Bed      string // "" for station-wide conditions (broker lost)
-	Code     string // what it is: "spo2-low", "no-data", "dev:ASY-1" ...
+	Code     string // what it is: "spo2-low", "nibp-limit", "no-data", "dev:ASY-1" ...
 	Priority Priority
 	Source   Source
 	Message  string        // without the priority prefix, e.g. "SpO2 84 < 90"

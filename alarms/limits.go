@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/vigil-station/vigil/monitor/feed"
@@ -12,7 +13,7 @@ import (
 
 // Param is a parameter Vigil evaluates limits on.
 type Param struct {
-	Name     string // "hr", "spo2" ... (condition codes are Name + "-low" / "-high")
+	Name     string // "hr", "spo2" ... (condition codes are Name + "-low" / "-high", but a LimitGroup member's)
 	Label    string // as a nurse reads it: "HR", "SpO2", "NIBP sys"
 	Code     uint32 // the MDC code of the numeric
 	Decimals int    // shown in messages
@@ -31,6 +32,56 @@ var Params = []Param{
 	{"abp-dia", "ABP dia", feed.MDCABPDia, 0},
 	{"abp-mean", "ABP mean", feed.MDCABPMean, 0},
 	{"etco2", "etCO2", feed.MDCEtCO2, 0},
+}
+
+// Condition codes of the parameter groups' limit alarms (LimitGroups).
+const (
+	CodeNIBPLimit = "nibp-limit" // a NIBP reading's sys, dia or mean out of range
+	CodeABPLimit  = "abp-limit"  // the arterial pressure's sys, dia or mean out of range
+)
+
+// LimitGroup is a set of parameters that are one measurement (a blood
+// pressure's systolic, diastolic and mean values): each member keeps its
+// own limits, but together they raise one alarm, of condition code Code,
+// whatever is out of range and in which direction. Its message names the
+// reading and every crossed limit, e.g. "NIBP 166/95 (112)  sys > 160,
+// mean > 110"; its priority is the highest of the crossed limits'.
+type LimitGroup struct {
+	Name    string   // "nibp", "abp"
+	Label   string   // as a nurse reads it: "NIBP"
+	Code    string   // the alarm's condition code: CodeNIBPLimit ...
+	MDC     uint32   // the compound MDC code of the measurement (MDC_PRESS_BLD_NONINV 150020 ...)
+	Members []string // Param names in the reading's order: sys, dia, mean (three)
+	Short   []string // how the message names each member: "sys", "dia", "mean"
+}
+
+// LimitGroups are the parameter groups. Their members' codes
+// ("nibp-sys-high" ...) are not raised: the group's code is.
+var LimitGroups = []LimitGroup{
+	{Name: "nibp", Label: "NIBP", Code: CodeNIBPLimit, MDC: 150020, // MDC_PRESS_BLD_NONINV
+		Members: []string{"nibp-sys", "nibp-dia", "nibp-mean"}, Short: []string{"sys", "dia", "mean"}},
+	{Name: "abp", Label: "ABP", Code: CodeABPLimit, MDC: 150032, // MDC_PRESS_BLD_ART
+		Members: []string{"abp-sys", "abp-dia", "abp-mean"}, Short: []string{"sys", "dia", "mean"}},
+}
+
+// GroupOf finds the group a parameter (by Param.Name) is a member of.
+func GroupOf(param string) (LimitGroup, bool) {
+	for _, g := range LimitGroups {
+		if slices.Contains(g.Members, param) {
+			return g, true
+		}
+	}
+	return LimitGroup{}, false
+}
+
+// LimitGroupByCode finds the group whose alarm has condition code code.
+func LimitGroupByCode(code string) (LimitGroup, bool) {
+	for _, g := range LimitGroups {
+		if g.Code == code {
+			return g, true
+		}
+	}
+	return LimitGroup{}, false
 }
 
 // ParamByName finds a parameter.
@@ -166,11 +217,17 @@ func (b BedLimits) WithLimit(name string, lo, hi float64) (BedLimits, error) {
 func format(v float64, decimals int) string { return strconv.FormatFloat(v, 'f', decimals, 64) }
 
 // Evaluate turns one numerics message of a bed into reports and clears on e:
-// each parameter's low and high limit, and the SpO2 desaturation limit.
-// since is the device's time of the message (the condition's start when it
-// is new); received when it arrived.
+// each parameter's low and high limit, each parameter group's (LimitGroups)
+// limits as one alarm, and the SpO2 desaturation limit. A parameter the
+// message does not carry keeps its verdict; an invalid value clears its
+// alarms (the technical alarm, leads off or probe off, speaks). since is the
+// device's time of the message (the condition's start when it is new);
+// received when it arrived.
 func Evaluate(e *Engine, bed string, lim BedLimits, values []feed.Numeric, since, received time.Time) {
 	for _, p := range Params {
+		if _, grouped := GroupOf(p.Name); grouped {
+			continue
+		}
 		i := slices.IndexFunc(values, func(n feed.Numeric) bool { return n.Code == p.Code })
 		if i < 0 {
 			continue // not in this message: the previous verdict stands
@@ -208,4 +265,74 @@ func Evaluate(e *Engine, bed string, lim BedLimits, values []feed.Numeric, since
 		check(lowKey, p.Name+"-low", !math.IsNaN(l.Low) && v.Value < l.Low, l.Low, "<")
 		check(highKey, p.Name+"-high", !math.IsNaN(l.High) && v.Value > l.High, l.High, ">")
 	}
+	for i := range LimitGroups {
+		evaluateGroup(e, bed, lim, &LimitGroups[i], values, since, received)
+	}
+}
+
+// evaluateGroup raises or clears the one alarm of a parameter group. A
+// message with none of its members keeps the verdict; otherwise a member
+// that is absent or invalid counts as in range. The alarm is there while
+// any member is out of its own limits:
+//
+//	reading 166/88 (112), adult limits sys 90–160, dia 50–90, mean 60–110
+//	-> "NIBP 166/88 (112)  sys > 160, mean > 110", Value 166, Limit 160
+//
+// Value and Limit are the first crossed member's (sys, dia, mean); the
+// priority is the highest of the crossed limits', the condition delay the
+// shortest of theirs (the group alarms no later than any member's own limit
+// would have).
+func evaluateGroup(e *Engine, bed string, lim BedLimits, g *LimitGroup, values []feed.Numeric, since, received time.Time) {
+	var at [3]int // index of each member in values, -1 when absent
+	seen := false
+	for m, name := range g.Members {
+		p, _ := ParamByName(name)
+		at[m] = slices.IndexFunc(values, func(n feed.Numeric) bool { return n.Code == p.Code })
+		seen = seen || at[m] >= 0
+	}
+	if !seen {
+		return // not in this message: the previous verdict stands
+	}
+	key := bed + "/" + g.Code
+	shown := [3]string{"---", "---", "---"}
+	var crossed []string
+	c := Condition{Key: key, Bed: bed, Code: g.Code, Source: Physiological, Since: since,
+		Value: math.NaN(), Limit: math.NaN()}
+	for m, name := range g.Members {
+		// An alarm of the per-member codes before groups (a retained state
+		// from an older station) ends with the next reading.
+		e.Clear(bed + "/" + name + "-low")
+		e.Clear(bed + "/" + name + "-high")
+		if at[m] < 0 {
+			continue
+		}
+		v := values[at[m]]
+		if !v.Valid || math.IsNaN(v.Value) {
+			continue
+		}
+		p, _ := ParamByName(name)
+		shown[m] = format(v.Value, p.Decimals)
+		l, _ := lim.Limit(name)
+		var op string
+		var limit float64
+		switch {
+		case !math.IsNaN(l.Low) && v.Value < l.Low:
+			op, limit = "<", l.Low
+		case !math.IsNaN(l.High) && v.Value > l.High:
+			op, limit = ">", l.High
+		default:
+			continue
+		}
+		crossed = append(crossed, g.Short[m]+" "+op+" "+format(limit, p.Decimals))
+		if len(crossed) == 1 {
+			c.Value, c.Limit, c.Priority, c.Delay = v.Value, limit, l.Priority, l.Delay
+		}
+		c.Priority, c.Delay = max(c.Priority, l.Priority), min(c.Delay, l.Delay)
+	}
+	if len(crossed) == 0 {
+		e.Clear(key)
+		return
+	}
+	c.Message = g.Label + " " + shown[0] + "/" + shown[1] + " (" + shown[2] + ")  " + strings.Join(crossed, ", ")
+	e.ReportAt(c, received)
 }

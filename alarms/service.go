@@ -20,7 +20,8 @@ import (
 )
 
 // Condition codes of the alarms Vigil raises itself (besides the limit
-// codes "<param>-low", "<param>-high" and "spo2-desat").
+// codes "<param>-low", "<param>-high", "spo2-desat" and the parameter
+// groups' CodeNIBPLimit and CodeABPLimit, limits.go).
 const (
 	CodeAsystole   = "asystole"
 	CodeVFib       = "vfib"

@@ -158,18 +158,29 @@ func (s *Sender) toHL7(a alarms.Alarm, phase, state, inact string) hl7.Alarm {
 	case "audio-paused":
 		r.Inactivation = hl7.InactivationAudioPaused
 	}
+	hi := hl7.Coded{Code: "196648", Text: "MDC_EVT_HI", System: "MDC"}
+	lo := hl7.Coded{Code: "196652", Text: "MDC_EVT_LO", System: "MDC"}
+	g, group := alarms.LimitGroupByCode(a.Code)
 	switch {
 	case a.Source == alarms.Technical || a.Source == alarms.DeviceTechnical:
 		r.Source = hl7.SourceTechnical
 		r.Event = hl7.Coded{Code: "196660", Text: "MDC_EVT_INOP", System: "MDC"}
+	case group && a.Value > a.Limit: // a blood pressure: its first crossed limit (sys, dia, mean) says which
+		r.Event = hi
+	case group && a.Value < a.Limit:
+		r.Event = lo
 	case strings.HasSuffix(a.Code, "-high"):
-		r.Event = hl7.Coded{Code: "196648", Text: "MDC_EVT_HI", System: "MDC"}
+		r.Event = hi
 	case strings.HasSuffix(a.Code, "-low"), strings.HasSuffix(a.Code, "-desat"):
-		r.Event = hl7.Coded{Code: "196652", Text: "MDC_EVT_LO", System: "MDC"}
+		r.Event = lo
 	default:
 		r.Event = hl7.Coded{Code: hl7.MDCEvtAlarm, Text: "MDC_EVT_ALARM", System: "MDC"}
 	}
-	if p, ok := alarms.ParamByName(strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(a.Code, "-high"), "-low"), "-desat")); ok {
+	if group {
+		// The measurement is the source; its text names every crossed
+		// limit. No value: one number would not say which of sys, dia, mean.
+		r.Param = hl7.Coded{Code: strconv.FormatUint(uint64(g.MDC), 10), Text: g.Label, System: "MDC"}
+	} else if p, ok := alarms.ParamByName(strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(a.Code, "-high"), "-low"), "-desat")); ok {
 		r.Param = hl7.Coded{Code: strconv.FormatUint(uint64(p.Code), 10), Text: p.Label, System: "MDC"}
 		if !math.IsNaN(a.Value) && !math.IsInf(a.Value, 0) {
 			v := a.Value

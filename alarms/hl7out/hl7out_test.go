@@ -201,3 +201,32 @@ func TestSenderPriorityRise(t *testing.T) {
 		t.Fatalf("%d reports queued, want the start and the rise", st.Waiting)
 	}
 }
+
+// TestGroupAlarmReport: a blood pressure's one alarm (alarms.LimitGroups)
+// is reported with the measurement's compound code as its source, the
+// event of its first crossed limit (high or low) and the text naming every
+// crossed limit; no single value (which of sys, dia, mean would it be?).
+func TestGroupAlarmReport(t *testing.T) {
+	s := New(Config{Addr: "127.0.0.1:1", Station: "central-1", Ward: "7W"})
+	at := time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		code, msg    string
+		value, limit float64
+		event, param string
+	}{
+		{alarms.CodeNIBPLimit, "NIBP 166/95 (112)  sys > 160, dia > 90, mean > 110", 166, 160, "196648", "150020"},
+		{alarms.CodeNIBPLimit, "NIBP 84/48 (60)  sys < 90, dia < 50", 84, 90, "196652", "150020"},
+		{alarms.CodeABPLimit, "ABP 120/45 (70)  dia < 50", 45, 50, "196652", "150032"},
+	} {
+		a := alarms.Alarm{ID: "05." + tc.code + ".1", Condition: alarms.Condition{Key: "05/" + tc.code, Bed: "05", Code: tc.code,
+			Priority: alarms.Medium, Source: alarms.Physiological, Message: tc.msg, Value: tc.value, Limit: tc.limit},
+			Onset: at, Updated: at}
+		r := s.toHL7(a, "start", "active", "")
+		if r.Event.Code != tc.event || r.Param.Code != tc.param || r.Value != nil || r.Text != tc.msg {
+			t.Errorf("%s: event %+v param %+v value %v text %q", tc.msg, r.Event, r.Param, r.Value, r.Text)
+		}
+		if _, err := hl7.BuildR40(r); err != nil {
+			t.Errorf("%s: %v", tc.msg, err)
+		}
+	}
+}
