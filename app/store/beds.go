@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -67,11 +69,53 @@ func scanBed(sc interface{ Scan(...any) error }) (Bed, error) {
 		return b, err
 	}
 	b.Changed = time.UnixMilli(changed)
-	b.Overrides = map[string][2]float64{}
-	if err := json.Unmarshal([]byte(ov), &b.Overrides); err != nil {
+	if b.Overrides, err = decodeOverrides(ov); err != nil {
 		return b, fmt.Errorf("bed %s: overrides: %w", b.ID, err)
 	}
 	return b, nil
+}
+
+// encodeOverrides is the overrides as the beds table keeps them: JSON
+// {"spo2":[88,null]}, a side that is off (NaN, which JSON has not) as null.
+func encodeOverrides(o map[string][2]float64) (string, error) {
+	out := make(map[string][2]*float64, len(o))
+	for p, lh := range o {
+		var v [2]*float64
+		for i := range lh {
+			if !math.IsNaN(lh[i]) {
+				v[i] = &lh[i]
+			}
+		}
+		out[p] = v
+	}
+	b, err := json.Marshal(out)
+	return string(b), err
+}
+
+func decodeOverrides(s string) (map[string][2]float64, error) {
+	var in map[string][2]*float64
+	if err := json.Unmarshal([]byte(s), &in); err != nil {
+		return nil, err
+	}
+	out := make(map[string][2]float64, len(in))
+	for p, v := range in {
+		lh := [2]float64{math.NaN(), math.NaN()}
+		for i := range v {
+			if v[i] != nil {
+				lh[i] = *v[i]
+			}
+		}
+		out[p] = lh
+	}
+	return out, nil
+}
+
+// limitText is one side of a limit as the journal says it.
+func limitText(v float64) string {
+	if math.IsNaN(v) {
+		return "off"
+	}
+	return strconv.FormatFloat(v, 'g', -1, 64)
 }
 
 // Beds lists the ward's beds (demo beds only in demo mode).
@@ -132,7 +176,7 @@ func getBed(ctx context.Context, tx *sql.Tx, id string) (Bed, error) {
 }
 
 func putBed(ctx context.Context, tx *sql.Tx, b Bed, now time.Time) error {
-	ov, err := json.Marshal(b.Overrides)
+	ov, err := encodeOverrides(b.Overrides)
 	if err != nil {
 		return invalid(err)
 	}
@@ -150,7 +194,7 @@ func putBed(ctx context.Context, tx *sql.Tx, b Bed, now time.Time) error {
 		ON CONFLICT(id) DO UPDATE SET label=excluded.label, feed=excluded.feed, state=excluded.state,
 		patient=excluded.patient, mrn=excluded.mrn, dob=excluded.dob, profile=excluded.profile,
 		overrides=excluded.overrides, nurse=excluded.nurse, changed_ms=excluded.changed_ms, device=excluded.device`,
-		b.ID, b.Label, b.Feed, b.State, b.Patient.Name, b.Patient.MRN, b.Patient.DOB, b.Profile, string(ov), b.Nurse, b.Demo, now.UnixMilli(), b.Device)
+		b.ID, b.Label, b.Feed, b.State, b.Patient.Name, b.Patient.MRN, b.Patient.DOB, b.Profile, ov, b.Nurse, b.Demo, now.UnixMilli(), b.Device)
 	return err
 }
 
@@ -159,7 +203,7 @@ func putBed(ctx context.Context, tx *sql.Tx, b Bed, now time.Time) error {
 func (b Bed) describe() map[string]string {
 	ov := make([]string, 0, len(b.Overrides))
 	for _, p := range slices.Sorted(maps.Keys(b.Overrides)) {
-		ov = append(ov, fmt.Sprintf("%s %g..%g", p, b.Overrides[p][0], b.Overrides[p][1]))
+		ov = append(ov, p+" "+limitText(b.Overrides[p][0])+".."+limitText(b.Overrides[p][1]))
 	}
 	return map[string]string{"label": b.Label, "feed": b.Feed, "device": b.Device, "state": b.State, "patient": b.Patient.Name,
 		"mrn": b.Patient.MRN, "dob": b.Patient.DOB, "profile": b.Profile, "limits": strings.Join(ov, ", "), "nurse": b.Nurse}

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"math"
 	"strings"
 	"testing"
 
@@ -145,5 +146,31 @@ func TestDischargeAndTransferKeepDeviceBindings(t *testing.T) {
 	must(s.Admit(ctx, admin, "15", Patient{Name: "Sofia Haddad", MRN: "M-2", DOB: "1970-05-05"}))
 	if beds, _ = s.Beds(ctx); beds[0].Device != "VIGIL-SIM-15" || beds[0].Feed != "icu/15" {
 		t.Fatalf("after the next admission: %+v", beds[0])
+	}
+}
+
+// A limit with one side off (SpO2 has no high limit for adults) is kept:
+// the detail's − and + send the side that is off as NaN.
+func TestLimitWithASideOff(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t, t.TempDir(), Options{})
+	seedUsers(t, s)
+	if err := s.SaveBed(ctx, admin, "05", "Bed 5", "icu/05", "adult"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetLimit(ctx, admin, "05", "spo2", 88, math.NaN()); err != nil {
+		t.Fatal(err)
+	}
+	beds, _ := s.Beds(ctx)
+	got := beds[0].Overrides["spo2"]
+	if got[0] != 88 || !math.IsNaN(got[1]) {
+		t.Fatalf("SpO2 override %v, want 88..off", got)
+	}
+	if l, _ := beds[0].Limits().Limit("spo2"); l.Low != 88 || !math.IsNaN(l.High) {
+		t.Fatalf("limits for the engine %+v", l)
+	}
+	evs := events(t, s, KindConfig)
+	if last := evs[len(evs)-1]; last.Event != "limit-changed" || last.New != "limits=spo2 88..off" {
+		t.Fatalf("journalled %+v", last)
 	}
 }
