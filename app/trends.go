@@ -81,14 +81,24 @@ func (d trendDesk) Trends(bed string, from, to time.Time) ([]ui.TrendSeries, err
 			s.Points[i] = ui.TrendPoint{At: tp.At, V: tp.Median}
 		}
 		for _, e := range onsets {
-			// An alarm id is "<bed>.<code>.<onset ms>" (alarms.alarmID).
-			id := e.AlarmID
-			if strings.Contains(id, "."+p.Name+"-low.") || strings.Contains(id, "."+p.Name+"-high.") ||
-				(p.Name == "spo2" && strings.Contains(id, ".spo2-desat.")) {
+			if alarmOfParam(e.AlarmID, p.Name) {
 				s.Marks = append(s.Marks, ui.TrendMark{At: e.At, Priority: alarms.PriorityOfText(e.Detail), Text: e.Detail})
 			}
 		}
 		out = append(out, s)
 	}
 	return out, nil
+}
+
+// alarmOfParam reports whether the alarm of id is about parameter name, by
+// the code inside the id ("<bed>.<code>.<onset ms>", alarms.alarmID): its
+// own limits, the desaturation for SpO2, or the one alarm of its group (a
+// blood pressure's, alarms.LimitGroups), marked on each member's chart.
+func alarmOfParam(id, name string) bool {
+	if strings.Contains(id, "."+name+"-low.") || strings.Contains(id, "."+name+"-high.") ||
+		(name == "spo2" && strings.Contains(id, ".spo2-desat.")) {
+		return true
+	}
+	g, ok := alarms.GroupOf(name)
+	return ok && strings.Contains(id, "."+g.Code+".")
 }

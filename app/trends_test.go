@@ -61,3 +61,28 @@ func TestTrendDeskOnAStation(t *testing.T) {
 		t.Fatalf("HR has alarm marks %+v", series[0].Marks)
 	}
 }
+
+// Which chart marks an alarm's onset: its parameter's limits, SpO2's
+// desaturation, and a blood pressure's one alarm (alarms.LimitGroups) on
+// each of its members' charts.
+func TestTrendMarksOfAlarms(t *testing.T) {
+	for _, tc := range []struct {
+		id, param string
+		want      bool
+	}{
+		{"05.hr-high.1732400000000", "hr", true},
+		{"05.hr-high.1732400000000", "spo2", false},
+		{"05.spo2-desat.1732400000000", "spo2", true},
+		{"05.nibp-limit.1732400000000", "nibp-sys", true},
+		{"05.nibp-limit.1732400000000", "nibp-dia", true},
+		{"05.nibp-limit.1732400000000", "nibp-mean", true},
+		{"05.nibp-limit.1732400000000", "abp-sys", false},
+		{"ICU.05.abp-limit.1732400000000", "abp-mean", true},
+		{"05.nibp-sys-high.1732400000000", "nibp-sys", true}, // journalled before groups
+		{"05.abp-limit.1732400000000", "hr", false},
+	} {
+		if got := alarmOfParam(tc.id, tc.param); got != tc.want {
+			t.Errorf("alarmOfParam(%q, %q) = %v, want %v", tc.id, tc.param, got, tc.want)
+		}
+	}
+}
