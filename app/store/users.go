@@ -347,6 +347,7 @@ func (s *Store) Login(ctx context.Context, name, secret, station string) (alarms
 	if !found {
 		who = ""
 	}
+	left := -1 // attempts left before the account locks; -1: not counted
 	err = s.op(ctx, func(ctx context.Context, tx *sql.Tx, now time.Time) ([]Event, error) {
 		evs := []Event{{Kind: KindLogin, Event: event, Who: who, Role: roleIf(found, u.Role), Station: station, Detail: detail}}
 		if !found || u.Disabled || now.Before(u.Locked) {
@@ -360,7 +361,9 @@ func (s *Store) Login(ctx context.Context, name, secret, station string) (alarms
 		if err := tx.QueryRowContext(ctx, "UPDATE users SET failures = failures + 1 WHERE name = ? RETURNING failures", u.Name).Scan(&failures); err != nil {
 			return nil, err
 		}
+		left = s.opt.LockAfter - failures
 		if failures >= s.opt.LockAfter {
+			result = ErrLockedOut
 			until := now.Add(s.opt.LockFor)
 			if _, err := tx.ExecContext(ctx, "UPDATE users SET locked_ms = ?, failures = 0 WHERE name = ?", until.UnixMilli(), u.Name); err != nil {
 				return nil, err
@@ -372,6 +375,12 @@ func (s *Store) Login(ctx context.Context, name, secret, station string) (alarms
 	})
 	if err != nil {
 		return alarms.Actor{}, err
+	}
+	if result == ErrBadLogin && left > 0 {
+		// Said to whoever typed it, so that a nurse who mistyped knows
+		// how many tries remain before the account locks.
+		return alarms.Actor{}, fmt.Errorf("%w: %d %s left before the account locks", ErrBadLogin, left,
+			map[bool]string{true: "try", false: "tries"}[left == 1])
 	}
 	if result != nil {
 		return alarms.Actor{}, result

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -110,10 +111,15 @@ func TestLoginLockoutDisableReset(t *testing.T) {
 	if _, err := s.Login(ctx, "nobody", "1357", "st-2"); !errors.Is(err, ErrBadLogin) {
 		t.Fatalf("unknown user: %v", err)
 	}
-	for i := range 5 {
-		if _, err := s.Login(ctx, "nina", "0000", "st-2"); !errors.Is(err, ErrBadLogin) {
+	// Each wrong PIN says how many tries remain; the fifth locks.
+	for i := range 4 {
+		_, err := s.Login(ctx, "nina", "0000", "st-2")
+		if !errors.Is(err, ErrBadLogin) || !strings.Contains(err.Error(), fmt.Sprintf("%d tr", 4-i)) {
 			t.Fatalf("attempt %d: %v", i, err)
 		}
+	}
+	if _, err := s.Login(ctx, "nina", "0000", "st-2"); !errors.Is(err, ErrLockedOut) {
+		t.Fatalf("the fifth wrong PIN: %v", err)
 	}
 	if _, err := s.Login(ctx, "nina", "1357", "st-2"); !errors.Is(err, ErrLockedOut) {
 		t.Fatalf("after 5 failures the right PIN: %v", err)
