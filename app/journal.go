@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -386,7 +387,7 @@ func (a adminDesk) Beds() ([]ui.AdminBed, error) {
 	for _, b := range beds {
 		var ov []string
 		for _, p := range slices.Sorted(maps.Keys(b.Overrides)) {
-			ov = append(ov, fmt.Sprintf("%s %g–%g", p, b.Overrides[p][0], b.Overrides[p][1]))
+			ov = append(ov, p+" "+sideText(b.Overrides[p][0])+"–"+sideText(b.Overrides[p][1]))
 		}
 		seen := ""
 		if ward, feedBed, _ := strings.Cut(b.Feed, "/"); strings.EqualFold(ward, a.c.Hub.Ward()) {
@@ -396,11 +397,25 @@ func (a adminDesk) Beds() ([]ui.AdminBed, error) {
 				}
 			}
 		}
+		lim, eff := b.Limits(), map[string][2]float64{}
+		for _, p := range alarms.Params {
+			if l, ok := lim.Limit(p.Name); ok {
+				eff[p.Name] = [2]float64{l.Low, l.High}
+			}
+		}
 		out = append(out, ui.AdminBed{ID: b.ID, Label: b.Label, Feed: b.Feed, State: b.State, Patient: b.Patient.Name,
 			MRN: b.Patient.MRN, DOB: b.Patient.DOB, Profile: b.Profile, Nurse: b.Nurse, Limits: strings.Join(ov, ", "),
-			Device: b.Device, DeviceSeen: seen})
+			Device: b.Device, DeviceSeen: seen, Effective: eff})
 	}
 	return out, err
+}
+
+// sideText is one side of a limit as the administration shows it.
+func sideText(v float64) string {
+	if math.IsNaN(v) {
+		return "off"
+	}
+	return strconv.FormatFloat(v, 'g', -1, 64)
 }
 
 func (a adminDesk) BindDevice(id, device string) error {

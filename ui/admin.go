@@ -4,12 +4,14 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/vigil-station/vigil/alarms"
@@ -23,6 +25,9 @@ type AdminBed struct {
 	Patient, MRN, DOB      string
 	Profile, Nurse         string
 	Limits                 string // the overrides, readable
+	// Effective is each parameter's limits in force now, low and high
+	// (NaN: that side is off), as the alarm engine applies them.
+	Effective map[string][2]float64
 }
 
 // AuditRow is one journal row for the journal view.
@@ -164,6 +169,21 @@ func (s *Station) ShowAdmin() {
 	lo, hi := widget.NewEntry(), widget.NewEntry()
 	lo.SetPlaceHolder("low")
 	hi.SetPlaceHolder("high")
+	cur := func() string { return strings.TrimSpace(id.Text) }
+	// loadLimit puts the chosen bed's limits of the chosen parameter in the
+	// fields, never another bed's or a value typed and not set.
+	loadLimit := func() {
+		lo.SetText("")
+		hi.SetText("")
+		if sel < 0 || sel >= len(beds) {
+			return
+		}
+		if l, ok := beds[sel].Effective[param.Selected]; ok {
+			lo.SetText(limitField(l[0]))
+			hi.SetText(limitField(l[1]))
+		}
+	}
+	param.OnChanged = func(string) { loadLimit() }
 
 	list := widget.NewList(func() int { return len(beds) },
 		func() fyne.CanvasObject { return widget.NewLabel("Bed 00 — name of the patient (standby)") },
@@ -209,6 +229,7 @@ func (s *Station) ShowAdmin() {
 		}
 		transferTo.Options = others
 		transferTo.ClearSelected()
+		loadLimit()
 	}
 	reload := func() {
 		var err error
@@ -218,22 +239,87 @@ func (s *Station) ShowAdmin() {
 		list.Refresh()
 		fill()
 	}
-	list.OnSelected = func(i widget.ListItemID) { sel = i; fill() }
-	do := func(what string, f func() error) func() {
-		return func() {
-			s.Touched()
-			if err := f(); err != nil {
-				if errors.Is(err, alarms.ErrLoggedOut) {
-					s.AskLogin(nil)
-				}
-				status.SetText(what + ": " + err.Error())
-				return
+	list.OnSelected = func(i widget.ListItemID) { sel = i; status.SetText(""); fill() }
+	// run does f and says what was done (done) or why not.
+	run := func(what string, f func() error, done func() string) {
+		s.Touched()
+		if err := f(); err != nil {
+			if errors.Is(err, alarms.ErrLoggedOut) {
+				s.AskLogin(nil)
 			}
-			status.SetText(what + ": done, recorded in the journal")
-			reload()
+			status.SetText(what + ": " + err.Error())
+			return
 		}
+		status.SetText(done())
+		reload()
 	}
-	cur := func() string { return strings.TrimSpace(id.Text) }
+	do := func(what string, f func() error) func() {
+		return func() { run(what, f, func() string { return what + ": done, recorded in the journal" }) }
+	}
+	// confirm asks before an action that moves a patient: question reads
+	// the patient back, detail says what follows; only ok does act.
+	confirm := func(title, question, detail, ok string, act func()) {
+		if s.sess.win == nil {
+			status.SetText(title + ": no window to ask for the confirmation in: nothing done")
+			return
+		}
+		q := widget.NewLabelWithStyle(question, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+		q.Wrapping = fyne.TextWrapWord
+		d := widget.NewLabel(detail)
+		d.Wrapping = fyne.TextWrapWord
+		dlg := dialog.NewCustomConfirm(title, ok, "Cancel", container.NewVBox(q, d), func(yes bool) {
+			s.Touched()
+			if yes {
+				act()
+			} else {
+				status.SetText(title + " cancelled: nothing changed")
+			}
+		}, s.sess.win)
+		dlg.Resize(fyne.NewSize(620, 240))
+		dlg.Show()
+	}
+	// readBed is bed id as the core has it now (not as last listed).
+	readBed := func(id string) (AdminBed, bool, error) {
+		now, err := a.Beds()
+		if err != nil {
+			return AdminBed{}, false, err
+		}
+		for _, n := range now {
+			if n.ID == id {
+				return n, true, nil
+			}
+		}
+		return AdminBed{}, false, nil
+	}
+	// unchanged fails when the bed no longer holds the patient read back
+	// (another station moved them meanwhile).
+	unchanged := func(b AdminBed) error {
+		n, ok, err := readBed(b.ID)
+		switch {
+		case err != nil:
+			return err
+		case !ok:
+			return fmt.Errorf("%s is gone: nothing done", b.Label)
+		case n.MRN != b.MRN || n.Patient != b.Patient:
+			return fmt.Errorf("%s changed meanwhile (now %s): nothing done, check and try again", b.Label, cmp.Or(n.Patient, "empty"))
+		}
+		return nil
+	}
+	// occupied is the bed of the form, read now, when it has a patient.
+	occupied := func(what string) (AdminBed, bool) {
+		b, ok, err := readBed(cur())
+		switch {
+		case err != nil:
+			status.SetText(what + ": " + err.Error())
+			ok = false
+		case !ok:
+			status.SetText(fmt.Sprintf("%s: no bed %q", what, cur()))
+		case b.State == "empty" || b.Patient == "":
+			status.SetText(fmt.Sprintf("%s: %s is empty: there is no patient to %s", what, b.Label, strings.ToLower(what)))
+			ok = false
+		}
+		return b, ok
+	}
 	saveB := widget.NewButton("Save bed", do("Save bed", func() error {
 		return a.SaveBed(cur(), label.Text, strings.TrimSpace(feedE.Text), profile.Selected)
 	}))
@@ -247,10 +333,57 @@ func (s *Station) ShowAdmin() {
 		return a.BindDevice(cur(), beds[sel].DeviceSeen)
 	}))
 	admitB := widget.NewButton("Admit", do("Admit", func() error { return a.Admit(cur(), name.Text, mrn.Text, dob.Text) }))
-	dischargeB := widget.NewButton("Discharge", do("Discharge", func() error { return a.Discharge(cur()) }))
+	dischargeB := widget.NewButton("Discharge", func() {
+		s.Touched()
+		b, ok := occupied("Discharge")
+		if !ok {
+			return
+		}
+		confirm("Discharge",
+			fmt.Sprintf("Discharge %s, MRN %s, from %s?", b.Patient, b.MRN, b.Label),
+			"The stay ends (its history is kept); the per-bed limits and the nurse assignment are cleared. "+
+				sentence(bindingStays(b))+": the bed stays configured, ready for the next patient.",
+			"Discharge", func() {
+				run("Discharge", func() error {
+					if err := unchanged(b); err != nil {
+						return err
+					}
+					return a.Discharge(b.ID)
+				}, func() string {
+					return fmt.Sprintf("Discharged %s (MRN %s) from %s; %s. Recorded in the journal.", b.Patient, b.MRN, b.Label, bindingStays(b))
+				})
+			})
+	})
 	standbyB := widget.NewButton("Standby", do("Standby", func() error { return a.Standby(cur(), true) }))
 	resumeB := widget.NewButton("Resume", do("Resume", func() error { return a.Standby(cur(), false) }))
-	transferB := widget.NewButton("Transfer", do("Transfer", func() error { return a.Transfer(cur(), transferTo.Selected) }))
+	transferB := widget.NewButton("Transfer", func() {
+		s.Touched()
+		b, ok := occupied("Transfer")
+		if !ok {
+			return
+		}
+		to, ok, err := readBed(transferTo.Selected)
+		if err != nil || !ok {
+			status.SetText("Transfer: choose the bed to transfer to (an empty one)")
+			return
+		}
+		monitoredBy := fmt.Sprintf("%s is monitored by %s", b.Patient, deviceOf(to))
+		confirm("Transfer",
+			fmt.Sprintf("Transfer %s, MRN %s, from %s to %s?", b.Patient, b.MRN, b.Label, to.Label),
+			"Devices stay with their beds: "+bindingStays(b)+", which becomes empty; from now on "+monitoredBy+
+				". The limit profile, the per-bed limits and the nurse go with the patient.",
+			"Transfer", func() {
+				run("Transfer", func() error {
+					if err := unchanged(b); err != nil {
+						return err
+					}
+					return a.Transfer(b.ID, to.ID)
+				}, func() string {
+					return fmt.Sprintf("Transferred %s (MRN %s) from %s to %s; %s; %s now. Recorded in the journal.",
+						b.Patient, b.MRN, b.Label, to.Label, bindingStays(b), monitoredBy)
+				})
+			})
+	})
 	assignB := widget.NewButton("Assign", do("Assign", func() error {
 		n := nurse.Selected
 		if n == "(none)" {
@@ -259,21 +392,27 @@ func (s *Station) ShowAdmin() {
 		return a.Assign(cur(), n)
 	}))
 	limitB := widget.NewButton("Set limit", do("Limit", func() error {
-		l, err1 := strconv.ParseFloat(strings.TrimSpace(lo.Text), 64)
-		h, err2 := strconv.ParseFloat(strings.TrimSpace(hi.Text), 64)
+		l, err1 := parseLimit(lo.Text)
+		h, err2 := parseLimit(hi.Text)
 		if err1 != nil || err2 != nil {
-			return errors.New("low and high must be numbers")
+			return errors.New("low and high must be numbers (or off)")
 		}
 		return a.SetLimit(cur(), param.Selected, l, h)
 	}))
 	newB := widget.NewButton("New bed", func() {
 		sel = -1
 		list.UnselectAll()
-		for _, e := range []*widget.Entry{id, label, feedE, deviceE, name, mrn, dob} {
+		for _, e := range []*widget.Entry{id, label, feedE, deviceE, name, mrn, dob, lo, hi} {
 			e.SetText("")
 		}
+		seenL.SetText("")
+		limitsL.SetText("")
+		nurse.SetSelected("(none)")
+		transferTo.Options = nil
+		transferTo.ClearSelected()
 		profile.SetSelected("adult")
 		stateL.SetText("NEW")
+		status.SetText("")
 	})
 	section := func(t string) fyne.CanvasObject {
 		l := widget.NewLabelWithStyle(t, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
@@ -385,4 +524,56 @@ func (s *Station) ShowJournal() {
 		widget.NewButton("Refresh", load), count)
 	s.ShowPanel("Journal — every alarm and every action", container.NewBorder(top, nil, nil, nil, table))
 	s.panelTick = tick
+}
+
+// limitField is one side of a limit in the limit fields.
+func limitField(v float64) string {
+	if math.IsNaN(v) {
+		return "off"
+	}
+	return strconv.FormatFloat(v, 'f', -1, 64)
+}
+
+// parseLimit reads a limit field: a number, or "off".
+func parseLimit(s string) (float64, error) {
+	s = strings.TrimSpace(s)
+	if strings.EqualFold(s, "off") {
+		return math.NaN(), nil
+	}
+	v, err := strconv.ParseFloat(s, 64)
+	if err == nil && (math.IsNaN(v) || math.IsInf(v, 0)) {
+		err = errors.New("not a limit")
+	}
+	return v, err
+}
+
+// bindingStays says what happens to a bed's device when its patient
+// leaves: it stays with the bed.
+func bindingStays(b AdminBed) string {
+	switch {
+	case b.Feed == "":
+		return b.Label + " has no device feed"
+	case b.Device == "":
+		return "feed " + b.Feed + " stays with " + b.Label + " (no device bound: any device on the feed)"
+	}
+	return "device " + b.Device + " stays bound to " + b.Label
+}
+
+// deviceOf names what monitors a patient in bed b.
+func deviceOf(b AdminBed) string {
+	switch {
+	case b.Feed == "":
+		return "no device: " + b.Label + " has no device feed"
+	case b.Device == "":
+		return "whatever device sends on " + b.Label + "'s feed " + b.Feed + " (none bound)"
+	}
+	return b.Label + "'s device " + b.Device
+}
+
+// sentence is s with its first letter upper case.
+func sentence(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }

@@ -277,6 +277,7 @@ func TestAdminScreen(t *testing.T) {
 
 	adm.err = alarms.ErrNotAllowed
 	test.Tap(button(t, root, "Discharge"))
+	test.Tap(button(t, w.Canvas().Overlays().Top(), "Discharge")) // confirmed
 	if !strings.Contains(labels(root), "Discharge: "+alarms.ErrNotAllowed.Error()) {
 		t.Errorf("a refusal is not said: %q", labels(root))
 	}
