@@ -72,7 +72,7 @@ const (
 type AlarmRecord struct {
 	ID           string
 	Bed          string          // "" for a station-wide alarm (broker lost, display watchdog, journal)
-	Param        string          // ParamOf: "hr", "spo2", "desat", "asystole", "leads-off", "device", "other" ...
+	Param        string          // ParamOf: "hr", "spo2", "nibp", "desat", "asystole", "leads-off", "device", "other" ...
 	Code         string          // the condition as the id carries it: "hr-high", "dev.ASY-1"
 	Priority     alarms.Priority // the highest it reached (escalated-priority rows raise it)
 	Text         string          // as raised: "** HR 134 > 120"
@@ -212,10 +212,14 @@ func (s *Store) Burden(ctx context.Context, from, to time.Time, bed string) (Bur
 //	"05.leads-off.1732400000000"   technical              -> "leads-off"
 //	"05.dev.ASY-1.1732400000000"   a device's own alarm   -> from its text: "asystole", "hr", ... or "device"
 //	".broker-lost.1732400000000"   station-wide           -> "broker-lost"
+//	"05.nibp-limit.1732400000000"  a blood pressure       -> "nibp" (its one alarm, alarms.LimitGroups)
 //
-// Parameter names are alarms.Params' names; every other condition keeps its
-// alarms.Code* name. Anything not recognised is "other". code is the
-// condition part of the id ("hr-high", "dev.ASY-1"), "" when none is found.
+// Parameter names are alarms.Params' names (a member's own code, as
+// "nibp-sys-high" journalled before the groups, stays the member's
+// "nibp-sys") and alarms.LimitGroups' names ("nibp", "abp"); every other
+// condition keeps its alarms.Code* name. Anything not recognised is "other".
+// code is the condition part of the id ("hr-high", "dev.ASY-1"), "" when
+// none is found.
 func ParamOf(id, bed, text string) (param, code string) {
 	code = conditionCode(id, bed)
 	if code == "" {
@@ -279,6 +283,9 @@ func knownCodes() []string {
 	for _, p := range alarms.Params {
 		out = append(out, p.Name+"-low", p.Name+"-high")
 	}
+	for _, g := range alarms.LimitGroups {
+		out = append(out, g.Code)
+	}
 	return out
 }
 
@@ -289,6 +296,11 @@ func paramOfCode(code string) string {
 	if slices.Contains(otherCodes, code) {
 		return code
 	}
+	if g, ok := alarms.LimitGroupByCode(code); ok {
+		return g.Name // a blood pressure's one alarm: "nibp", "abp"
+	}
+	// A group member's own code ("nibp-sys-high", journalled before the
+	// groups) stays the member's.
 	for _, side := range []string{"-low", "-high"} {
 		if name, ok := strings.CutSuffix(code, side); ok {
 			if _, ok := alarms.ParamByName(name); ok {
@@ -318,18 +330,34 @@ func deviceParam(text string) string {
 	case strings.Contains(squeezed, "PROBEOFF"), strings.Contains(squeezed, "SENSOROFF"):
 		return alarms.CodeProbeOff
 	}
-	best := ""
-	for _, p := range alarms.Params {
-		l := p.Label
+	best, bestLen := "", 0
+	starts := func(name, label string) {
+		l := label
 		if len(t) >= len(l) && strings.EqualFold(t[:len(l)], l) && (len(t) == len(l) || !isLetter(t[len(l)])) &&
-			len(l) > len(best) {
-			best = p.Name
+			len(l) > bestLen {
+			best, bestLen = name, len(l)
 		}
+	}
+	for _, p := range alarms.Params {
+		starts(p.Name, p.Label)
+	}
+	for _, g := range alarms.LimitGroups { // "NIBP 190/95": the reading, not a member
+		starts(g.Name, g.Label)
 	}
 	if best != "" {
 		return best
 	}
 	return "device"
+}
+
+// limitGroup finds the parameter group (alarms.LimitGroups) named param.
+func limitGroup(param string) (alarms.LimitGroup, bool) {
+	for _, g := range alarms.LimitGroups {
+		if g.Name == param {
+			return g, true
+		}
+	}
+	return alarms.LimitGroup{}, false
 }
 
 func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
@@ -339,6 +367,9 @@ func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
 func ParamLabel(param string) string {
 	if p, ok := alarms.ParamByName(param); ok {
 		return p.Label
+	}
+	if g, ok := limitGroup(param); ok {
+		return g.Label // "NIBP"
 	}
 	switch param {
 	case "desat":
@@ -625,6 +656,9 @@ func isLethal(param string) bool {
 // suggest is what the thresholds say about one parameter at one bed.
 func suggest(bed string, p ParamBurden) []Suggestion {
 	_, limitParam := alarms.ParamByName(p.Param)
+	if _, group := limitGroup(p.Param); group {
+		limitParam = true // a blood pressure's one alarm: its delay and limits are the members'
+	}
 	base := Suggestion{Bed: bed, Param: p.Param, Alarms: p.Alarms, AutoResolved: p.AutoResolved, PerBedDay: p.PerBedDay}
 	var out []Suggestion
 	selfEnding := p.AutoResolved >= DelayMinAutoResolved && p.AutoShare >= DelayMinShare

@@ -460,6 +460,12 @@ func TestBurdenParamOf(t *testing.T) {
 		{"05.spo2-desat.1732400000000", "05", "*** SpO2 79 < 80", "desat", "spo2-desat"},
 		{"05.nibp-sys-high.1", "05", "", "nibp-sys", "nibp-sys-high"},
 		{"05.abp-mean-low.1", "05", "", "abp-mean", "abp-mean-low"},
+		// A blood pressure's one alarm (alarms.LimitGroups) is its group's.
+		{"05.nibp-limit.1", "05", "** NIBP 166/95 (112)  sys > 160", "nibp", "nibp-limit"},
+		{"05.abp-limit.1732400000000", "05", "** ABP 84/48 (60)  sys < 90", "abp", "abp-limit"},
+		{"ICU.05.nibp-limit.17", "ICU.05", "", "nibp", "nibp-limit"}, // found between dots
+		{"W/05.abp-limit.1", "05", "", "abp", "abp-limit"},
+		{"05.nibp-limit-high.1", "05", "", "other", "nibp-limit-high"},
 		{"05.etco2-high.1", "05", "", "etco2", "etco2-high"},
 		{"05.temp-high", "05", "", "temp", "temp-high"}, // no onset
 		{"05.asystole.1732400000000", "05", "*** Asystole", "asystole", "asystole"},
@@ -479,6 +485,9 @@ func TestBurdenParamOf(t *testing.T) {
 		{"05.dev.7.1", "05", "*** VT", "vtach", "dev.7"},
 		{"05.dev.7.1", "05", "** HR 150 > 120", "hr", "dev.7"},
 		{"05.dev.7.1", "05", "** NIBP sys 190 > 160", "nibp-sys", "dev.7"},
+		{"05.dev.7.1", "05", "** NIBP 190/95 (120)", "nibp", "dev.7"},
+		{"05.dev.7.1", "05", "** ABP mean 40 < 60", "abp-mean", "dev.7"},
+		{"05.dev.7.1", "05", "* NIBPX", "device", "dev.7"},
 		{"05.dev.7.1", "05", "** SpO2 probe off", "probe-off", "dev.7"},
 		{"05.dev.7.1", "05", "** ECG LEAD OFF", "leads-off", "dev.7"},
 		{"05.dev.7.1", "05", "* HRV low", "device", "dev.7"}, // "HR" is not a word of it
@@ -497,7 +506,7 @@ func TestBurdenParamOf(t *testing.T) {
 			t.Errorf("ParamOf(%q, %q, %q) = %q, %q; want %q, %q", c.id, c.bed, c.text, p, code, c.param, c.code)
 		}
 	}
-	for p, want := range map[string]string{"hr": "HR", "nibp-sys": "NIBP sys", "desat": "SpO2 desaturation",
+	for p, want := range map[string]string{"hr": "HR", "nibp-sys": "NIBP sys", "nibp": "NIBP", "abp": "ABP", "desat": "SpO2 desaturation",
 		"leads-off": "ECG leads off", "device": "Device alarm (other)", "other": "Other", "nonsense": "Other"} {
 		if got := ParamLabel(p); got != want {
 			t.Errorf("ParamLabel(%q) = %q, want %q", p, got, want)
@@ -544,6 +553,10 @@ func TestBurdenSuggestionThresholds(t *testing.T) {
 		{"too few self-ending", day(burdenRecs("01", "hr", alarms.Medium, 4, 4)), nil},
 		{"limits at the rate", day(burdenRecs("01", "rr", alarms.Low, 12, 0)), []string{"limits 01 rr"}},
 		{"limits below the rate", day(burdenRecs("01", "rr", alarms.Low, 11, 0)), nil},
+		{"a blood pressure's one alarm is a limit parameter", day(burdenRecs("01", "nibp", alarms.Medium, 20, 15)),
+			[]string{"delay 01 nibp", "limits 01 nibp"}},
+		{"abp", day(burdenRecs("01", "abp", alarms.Medium, 12, 0)), []string{"limits 01 abp"}},
+		{"old per-member rows still count", day(burdenRecs("01", "nibp-sys", alarms.Medium, 12, 0)), []string{"limits 01 nibp-sys"}},
 		{"both", day(burdenRecs("01", "spo2", alarms.Medium, 20, 15)), []string{"delay 01 spo2", "limits 01 spo2"}},
 		{"desaturation: never a delay", day(burdenRecs("01", "desat", alarms.High, 20, 20)), []string{"limits 01 desat"}},
 		{"lethal: the signal, never a delay", day(burdenRecs("01", "asystole", alarms.High, 30, 30)), []string{"signal 01 asystole"}},
