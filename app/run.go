@@ -158,6 +158,7 @@ func Start(ctx context.Context, cfg Config, stdout, stderr io.Writer) (*Core, er
 	if err := c.startAlarms(cfg, cfg.journalDir(dir)); err != nil {
 		return fail(err)
 	}
+	c.startPatientCheck() // a device reporting another patient than the admitted one: a technical alarm
 	if cfg.InsecurePlaintext && cfg.AlarmHL7 != "" && checkAlarmHL7(cfg.AlarmHL7, cfg.AlarmHL7TLS, false) != nil {
 		c.fault(alarms.CodeInsecure, "Plaintext alarm reports to "+cfg.AlarmHL7+": they can be read and changed on the network", true)
 		log.Warn("plaintext alarm reports to another host (--insecure-plaintext)")

@@ -10,7 +10,6 @@ import (
 	"fyne.io/fyne/v2"
 	fyneapp "fyne.io/fyne/v2/app"
 
-	"github.com/vigil-station/vigil/app/store"
 	"github.com/vigil-station/vigil/assets"
 	"github.com/vigil-station/vigil/ui"
 	"github.com/vigil-station/vigil/ui/waveform"
@@ -36,8 +35,8 @@ func runWindow(ctx context.Context, cfg Config, core *Core) error {
 	}
 	if core.Session != nil && core.Store != nil {
 		st.SetBedInfo(func(bed string) (ui.BedLabel, bool) {
-			b, ok := core.BedInfo(bed)
-			return ui.BedLabel{Label: b.Label, Patient: b.Patient.Name, Standby: b.State == store.BedStandby}, ok
+			_, ok := core.BedInfo(bed)
+			return core.bedLabel(bed), ok // with the MRN, and the device's patient when it is another
 		})
 		st.SetAdmin(adminDesk{core})
 		st.SetTrends(trendDesk{core})

@@ -1,0 +1,151 @@
+package app
+
+import (
+	"strings"
+	"time"
+
+	"github.com/vigil-station/vigil/app/store"
+	"github.com/vigil-station/vigil/monitor/feed"
+	"github.com/vigil-station/vigil/ui"
+)
+
+// PatientAlarmID is the technical alarm of a bed whose device reports
+// another patient than the one admitted to the bed: the data on the screen
+// and the alarms may be another person's (a device moved without a
+// transfer, a wrong admission). MEDIUM; it ends when the device and the
+// admission agree, or when the bed has no patient.
+const PatientAlarmID = "vigil-patient"
+
+// evPatientMismatch is the journal row of a mismatch starting (and
+// evPatientAgrees of it ending).
+const (
+	evPatientMismatch = "patient-mismatch"
+	evPatientAgrees   = "patient-mismatch-ended"
+)
+
+// patientCheckEvery is how often the beds' devices are compared with the
+// admissions: a status, an admission or a discharge shows within it.
+const patientCheckEvery = time.Second
+
+// samePatient reports whether the patient a device reports is the one
+// admitted: names compared without regard to case and spacing. A device
+// status carries a name only (no MRN or other identifier), so the name is
+// all there is to compare. Nobody admitted, or a device that names nobody,
+// is no mismatch.
+func samePatient(admitted, reported string) bool {
+	a, r := strings.Join(strings.Fields(admitted), " "), strings.Join(strings.Fields(reported), " ")
+	return a == "" || r == "" || strings.EqualFold(a, r)
+}
+
+// DevicePatient is the patient feedBed's device reports when it is not the
+// one admitted to its bed; "" when they agree, or either names nobody.
+func (c *Core) DevicePatient(feedBed string) string {
+	info, ok := c.BedInfo(feedBed)
+	if !ok || info.Patient.Name == "" {
+		return ""
+	}
+	b := c.Hub.Bed(feedBed)
+	if b == nil {
+		return ""
+	}
+	st, ok := b.DeviceStatus()
+	if !ok || samePatient(info.Patient.Name, st.Patient) {
+		return ""
+	}
+	return strings.TrimSpace(st.Patient)
+}
+
+// bedLabel is what a tile shows of feedBed's configuration (ui.BedLabel):
+// the bed, the admitted patient and MRN, and the patient its device
+// reports when that is another.
+func (c *Core) bedLabel(feedBed string) ui.BedLabel {
+	b, _ := c.BedInfo(feedBed)
+	return ui.BedLabel{Label: b.Label, Patient: b.Patient.Name, MRN: b.Patient.MRN,
+		DevicePatient: c.DevicePatient(feedBed), Standby: b.State == store.BedStandby}
+}
+
+// startPatientCheck compares, every patientCheckEvery until the core
+// stops, each bound bed's device status with its admission (see
+// PatientAlarmID). After startAlarms.
+func (c *Core) startPatientCheck() {
+	p := &patientCheck{c: c, on: map[string]mismatch{}}
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		tk := time.NewTicker(patientCheckEvery)
+		defer tk.Stop()
+		for {
+			select {
+			case <-c.ctx.Done():
+				return
+			case now := <-tk.C:
+				p.check(now)
+			}
+		}
+	}()
+}
+
+// patientCheck is the mismatches raised; its goroutine's own.
+type patientCheck struct {
+	c  *Core
+	on map[string]mismatch // feed bed -> its mismatch
+}
+
+type mismatch struct {
+	text  string
+	since time.Time
+}
+
+// check raises, keeps or ends each bed's mismatch alarm. A mismatch is
+// reported again on every check while it lasts (the alarm system keeps one
+// alarm, and raises it once a standby that suppressed it ends); its start
+// and its end are journalled once.
+func (p *patientCheck) check(now time.Time) {
+	c := p.c
+	svc := c.alarmsReady.Load()
+	if svc == nil {
+		return
+	}
+	alarm := func(bed string, m mismatch, on bool) {
+		a := feed.Alarm{ID: PatientAlarmID, TsMs: m.since.UnixMilli(), Priority: feed.AlarmMedium,
+			Source: feed.SourceTechnical, Phase: feed.PhaseStart, State: feed.StateActive, Text: m.text}
+		if !on {
+			a.Phase, a.State = feed.PhaseEnd, feed.StateInactive
+		}
+		svc.Alarm(bed, a, now)
+	}
+	present := map[string]bool{}
+	if beds := c.bedInfo.Load(); beds != nil {
+		for bed, info := range *beds {
+			dev := c.DevicePatient(bed)
+			if dev == "" {
+				continue
+			}
+			present[bed] = true
+			text := "PATIENT MISMATCH: device reports " + dev + ", admitted " + info.Patient.Name
+			m, was := p.on[bed]
+			if !was || m.text != text {
+				m = mismatch{text: text, since: now}
+				p.on[bed] = m
+				c.Log.Warn("bed's device reports another patient than the admitted one", "bed", bed, "device_patient", dev,
+					"admitted", info.Patient.Name)
+				if c.Store != nil {
+					c.Store.Append(store.Event{Kind: store.KindTechnical, Event: evPatientMismatch, Bed: bed,
+						Detail: info.Label + ": " + text, Old: info.Patient.Name + " (MRN " + info.Patient.MRN + ")", New: dev})
+				}
+			}
+			alarm(bed, m, true)
+		}
+	}
+	for bed, m := range p.on {
+		if present[bed] {
+			continue
+		}
+		delete(p.on, bed)
+		alarm(bed, m, false)
+		c.Log.Info("bed's device and admission agree again", "bed", bed)
+		if c.Store != nil {
+			c.Store.Append(store.Event{Kind: store.KindTechnical, Event: evPatientAgrees, Bed: bed, Detail: "ended: " + m.text})
+		}
+	}
+}

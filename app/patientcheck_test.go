@@ -1,0 +1,116 @@
+package app
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vigil-station/vigil/alarms"
+	"github.com/vigil-station/vigil/app/store"
+	"github.com/vigil-station/vigil/monitor/feed"
+)
+
+func TestSamePatient(t *testing.T) {
+	for _, c := range []struct {
+		admitted, reported string
+		same               bool
+	}{
+		{"Tony Hoare", "Tony Hoare", true},
+		{"Tony Hoare", "  tony   HOARE ", true},
+		{"Karen Spärck Jones", "KAREN SPÄRCK JONES", true},
+		{"Tony Hoare", "Sofia Haddad", false},
+		{"Tony Hoare", "", true},   // the device names nobody: nothing to compare
+		{"", "Sofia Haddad", true}, // nobody admitted: nothing to compare
+	} {
+		if got := samePatient(c.admitted, c.reported); got != c.same {
+			t.Errorf("samePatient(%q, %q) = %v", c.admitted, c.reported, got)
+		}
+	}
+}
+
+// A bed's device that reports another patient than the one admitted raises
+// a MEDIUM technical alarm on the bed naming both, journalled once when it
+// starts, and the tile's label carries both; it clears when the device and
+// the admission agree again (case and spacing aside) or when the patient is
+// discharged, and admitting the patient the device names raises nothing.
+func TestPatientMismatchAlarm(t *testing.T) {
+	cfg := testConfig(t, mosquittoURL)
+	c := startStation(t, cfg)
+	bindBeds(t, c, "16")
+	admin := alarms.Actor{Who: "admin", Where: c.sync.station, Role: alarms.Admin}
+	ctx := context.Background()
+	if err := c.Store.Admit(ctx, admin, "bed-16", store.Patient{Name: "Tony Hoare", MRN: "DEMO-1016", DOB: "1934-01-11"}); err != nil {
+		t.Fatal(err)
+	}
+	dev := newDevice(t, mosquittoURL, cfg.Ward, "16")
+	reports := func(patient string) {
+		t.Helper()
+		b := feed.EncodeStatus(feed.Status{Device: "dev-16", Online: true, Patient: patient, TsMs: time.Now().UnixMilli()})
+		if err := dev.d.Publish(feed.Topic(cfg.Ward, "16", feed.StreamStatus), 1, true, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mismatch := func() (alarms.Alarm, bool) {
+		for _, a := range c.Alarms.View().Alarms {
+			if a.Bed == "16" && strings.Contains(a.Message, "PATIENT MISMATCH") {
+				return a, true
+			}
+		}
+		return alarms.Alarm{}, false
+	}
+	journalled := func() int {
+		evs, err := c.Store.Events(ctx, store.Filter{Kinds: []string{store.KindTechnical}, Bed: "16"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, e := range evs {
+			if e.Event == evPatientMismatch {
+				n++
+			}
+		}
+		return n
+	}
+
+	reports("Sofia Haddad")
+	waitFor(t, 5*time.Second, "the mismatch alarm", func() bool { _, ok := mismatch(); return ok })
+	a, _ := mismatch()
+	if a.Message != "PATIENT MISMATCH: device reports Sofia Haddad, admitted Tony Hoare" || a.Priority != alarms.Medium ||
+		a.Source == alarms.Physiological || a.Source == alarms.Device {
+		t.Fatalf("alarm %+v", a)
+	}
+	if l := c.bedLabel("16"); l.Patient != "Tony Hoare" || l.MRN != "DEMO-1016" || l.DevicePatient != "Sofia Haddad" || l.Label != "Bed 16" {
+		t.Fatalf("the tile's label %+v", l)
+	}
+	time.Sleep(2500 * time.Millisecond) // checks go on: still one journal row
+	if n := journalled(); n != 1 {
+		t.Fatalf("mismatch journalled %d times, want once", n)
+	}
+
+	reports("  tony HOARE") // the device corrected: they agree
+	waitFor(t, 5*time.Second, "the alarm to clear", func() bool { _, ok := mismatch(); return !ok })
+	if l := c.bedLabel("16"); l.DevicePatient != "" || l.MRN != "DEMO-1016" {
+		t.Fatalf("label after agreement %+v", l)
+	}
+
+	reports("Sofia Haddad")
+	waitFor(t, 5*time.Second, "the mismatch again", func() bool { _, ok := mismatch(); return ok })
+	if err := c.Store.Discharge(ctx, admin, "bed-16"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "the alarm to clear with the discharge", func() bool { _, ok := mismatch(); return !ok })
+	if err := c.Store.Admit(ctx, admin, "bed-16", store.Patient{Name: "sofia haddad", MRN: "M-77", DOB: "1970-05-05"}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2500 * time.Millisecond)
+	if a, ok := mismatch(); ok {
+		t.Fatalf("admitting the patient the device names: %+v", a)
+	}
+	if l := c.bedLabel("16"); l.DevicePatient != "" || l.Patient != "sofia haddad" || l.Label != "Bed 16" {
+		t.Fatalf("label after the matching admission %+v", l)
+	}
+	if n := journalled(); n != 2 {
+		t.Fatalf("%d mismatches journalled, want 2 (one per start)", n)
+	}
+}
