@@ -12,6 +12,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
 
 	"github.com/vigil-station/vigil/alarms"
 	"github.com/vigil-station/vigil/monitor/feed"
@@ -193,12 +194,16 @@ func TestAlarmDisplay(t *testing.T) {
 	al := &st.al
 
 	// t0 + 4 s is a whole number of both flash periods: every flash is lit.
+	// The bar's order: HIGH before MEDIUM before LOW, unacknowledged before
+	// acknowledged, the newest first; two rows at 1080 pixels (three from
+	// 1200).
 	img := w.Canvas().Capture()
 	wantRows := []struct{ msg, age, marks string }{
-		{"*** Bed 05  Desat SpO2 84 < 85", "0:42", "ESCALATED"},
 		{"*** Station lost the broker: no bed is monitored here", "0:05", ""},
-		{"** Bed 03  NIBP sys 182 > 160", "2:05", "ACK'D"},
-		{"** Bed 07  HR 134 > 120", "1:10", "AUDIO PAUSED 1:30"},
+		{"*** Bed 05  Desat SpO2 84 < 85", "0:42", "ESCALATED"},
+	}
+	if al.nRows != 2 {
+		t.Fatalf("the bar has %d rows at 1080 pixels", al.nRows)
 	}
 	for i, want := range wantRows {
 		r := al.rows[i]
@@ -207,22 +212,23 @@ func TestAlarmDisplay(t *testing.T) {
 				r.Visible(), want.msg, want.age, want.marks)
 		}
 	}
-	if al.more.Text != "+ 1 more" {
-		t.Errorf("the LOW alarm beyond the bar is counted as %q", al.more.Text)
+	// The escalated alarm is a row of its own place in the order, with
+	// Accept and Reject; the line under the rows explains them.
+	if r := al.rows[1]; !r.escalated || !r.accept.Visible() || !r.reject.Visible() || r.pause.Visible() {
+		t.Errorf("escalated row: accept %v reject %v pause %v", r.accept.Visible(), r.reject.Visible(), r.pause.Visible())
 	}
-	if !al.pausedBand.Visible() || al.pausedText.Text != "AUDIO PAUSED  1:54" {
-		t.Errorf("AUDIO PAUSED band visible %v, says %q", al.pausedBand.Visible(), al.pausedText.Text)
+	if !strings.Contains(st.Message(), "Accept = you respond and it is acknowledged") {
+		t.Errorf("the bar's line says %q", st.Message())
 	}
-	if al.audioOff.Visible() {
-		t.Error("AUDIO OFF shown while audio is on")
+	if !al.more.Visible() || al.more.Text != "+ 3 more  incl. ** MEDIUM" || al.more.Importance != widget.WarningImportance {
+		t.Errorf("the three alarms beyond the bar are counted as %q (%v)", al.more.Text, al.more.Importance)
 	}
-	b := al.banners[0]
-	if !al.bannerBox.Visible() || !b.Visible() || al.banners[1].Visible() ||
-		b.msg.Text != "ESCALATED: Bed 05  *** Desat SpO2 84 < 85  — unacknowledged 0:42" {
-		t.Errorf("banner visible %v/%v says %q", al.bannerBox.Visible(), b.Visible(), b.msg.Text)
+	if !al.audioBox.Visible() || al.audioTxt.Text != "AUDIO PAUSED 1:54" {
+		t.Errorf("AUDIO PAUSED box visible %v, says %q", al.audioBox.Visible(), al.audioTxt.Text)
 	}
-	if got := tileOf(t, st, "05").patientText.Text; got != "*** Desat SpO2 84 < 85" {
-		t.Errorf("tile 05 header says %q", got)
+	// The tile keeps the patient's name beside the alarm.
+	if got, name := tileOf(t, st, "05").alarmText.Text, tileOf(t, st, "05").patientText.Text; got != "*** Desat SpO2 84 < 85" || name != "Barbara Liskov" {
+		t.Errorf("tile 05 header says %q beside %q", got, name)
 	}
 	if got := tileOf(t, st, "01").patientText.Text; got != "Ada Lovelace" {
 		t.Errorf("tile 01 (no alarm) header says %q", got)
@@ -236,7 +242,7 @@ func TestAlarmDisplay(t *testing.T) {
 
 	// Lit: bed 05 red, 07 yellow, 09 cyan; the HIGH row red.
 	t05, t07, t09, t03, t01 := tileOf(t, st, "05"), tileOf(t, st, "07"), tileOf(t, st, "09"), tileOf(t, st, "03"), tileOf(t, st, "01")
-	row0 := abs(al.rows[0], 24, 2, 0, 2)
+	row0 := abs(al.rows[1], 24, 2, 0, 2)
 	row0.Max.X = row0.Min.X + 380
 	check := func(when, what string, rect image.Rectangle, match func(color.Color) bool, atLeast, atMost float64) {
 		t.Helper()
@@ -253,12 +259,13 @@ func TestAlarmDisplay(t *testing.T) {
 	check("lit", "bed 01 border", borderRect(t01), isRed, 0, 0)
 	assertGolden(t, "station_alarms.png", img)
 
-	// 250 ms on, HIGH is in its dark half, MEDIUM (1 s half period) still lit.
+	// 250 ms on, HIGH is in its dark half, MEDIUM (1 s half period) still
+	// lit. The dark half keeps a coloured frame round the tile.
 	clk.t = clk.t.Add(250 * time.Millisecond)
 	st.Tick()
 	img = w.Canvas().Capture()
 	check("HIGH dark", "bed 05 header", headerRect(t05), isRed, 0, 0)
-	check("HIGH dark", "bed 05 border", borderRect(t05), isRed, 0, 0)
+	check("HIGH dark", "bed 05 border", borderRect(t05), isRed, 0.6, 1)
 	check("HIGH dark", "HIGH row", row0, isRed, 0, 0)
 	check("HIGH dark", "bed 07 header", headerRect(t07), isYellow, 0.6, 1)
 	check("HIGH dark", "bed 09 header", headerRect(t09), isCyan, 0.6, 1)
@@ -270,15 +277,15 @@ func TestAlarmDisplay(t *testing.T) {
 	img = w.Canvas().Capture()
 	check("MEDIUM dark", "bed 05 header", headerRect(t05), isRed, 0.6, 1)
 	check("MEDIUM dark", "bed 07 header", headerRect(t07), isYellow, 0, 0)
-	check("MEDIUM dark", "bed 07 border", borderRect(t07), isYellow, 0, 0)
+	check("MEDIUM dark", "bed 07 border", borderRect(t07), isYellow, 0.6, 1)
 	check("MEDIUM dark", "bed 09 header", headerRect(t09), isCyan, 0.6, 1)
 	// Acknowledged MEDIUM: steady thin yellow border, dimmed header, never bright.
 	check("MEDIUM dark", "bed 03 border", borderRect(t03), isYellow, 0.3, 0.7)
 	check("MEDIUM dark", "bed 03 header", headerRect(t03), isYellow, 0, 0)
-	if al.pausedText.Text != "AUDIO PAUSED  1:53" || al.rows[0].age.Text != "0:43" ||
-		tileOf(t, st, "11").badgeText.Text != "ALARM PAUSED 2:09" || al.rows[3].marks.Text != "AUDIO PAUSED 1:29" {
-		t.Errorf("a second on: band %q, age %q, bed 11 %q, row 3 %q", al.pausedText.Text, al.rows[0].age.Text,
-			tileOf(t, st, "11").badgeText.Text, al.rows[3].marks.Text)
+	if al.audioTxt.Text != "AUDIO PAUSED 1:53" || al.rows[1].age.Text != "0:43" ||
+		tileOf(t, st, "11").badgeText.Text != "ALARM PAUSED 2:09" {
+		t.Errorf("a second on: box %q, age %q, bed 11 %q", al.audioTxt.Text, al.rows[1].age.Text,
+			tileOf(t, st, "11").badgeText.Text)
 	}
 }
 
@@ -286,6 +293,7 @@ func TestAlarmCommands(t *testing.T) {
 	desk := &fakeDesk{view: alarmView(1, time.UnixMilli(t0+4000))}
 	st, _, clk := alarmStation(t, desk)
 	al := &st.al
+	clk.t = clk.t.Add(time.Second) // the rows have been on screen a second
 	press := func(b fyne.Tappable, want ...string) {
 		t.Helper()
 		desk.calls = nil
@@ -294,36 +302,173 @@ func TestAlarmCommands(t *testing.T) {
 			t.Errorf("desk got %q, want %q", desk.calls, want)
 		}
 	}
-	press(al.rows[0].ack, "ack "+idDesat)
-	press(al.rows[0].pause, "pause-alarm "+idDesat)
-	press(al.rows[3].ack, "ack "+idHR)
-	press(al.rows[2].ack) // already acknowledged: the button is off
-	if !al.rows[2].ack.Disabled() || !al.rows[2].pause.Disabled() {
-		t.Error("an acknowledged alarm's buttons are enabled")
+	press(al.rows[1].ack, "ack "+idDesat)
+	if want := "Acknowledged Bed 05 *** Desat SpO2 84 < 85"; st.Message() != want {
+		t.Errorf("after Acknowledge the bar says %q, want %q", st.Message(), want)
 	}
-	press(al.audioPause, "pause-audio")
-	press(al.ackAll, "ack-all ")
-	press(al.banners[0].accept, "respond "+idDesat+" true")
-	press(al.banners[0].reject, "respond "+idDesat+" false")
+	press(al.rows[0].pause, "pause-alarm "+idBroker)
+	if !strings.HasPrefix(st.Message(), "Audio paused for station *** Station lost the broker") {
+		t.Errorf("after Pause audio the bar says %q", st.Message())
+	}
+	press(al.rows[1].accept, "respond "+idDesat+" true")
+	if !strings.Contains(st.Message(), "Accepted Bed 05") || !strings.Contains(st.Message(), "acknowledged") {
+		t.Errorf("after Accept the bar says %q", st.Message())
+	}
+	press(al.rows[1].reject, "respond "+idDesat+" false")
+	press(al.audioAll, "pause-audio")
+	if st.Message() != "All alarm audio paused" {
+		t.Errorf("after Pause all audio the bar says %q", st.Message())
+	}
+	// Acknowledge all acknowledges, one by one, the unacknowledged alarms
+	// the screen showed.
+	press(al.ackAll, "ack "+idDesat, "ack "+idBroker, "ack "+idHR, "ack "+idTemp)
+	if !strings.HasPrefix(st.Message(), "Acknowledged 4 alarms:") {
+		t.Errorf("after Acknowledge all the bar says %q", st.Message())
+	}
 
-	// A refused command is said for a while, then goes.
-	if al.errRow.Visible() {
-		t.Fatal("error row shown before any error")
-	}
+	// A refused command is said for a while, then the line goes back.
 	desk.err = alarms.ErrNotAllowed
-	press(al.banners[0].accept, "respond "+idDesat+" true")
-	if !al.errRow.Visible() || !strings.Contains(al.errText.Text, "not allowed for this role") {
-		t.Fatalf("error row visible %v says %q", al.errRow.Visible(), al.errText.Text)
+	press(al.rows[1].accept, "respond "+idDesat+" true")
+	if !strings.Contains(st.Message(), "not allowed for this role") || al.msg.Color != colorError {
+		t.Fatalf("the bar says %q in %v", st.Message(), al.msg.Color)
 	}
-	clk.t = clk.t.Add(errorShownFor + time.Second)
+	clk.t = clk.t.Add(messageShownFor + time.Second)
 	st.Tick()
-	if al.errRow.Visible() {
+	if strings.Contains(st.Message(), "not allowed") {
 		t.Error("the error stays up")
 	}
 	desk.err = errors.New("the alarm system did not answer")
-	press(al.rows[0].ack, "ack "+idDesat)
-	if !strings.Contains(al.errText.Text, "did not answer") {
-		t.Errorf("error row says %q", al.errText.Text)
+	press(al.rows[1].ack, "ack "+idDesat)
+	if !strings.Contains(st.Message(), "did not answer") {
+		t.Errorf("the bar says %q", st.Message())
+	}
+}
+
+// The first bullet of the usability report: an alarm resolves just as its
+// Acknowledge is pressed; the rows move up and the press lands on another
+// bed's ASYSTOLE. Now the rows hold still under the pointer, the command
+// goes by id, and a gone or just-changed alarm is refused in words.
+func TestAlarmBarHoldsStillUnderThePointer(t *testing.T) {
+	now := time.UnixMilli(t0 + 4000)
+	cond := func(bed, code string, p alarms.Priority, msg string) alarms.Condition {
+		return alarms.Condition{Key: bed + "/" + code, Bed: bed, Code: code, Priority: p, Message: msg}
+	}
+	desat := alarms.Alarm{ID: "05.desat", Condition: cond("05", "spo2-desat", alarms.High, "Desat SpO2 84 < 85"), Onset: now.Add(-2 * time.Second)}
+	asys := alarms.Alarm{ID: "14.asys", Condition: cond("14", "asystole", alarms.High, "ASYSTOLE"), Onset: now.Add(-10 * time.Second)}
+	hr := alarms.Alarm{ID: "08.hr", Condition: cond("08", "hr-high", alarms.Medium, "HR 150 > 120"), Onset: now.Add(-20 * time.Second)}
+	view := func(seq uint64, as ...alarms.Alarm) *alarms.View {
+		return &alarms.View{Seq: seq, At: now, Alarms: as, Beds: map[string]alarms.BedView{}}
+	}
+	desk := &fakeDesk{view: view(1, desat, asys, hr)}
+	st, _, clk := alarmStation(t, desk)
+	al := &st.al
+	if al.rows[0].ID() != "05.desat" || al.rows[1].ID() != "14.asys" {
+		t.Fatalf("rows %q %q", al.rows[0].ID(), al.rows[1].ID())
+	}
+	clk.t = clk.t.Add(2 * time.Second)
+	st.Tick()
+	// The nurse moves to bed 05's Acknowledge; the desaturation resolves.
+	al.rows[0].ack.MouseIn(nil)
+	desk.view = view(2, asys, hr)
+	clk.t = clk.t.Add(100 * time.Millisecond)
+	st.Tick()
+	if al.rows[0].ID() != "05.desat" || !al.rows[0].gone || al.rows[1].ID() != "14.asys" {
+		t.Fatalf("under the pointer the rows moved: %q (gone %v), %q", al.rows[0].ID(), al.rows[0].gone, al.rows[1].ID())
+	}
+	desk.calls = nil
+	test.Tap(al.rows[0].ack)
+	if len(desk.calls) != 0 {
+		t.Fatalf("a press on the gone row did %q", desk.calls)
+	}
+	if !strings.Contains(st.Message(), "Bed 05") || !strings.Contains(st.Message(), "ended") {
+		t.Errorf("the refusal says %q", st.Message())
+	}
+	// A new HIGH arrives while the pointer is still there: it is counted,
+	// the rows stay.
+	vt := alarms.Alarm{ID: "03.vt", Condition: cond("03", "vtach", alarms.High, "V-TACH"), Onset: clk.t}
+	desk.view = view(3, vt, asys, hr)
+	clk.t = clk.t.Add(100 * time.Millisecond)
+	st.Tick()
+	if al.rows[0].ID() != "05.desat" || al.more.Text != "+ 2 more  incl. *** HIGH" || al.more.Importance != widget.DangerImportance {
+		t.Errorf("held: row 0 %q, more %q (%v)", al.rows[0].ID(), al.more.Text, al.more.Importance)
+	}
+	// The pointer leaves; after the grace the new order shows.
+	al.rows[0].ack.MouseOut()
+	clk.t = clk.t.Add(holdGrace / 2)
+	st.Tick()
+	if al.rows[0].ID() != "05.desat" {
+		t.Errorf("the order changed within the grace")
+	}
+	clk.t = clk.t.Add(holdGrace)
+	st.Tick()
+	if al.rows[0].ID() != "03.vt" || al.rows[1].ID() != "14.asys" {
+		t.Fatalf("after the grace: %q %q", al.rows[0].ID(), al.rows[1].ID())
+	}
+	// A press right after a row changed is refused: it was aimed at what
+	// was there before.
+	desk.calls = nil
+	test.Tap(al.rows[0].ack)
+	if len(desk.calls) != 0 || !strings.Contains(st.Message(), "just changed") {
+		t.Errorf("a press %v after the change did %q and says %q", reactionTime, desk.calls, st.Message())
+	}
+	clk.t = clk.t.Add(reactionTime)
+	test.Tap(al.rows[0].ack)
+	if !slices.Equal(desk.calls, []string{"ack 03.vt"}) || st.Message() != "Acknowledged Bed 03 *** V-TACH" {
+		t.Errorf("the press on a still row did %q and says %q", desk.calls, st.Message())
+	}
+	// The pointer resting on the bar holds a new order back at most maxHold.
+	al.rows[1].MouseIn(nil)
+	desk.view = view(4, hr)
+	clk.t = clk.t.Add(time.Second)
+	st.Tick()
+	if al.rows[0].ID() != "03.vt" || !al.rows[0].gone {
+		t.Fatalf("held row 0 %q gone %v", al.rows[0].ID(), al.rows[0].gone)
+	}
+	clk.t = clk.t.Add(maxHold)
+	st.Tick()
+	if al.rows[0].ID() != "08.hr" || al.rows[1].Visible() {
+		t.Errorf("after maxHold: row 0 %q, row 1 visible %v", al.rows[0].ID(), al.rows[1].Visible())
+	}
+}
+
+// An alarm that changed between the drawing and the press is refused by
+// name: acknowledged by someone else, or its priority changed.
+func TestAlarmCommandRefusedWhenChanged(t *testing.T) {
+	desk := &fakeDesk{view: alarmView(1, time.UnixMilli(t0+4000))}
+	st, _, clk := alarmStation(t, desk)
+	clk.t = clk.t.Add(time.Second)
+	// The desk's newest view has bed 05's desaturation acknowledged by
+	// anna; the screen still shows the last one drawn.
+	v := alarmView(2, clk.t)
+	v.Alarms[0].Acked, v.Alarms[0].AckedBy = true, "anna"
+	desk.view = v
+	desk.calls = nil
+	test.Tap(st.al.rows[1].ack)
+	if len(desk.calls) != 0 || st.Message() != "Acknowledge not needed: Bed 05 *** Desat SpO2 84 < 85 was already acknowledged by anna" {
+		t.Errorf("desk got %q, the bar says %q", desk.calls, st.Message())
+	}
+}
+
+// The bar is as high with one alarm as with ten: the grid under it never
+// moves when alarms come and go, or when audio is paused.
+func TestAlarmBarHeightIsFixed(t *testing.T) {
+	desk := &fakeDesk{view: &alarms.View{Seq: 1, At: time.UnixMilli(t0 + 4000), Beds: map[string]alarms.BedView{}}}
+	st, _, clk := alarmStation(t, desk)
+	gridY := func() float32 { return fyne.CurrentApp().Driver().AbsolutePositionForObject(st.grid).Y }
+	y0 := gridY()
+	if st.Message() != "No alarms" {
+		t.Errorf("an empty bar says %q", st.Message())
+	}
+	for i, v := range []*alarms.View{alarmView(2, clk.t), {Seq: 3, At: clk.t, AudioPaused: time.Minute}, {Seq: 4, At: clk.t}} {
+		if v.Beds == nil {
+			v.Beds = map[string]alarms.BedView{}
+		}
+		desk.view = v
+		clk.t = clk.t.Add(3 * time.Second)
+		st.Tick()
+		if y := gridY(); y != y0 {
+			t.Errorf("view %d: the grid moved from y %v to %v", i, y0, y)
+		}
 	}
 }
 
@@ -336,12 +481,8 @@ func TestAlarmShownOncePerSeq(t *testing.T) {
 	w := test.NewTempWindow(t, st.Content())
 	w.Resize(fyne.NewSize(1920, 1080))
 	st.Tick()
-	if desk.heartbeats != 0 || st.al.panel.Visible() || st.al.pausedBand.Visible() || st.al.bannerBox.Visible() {
+	if desk.heartbeats != 0 || st.al.audioBox.Visible() || st.al.rows[0].Visible() {
 		t.Fatal("a station without a desk shows alarm parts")
-	}
-	// Without a desk the tiles have all the room they had before.
-	if h := st.Tiles()[0].Size().Height; h < 250 {
-		t.Fatalf("tiles are %v high without alarms", h)
 	}
 
 	st.SetAlarmDesk(desk)
@@ -352,10 +493,10 @@ func TestAlarmShownOncePerSeq(t *testing.T) {
 	if desk.heartbeats != 1 || len(desk.shown) != 1 {
 		t.Fatalf("after one frame: %d heartbeats, %d Shown calls", desk.heartbeats, len(desk.shown))
 	}
-	if drawn != "*** Bed 05  Desat SpO2 84 < 85" {
+	if drawn != "*** Station lost the broker: no bed is monitored here" {
 		t.Errorf("Shown was called before the bar was rebuilt (first row %q)", drawn)
 	}
-	// Every alarm of the view: four rows, and the LOW one under "+ 1 more".
+	// Every alarm of the view: two rows, and three under "+ 3 more".
 	if want := []string{idDesat, idBroker, idNIBP, idHR, idTemp}; !slices.Equal(desk.shown[0], want) {
 		t.Errorf("Shown %q, want %q", desk.shown[0], want)
 	}
@@ -374,7 +515,7 @@ func TestAlarmShownOncePerSeq(t *testing.T) {
 	// Seq 2: an alarm of a bed that is not on the grid, beyond the bar's rows.
 	v := alarmView(2, clk.t)
 	far := alarms.Alarm{ID: "99.hr-low.1", Condition: alarms.Condition{Bed: "99", Code: "hr-low",
-		Priority: alarms.Medium, Message: "HR 38 < 40"}, Onset: clk.t}
+		Priority: alarms.Medium, Message: "HR 38 < 40"}, Onset: clk.t.Add(-time.Hour)}
 	v.Alarms = slices.Insert(v.Alarms, 4, far)
 	v.Beds["99"] = alarms.BedView{Priority: alarms.Medium, Unacked: true, Text: far.Text(), Count: 1}
 	desk.view = v
@@ -382,12 +523,12 @@ func TestAlarmShownOncePerSeq(t *testing.T) {
 	if len(desk.shown) != 2 {
 		t.Fatalf("Seq change: %d Shown calls, want 2", len(desk.shown))
 	}
-	// Bed 99 is neither listed nor on a tile, but counted in "+ 2 more".
+	// Bed 99 is neither listed nor on a tile, but counted in "+ 4 more".
 	if want := []string{idDesat, idBroker, idNIBP, idHR, "99.hr-low.1", idTemp}; !slices.Equal(desk.shown[1], want) {
 		t.Errorf("Shown %q, want %q", desk.shown[1], want)
 	}
-	if st.al.more.Text != "+ 2 more" {
-		t.Errorf("more says %q", st.al.more.Text)
+	if st.al.more.Text != "+ 4 more  incl. ** MEDIUM" || st.al.more.Importance != widget.WarningImportance {
+		t.Errorf("more says %q (%v)", st.al.more.Text, st.al.more.Importance)
 	}
 	st.Tick()
 	if len(desk.shown) != 2 || desk.heartbeats != 9 {
@@ -397,9 +538,31 @@ func TestAlarmShownOncePerSeq(t *testing.T) {
 	// Disconnected, the station shows no alarm state and asks nothing.
 	st.SetAlarmDesk(nil)
 	st.Tick()
-	if desk.heartbeats != 9 || st.al.panel.Visible() || st.al.bannerBox.Visible() || st.al.pausedBand.Visible() ||
+	if desk.heartbeats != 9 || st.al.rows[0].Visible() || st.al.audioBox.Visible() || st.al.more.Visible() ||
 		tileOf(t, st, "05").Alarm().Priority != alarms.None || tileOf(t, st, "05").borderW != 0 {
 		t.Error("alarm state left on screen after the desk was removed")
+	}
+}
+
+// "+ K more" opens the whole list, in the bar's order, each row with its
+// commands.
+func TestAllAlarmsList(t *testing.T) {
+	desk := &fakeDesk{view: alarmView(1, time.UnixMilli(t0+4000))}
+	st, _, clk := alarmStation(t, desk)
+	test.Tap(st.al.more)
+	rows := st.AllAlarmRows()
+	var ids []string
+	for _, r := range rows {
+		ids = append(ids, r.ID())
+	}
+	if want := []string{idBroker, idDesat, idHR, idNIBP, idTemp}; !slices.Equal(ids, want) {
+		t.Fatalf("the whole list is %q, want %q", ids, want)
+	}
+	clk.t = clk.t.Add(time.Second)
+	desk.calls = nil
+	test.Tap(rows[4].ack)
+	if !slices.Equal(desk.calls, []string{"ack " + idTemp}) {
+		t.Errorf("the list's row did %q", desk.calls)
 	}
 }
 
@@ -412,14 +575,14 @@ func TestAudioOffOnStationBar(t *testing.T) {
 	desk.view = v
 	st, w, _ := alarmStation(t, desk)
 	al := &st.al
-	if !al.audioOff.Visible() || al.pausedBand.Visible() {
-		t.Fatalf("AUDIO OFF visible %v, AUDIO PAUSED visible %v", al.audioOff.Visible(), al.pausedBand.Visible())
+	if !al.audioBox.Visible() || al.audioTxt.Text != "AUDIO OFF" {
+		t.Fatalf("AUDIO OFF visible %v says %q", al.audioBox.Visible(), al.audioTxt.Text)
 	}
 	if got := al.rows[0].msg.Text; got != "*** Station lost the broker: no bed is monitored here" || al.rows[1].Visible() {
 		t.Fatalf("bar shows %q (second row visible %v)", got, al.rows[1].Visible())
 	}
 	// The box sits on the station bar, clear of the link state and clock.
-	box, link := abs(al.audioOff, 0, 0, 0, 0), abs(st.linkText, 0, 0, 0, 0)
+	box, link := abs(al.audioBox, 0, 0, 0, 0), abs(st.linkText, 0, 0, 0, 0)
 	if box.Min.Y > 4 || box.Overlaps(link) || box.Overlaps(abs(st.clock, 0, 0, 0, 0)) {
 		t.Fatalf("AUDIO OFF box at %v, link text at %v", box, link)
 	}
@@ -428,7 +591,7 @@ func TestAudioOffOnStationBar(t *testing.T) {
 		t.Fatalf("AUDIO OFF box is only %.0f %% yellow", 100*f)
 	}
 	top := abs(st.al.panel, 0, 0, 0, 0)
-	crop := image.NewRGBA(image.Rect(0, 0, 1920, top.Max.Y))
+	crop := image.NewRGBA(image.Rect(0, 0, 1920, top.Min.Y))
 	for y := range crop.Rect.Dy() {
 		for x := range crop.Rect.Dx() {
 			crop.Set(x, y, img.At(x, y))
@@ -484,11 +647,11 @@ func TestFlashPhase(t *testing.T) {
 func TestAlarmRowMarks(t *testing.T) {
 	test.NewTempApp(t)
 	now := time.UnixMilli(t0)
-	r := newAlarmRow(func(*alarmRow) {}, func(*alarmRow) {})
+	r := newAlarmRow(func(bool) {}, func(*alarmRow) {}, func(*alarmRow) {}, func(*alarmRow, bool) {})
 	latched := alarms.Alarm{ID: "a", Condition: alarms.Condition{Bed: "02", Priority: alarms.High,
 		Message: "Asystole", Latching: true}, Onset: now.Add(-61 * time.Minute), Ended: true, Escalation: 2,
 		AcceptedBy: "charge-anna"}
-	r.set(&latched, now)
+	r.set(&latched, false, now)
 	if r.msg.Text != "*** Bed 02  Asystole" || r.age.Text != "1:01:00" || r.marks.Text != "ENDED  ACCEPTED by charge-anna" {
 		t.Errorf("latched ended alarm reads %q %q %q", r.msg.Text, r.age.Text, r.marks.Text)
 	}
@@ -499,7 +662,7 @@ func TestAlarmRowMarks(t *testing.T) {
 	}
 	low := alarms.Alarm{ID: "b", Condition: alarms.Condition{Bed: "04", Priority: alarms.Low, Message: "SpO2 probe off"},
 		Onset: now, Acked: true}
-	r.set(&low, now)
+	r.set(&low, false, now)
 	if r.marks.Text != "ACK'D" || r.bg.FillColor != dim(ColorAlarmLow) || r.block.FillColor != ColorAlarmLow {
 		t.Errorf("acknowledged LOW: marks %q, ground %v, block %v", r.marks.Text, r.bg.FillColor, r.block.FillColor)
 	}
@@ -516,8 +679,8 @@ func TestTileAlarmHeaderAndBadge(t *testing.T) {
 	w.Resize(fyne.NewSize(476, 262))
 	tile.Update(clk.t)
 	tile.SetAlarm(alarms.BedView{Priority: alarms.Medium, Unacked: true, Text: "** HR 134 > 120", Count: 3}, clk.t)
-	if got := tile.patientText.Text; got != "** HR 134 > 120  (+2)" || !tile.patientText.TextStyle.Bold {
-		t.Errorf("header %q (bold %v)", got, tile.patientText.TextStyle.Bold)
+	if got := tile.alarmText.Text; got != "** HR 134 > 120  (+2)" || !tile.alarmText.TextStyle.Bold || tile.patientText.Text == "" {
+		t.Errorf("header %q (bold %v) beside %q", got, tile.alarmText.TextStyle.Bold, tile.patientText.Text)
 	}
 	if tile.head.bg != ColorAlarmMedium || tile.bedText.Color != ColorBlack || tile.borderW != 6 {
 		t.Errorf("lit MEDIUM: header %v, ink %v, border %v", tile.head.bg, tile.bedText.Color, tile.borderW)
@@ -527,7 +690,7 @@ func TestTileAlarmHeaderAndBadge(t *testing.T) {
 		t.Errorf("acknowledged MEDIUM: header %v, border %v", tile.head.bg, tile.borderW)
 	}
 	tile.SetAlarm(alarms.BedView{PausedFor: 90 * time.Second}, clk.t)
-	if tile.patientText.Text != "Ada Lovelace" || tile.borderW != 0 || tile.head.bg != tile.hdrBase {
+	if tile.patientText.Text != "Ada Lovelace" || tile.alarmText.Text != "" || tile.borderW != 0 || tile.head.bg != tile.hdrBase {
 		t.Errorf("no alarm: header %q %v, border %v", tile.patientText.Text, tile.head.bg, tile.borderW)
 	}
 	if tile.badgeText.Text != "ALARM PAUSED 1:30" || !tile.badgeBG.Visible() {
@@ -556,7 +719,8 @@ func TestTileAlarmHeaderAndBadge(t *testing.T) {
 func TestAlarmKeys(t *testing.T) {
 	desk := &fakeDesk{view: alarmView(1, time.UnixMilli(t0+4000))}
 	st, _, _ := alarmStation(t, desk)
-	for key, want := range map[fyne.KeyName]string{fyne.KeyP: "pause-audio", fyne.KeyA: "ack-all ", fyne.KeyZ: ""} {
+	all := "ack " + idDesat + ",ack " + idBroker + ",ack " + idHR + ",ack " + idTemp
+	for key, want := range map[fyne.KeyName]string{fyne.KeyP: "pause-audio", fyne.KeyA: all, fyne.KeyZ: ""} {
 		desk.calls = nil
 		st.TypedKey(&fyne.KeyEvent{Name: key})
 		if got := strings.Join(desk.calls, ","); got != want {

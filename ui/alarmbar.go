@@ -1,15 +1,18 @@
 package ui
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"image/color"
+	"slices"
 	"strings"
 	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -38,15 +41,14 @@ type AlarmDesk interface {
 
 var _ AlarmDesk = (*alarms.Service)(nil)
 
-// Alarm bar geometry: big enough to read the rows at 2–4 m.
+// Alarm bar geometry: big enough to read the rows at 2–4 m. The bar has a
+// fixed height (its rows and a footer) whatever it lists.
 const (
-	// MaxAlarmRows is how many alarms the bar lists; the rest are counted
-	// as "+ K more".
-	MaxAlarmRows   = 4
-	maxBanners     = 2
-	alarmRowHeight = 42
-	alarmTextSize  = 24
-	errorShownFor  = 6 * time.Second
+	// MaxAlarmRows is how many alarms the bar lists on a tall screen (two
+	// under 1200 pixels); the rest are counted as "+ K more".
+	MaxAlarmRows   = 3
+	alarmRowHeight = 38
+	alarmTextSize  = 22
 )
 
 // Flash states of a row or tile, drawn only when they change.
@@ -224,52 +226,120 @@ func (t panelTheme) Size(n fyne.ThemeSizeName) float32 {
 	return t.Theme.Size(n)
 }
 
-// alarmRow is one line of the alarm bar: priority block, message, age, state
-// marks, Acknowledge and Pause audio.
+// barButton is a button of the alarm bar: it tells the bar when the pointer
+// is over it, so the rows hold still under the pointer.
+type barButton struct {
+	widget.Button
+	hover func(in bool)
+}
+
+func newBarButton(label string, icon fyne.Resource, tapped func(), hover func(bool)) *barButton {
+	b := &barButton{hover: hover}
+	b.Text, b.Icon, b.OnTapped = label, icon, tapped
+	b.ExtendBaseWidget(b)
+	return b
+}
+
+// MouseIn implements desktop.Hoverable.
+func (b *barButton) MouseIn(e *desktop.MouseEvent) {
+	b.Button.MouseIn(e)
+	if b.hover != nil {
+		b.hover(true)
+	}
+}
+
+// MouseMoved implements desktop.Hoverable.
+func (b *barButton) MouseMoved(e *desktop.MouseEvent) {
+	b.Button.MouseMoved(e)
+	if b.hover != nil {
+		b.hover(true)
+	}
+}
+
+// MouseOut implements desktop.Hoverable.
+func (b *barButton) MouseOut() {
+	b.Button.MouseOut()
+	if b.hover != nil {
+		b.hover(false)
+	}
+}
+
+// setLabel changes a button's text when it differs.
+func setLabel(b *barButton, s string) {
+	if b.Text != s {
+		b.SetText(s)
+	}
+}
+
+// alarmRow is one line of the alarm bar: priority block, message, age,
+// state marks and the row's commands: Acknowledge and Pause audio, or, for
+// an alarm escalated to this station, Acknowledge, Accept and Reject.
 type alarmRow struct {
 	widget.BaseWidget
 
-	id        string
-	priority  alarms.Priority
-	acked     bool
-	onset     time.Time
-	pausedTo  time.Time // this alarm's own audio pause
-	line      string    // the message line before fitting
-	flags     string    // ENDED, ACK'D, ESCALATED ...
-	marksFull string    // flags and the audio-pause countdown, before fitting
+	shown     alarms.Alarm // what the row shows: a command is checked against it
+	escalated bool         // in the view's banner list: Accept / Reject
+	gone      bool         // held on screen after it left the view
+	changedAt time.Time    // when the row began to show this alarm (or its priority)
+	line      string       // the message line before fitting
+	flags     string       // ENDED, ACK'D, ESCALATED ...
+	marksFull string       // flags and the audio-pause countdown, before fitting
 	ageSec    int64
 	pauseSec  int64
 	painted   int8
+	short     bool // the buttons' short labels (a narrow window)
+	hover     func(in bool)
 
-	bg, block       *canvas.Rectangle
-	msg, age, marks *canvas.Text
-	ack, pause      *widget.Button
-	objects         []fyne.CanvasObject
+	bg, block, escMark         *canvas.Rectangle
+	msg, age, marks            *canvas.Text
+	ack, pause, accept, reject *barButton
+	objects                    []fyne.CanvasObject
 }
 
-func newAlarmRow(onAck, onPause func(r *alarmRow)) *alarmRow {
+func newAlarmRow(hover func(bool), onAck, onPause func(r *alarmRow), onRespond func(r *alarmRow, accept bool)) *alarmRow {
 	r := &alarmRow{
 		bg:      canvas.NewRectangle(colorRow),
 		block:   canvas.NewRectangle(colorRow),
+		escMark: canvas.NewRectangle(ColorEscalation),
 		msg:     text("", ColorWhite, true),
 		age:     text("", ColorWhite, true),
 		marks:   text("", ColorWhite, true),
 		painted: paintUnknown,
+		hover:   hover,
 	}
 	r.msg.TextSize = alarmTextSize
-	r.age.TextSize = alarmTextSize - 2
+	r.age.TextSize = alarmTextSize - 4
 	r.age.Alignment = fyne.TextAlignTrailing
-	r.marks.TextSize = 18
-	r.ack = widget.NewButton("Acknowledge", func() { onAck(r) })
-	r.pause = widget.NewButton("Pause audio", func() { onPause(r) })
-	r.objects = []fyne.CanvasObject{r.bg, r.block, r.msg, r.age, r.marks, r.ack, r.pause}
+	r.marks.TextSize = 16
+	r.marks.Alignment = fyne.TextAlignTrailing
+	r.ack = newBarButton("Acknowledge", nil, func() { onAck(r) }, hover)
+	r.pause = newBarButton("Pause audio", nil, func() { onPause(r) }, hover)
+	r.accept = newBarButton("Accept", nil, func() { onRespond(r, true) }, hover)
+	r.accept.Importance = widget.HighImportance
+	r.reject = newBarButton("Reject", nil, func() { onRespond(r, false) }, hover)
+	r.escMark.Hide()
+	r.accept.Hide()
+	r.reject.Hide()
+	r.objects = []fyne.CanvasObject{r.bg, r.block, r.escMark, r.msg, r.age, r.marks, r.ack, r.pause, r.accept, r.reject}
 	r.ExtendBaseWidget(r)
 	return r
 }
 
-// set shows alarm a; the row flashes from the next frame.
-func (r *alarmRow) set(a *alarms.Alarm, now time.Time) {
-	r.id, r.priority, r.acked, r.onset, r.pausedTo = a.ID, a.Priority, a.Acked, a.Onset, a.AudioPaused
+// MouseIn, MouseMoved and MouseOut tell the bar the pointer is over it.
+func (r *alarmRow) MouseIn(*desktop.MouseEvent)    { r.hover(true) }
+func (r *alarmRow) MouseMoved(*desktop.MouseEvent) { r.hover(true) }
+func (r *alarmRow) MouseOut()                      { r.hover(false) }
+
+// ID is the alarm the row shows.
+func (r *alarmRow) ID() string { return r.shown.ID }
+
+// set shows alarm a (escalated: in the banner list); the row flashes from
+// the next frame.
+func (r *alarmRow) set(a *alarms.Alarm, escalated bool, now time.Time) {
+	if r.gone || r.shown.ID != a.ID || r.shown.Priority != a.Priority {
+		r.changedAt = now
+	}
+	r.shown, r.escalated, r.gone = *a, escalated, false
 	var f []string
 	if a.Ended {
 		f = append(f, "ENDED")
@@ -280,30 +350,58 @@ func (r *alarmRow) set(a *alarms.Alarm, now time.Time) {
 	switch {
 	case a.AcceptedBy != "":
 		f = append(f, "ACCEPTED by "+a.AcceptedBy)
-	case a.Escalation > 0 && !a.Acked:
+	case a.Escalation >= 2 && !a.Acked && !a.Ended:
+		f = append(f, "ESCALATED TO ALL")
+	case a.Escalation > 0 && !a.Acked && !a.Ended:
 		f = append(f, "ESCALATED")
 	}
 	r.flags = strings.Join(f, "  ")
 	r.line = AlarmLine(a)
-	fit(r.msg, r.line, r.msg.Size().Width)
 	setFill(r.block, PriorityColor(a.Priority))
-	setEnabled(r.ack, !a.Acked)
-	setEnabled(r.pause, !a.Acked)
+	showIf(r.escMark, escalated)
+	showIf(r.pause, !escalated)
+	showIf(r.accept, escalated)
+	showIf(r.reject, escalated)
+	setEnabled(&r.ack.Button, !a.Acked)
+	setEnabled(&r.pause.Button, !a.Acked)
+	setEnabled(&r.accept.Button, true)
+	setEnabled(&r.reject.Button, true)
 	r.ageSec, r.pauseSec, r.painted = -1, -1, paintUnknown
 	r.tickClock(now)
 	r.flash(now)
+	if sz := r.Size(); sz.Width > 0 {
+		(&alarmRowRenderer{r}).Layout(sz)
+	}
+}
+
+// markGone keeps the row in place, greyed, after its alarm left the view
+// (the pointer is over the bar): nothing under the pointer moves.
+func (r *alarmRow) markGone(now time.Time) {
+	if r.gone {
+		return
+	}
+	r.gone, r.changedAt = true, now
+	r.flags = "GONE"
+	r.marksFull = r.flags
+	// Its buttons stay live: a press on it says in words that it is gone.
+	r.painted = paintUnknown
+	r.flash(now)
+	fit(r.marks, r.marksFull, r.marks.Size().Width)
 }
 
 // tickClock updates the age and this alarm's audio-pause countdown; it
 // formats text only when a shown second changes.
 func (r *alarmRow) tickClock(now time.Time) {
-	if s := floorSeconds(now.Sub(r.onset)); s != r.ageSec {
+	if r.gone {
+		return
+	}
+	if s := floorSeconds(now.Sub(r.shown.Onset)); s != r.ageSec {
 		r.ageSec = s
 		r.age.Text = clockText(s)
 		r.age.Refresh()
 	}
-	p := ceilSeconds(r.pausedTo.Sub(now))
-	if r.acked {
+	p := ceilSeconds(r.shown.AudioPaused.Sub(now))
+	if r.shown.Acked {
 		p = 0
 	}
 	if p != r.pauseSec {
@@ -312,7 +410,7 @@ func (r *alarmRow) tickClock(now time.Time) {
 		if p > 0 {
 			r.marksFull = strings.TrimSpace(r.flags + "  AUDIO PAUSED " + clockText(p))
 		}
-		fit(r.marks, r.marksFull, r.marks.Size().Width)
+		r.fitTexts()
 	}
 }
 
@@ -320,9 +418,12 @@ func (r *alarmRow) tickClock(now time.Time) {
 // a comparison.
 func (r *alarmRow) flash(now time.Time) {
 	st := paintAcked
-	if !r.acked {
+	switch {
+	case r.gone:
+		st = paintNone
+	case !r.shown.Acked:
 		st = paintDark
-		if flashLit(now, r.priority) {
+		if flashLit(now, r.shown.Priority) {
 			st = paintLit
 		}
 	}
@@ -332,11 +433,13 @@ func (r *alarmRow) flash(now time.Time) {
 	r.painted = st
 	bg, ink, sub := colorRow, ColorWhite, ColorWhite
 	switch st {
+	case paintNone:
+		ink, sub = ColorDim, ColorDim
 	case paintLit:
-		bg, ink = PriorityColor(r.priority), inkOn(r.priority)
+		bg, ink = PriorityColor(r.shown.Priority), inkOn(r.shown.Priority)
 		sub = ink
 	case paintAcked:
-		bg, ink, sub = dim(PriorityColor(r.priority)), colorAckedText, colorAckedText
+		bg, ink, sub = dim(PriorityColor(r.shown.Priority)), colorAckedText, colorAckedText
 	}
 	setFill(r.bg, bg)
 	setInk(r.msg, ink)
@@ -346,7 +449,7 @@ func (r *alarmRow) flash(now time.Time) {
 
 func (r *alarmRow) CreateRenderer() fyne.WidgetRenderer { return &alarmRowRenderer{r} }
 
-func (r *alarmRow) MinSize() fyne.Size { return fyne.NewSize(600, alarmRowHeight) }
+func (r *alarmRow) MinSize() fyne.Size { return fyne.NewSize(400, alarmRowHeight) }
 
 type alarmRowRenderer struct{ r *alarmRow }
 
@@ -355,6 +458,10 @@ func (x *alarmRowRenderer) MinSize() fyne.Size           { return x.r.MinSize() 
 func (x *alarmRowRenderer) Refresh()                     {}
 func (x *alarmRowRenderer) Destroy()                     {}
 
+// shortRowWidth is the row width under which the buttons take their short
+// labels: the alarm text keeps its room, the labels shrink first.
+const shortRowWidth = 1150
+
 func (x *alarmRowRenderer) Layout(size fyne.Size) {
 	r := x.r
 	h := size.Height
@@ -362,151 +469,169 @@ func (x *alarmRowRenderer) Layout(size fyne.Size) {
 		o.Move(fyne.NewPos(px, py))
 		o.Resize(fyne.NewSize(w, hh))
 	}
+	short := size.Width < shortRowWidth
+	if short != r.short {
+		r.short = short
+		labels := map[bool][4]string{false: {"Acknowledge", "Pause audio", "Accept", "Reject"}, true: {"Ack", "Pause", "Accept", "Reject"}}[short]
+		for i, b := range []*barButton{r.ack, r.pause, r.accept, r.reject} {
+			setLabel(b, labels[i])
+		}
+	}
 	place(r.bg, 0, 0, size.Width, h)
-	place(r.block, 0, 0, 18, h)
-	pb, ab := r.pause.MinSize(), r.ack.MinSize()
-	bh := min(h-4, max(pb.Height, ab.Height))
-	px := size.Width - 4 - pb.Width
-	place(r.pause, px, (h-bh)/2, pb.Width, bh)
-	px -= 6 + ab.Width
-	place(r.ack, px, (h-bh)/2, ab.Width, bh)
-	const marksW, ageW = 330, 90
-	px -= 12 + marksW
-	place(r.marks, px, 0, marksW, h)
-	px -= 16 + ageW
+	place(r.block, 0, 0, 14, h)
+	place(r.escMark, 14, 0, 8, h)
+	px := size.Width - 4
+	for _, b := range []*barButton{r.reject, r.accept, r.pause, r.ack} {
+		if !b.Visible() {
+			continue
+		}
+		bs := b.MinSize()
+		bh := min(h-4, bs.Height)
+		px -= bs.Width
+		place(b, px, (h-bh)/2, bs.Width, bh)
+		px -= 6
+	}
+	ageW := fyne.MeasureText("0:00:00", r.age.TextSize, r.age.TextStyle).Width
+	px -= 8 + ageW
 	place(r.age, px, 0, ageW, h)
-	msgW := max(0, px-12-30)
-	place(r.msg, 30, 0, msgW, h)
-	fit(r.msg, r.line, msgW)
-	fit(r.marks, r.marksFull, marksW)
+	// The message keeps its whole width when it can; the state words take
+	// what is left and are cut first.
+	x0 := float32(28)
+	avail := max(0, px-10-x0)
+	need := fyne.MeasureText(r.line, r.msg.TextSize, r.msg.TextStyle).Width + 4
+	msgW := min(need, avail)
+	marksW := max(0, avail-msgW-12)
+	place(r.msg, x0, 0, msgW, h)
+	place(r.marks, x0+msgW+12, 0, marksW, h)
+	r.fitTexts()
 }
 
-// bannerRow is an alarm escalated to this station: who sees it may accept
-// or reject responsibility.
-type bannerRow struct {
-	widget.BaseWidget
-
-	id     string
-	onset  time.Time
-	head   string
-	tail   string
-	ageSec int64
-
-	bg             *canvas.Rectangle
-	msg            *canvas.Text
-	accept, reject *widget.Button
-	objects        []fyne.CanvasObject
-}
-
-func newBannerRow(respond func(b *bannerRow, accept bool)) *bannerRow {
-	b := &bannerRow{bg: canvas.NewRectangle(ColorEscalation), msg: text("", ColorWhite, true), ageSec: -1}
-	b.msg.TextSize = alarmTextSize
-	b.accept = widget.NewButton("Accept", func() { respond(b, true) })
-	b.accept.Importance = widget.HighImportance
-	b.reject = widget.NewButton("Reject", func() { respond(b, false) })
-	b.objects = []fyne.CanvasObject{b.bg, b.msg, b.accept, b.reject}
-	b.ExtendBaseWidget(b)
-	return b
-}
-
-func (b *bannerRow) set(a *alarms.Alarm, hidden int, now time.Time) {
-	b.id, b.onset = a.ID, a.Onset
-	where := "Bed " + a.Bed
-	if a.Bed == "" {
-		where = "Station"
+func (r *alarmRow) fitTexts() {
+	fit(r.msg, r.line, r.msg.Size().Width)
+	m := r.marksFull
+	if w := r.marks.Size().Width; w > 0 && w < 60 {
+		m = "" // no room for a word: the colour says acknowledged, the row's buttons the rest
 	}
-	head := "ESCALATED: "
-	if a.Escalation >= 2 {
-		head = "ESCALATED TO ALL STATIONS: "
-	}
-	b.head = head + where + "  " + a.Text() + "  — unacknowledged "
-	b.tail = ""
-	if hidden > 0 {
-		b.tail = fmt.Sprintf("   (+ %d more escalated)", hidden)
-	}
-	b.ageSec = -1
-	b.tickClock(now)
+	fit(r.marks, m, r.marks.Size().Width)
 }
 
-func (b *bannerRow) tickClock(now time.Time) {
-	s := floorSeconds(now.Sub(b.onset))
-	if s == b.ageSec {
-		return
-	}
-	b.ageSec = s
-	b.refit()
-}
+// rowsLayout stacks the bar's rows at their fixed height; the bar keeps
+// the height of its rows whatever number of alarms it lists, so nothing
+// under the bar moves when alarms come and go.
+type rowsLayout struct{ al *alarmUI }
 
-func (b *bannerRow) refit() { fit(b.msg, b.head+clockText(b.ageSec)+b.tail, b.msg.Size().Width) }
-
-func (b *bannerRow) CreateRenderer() fyne.WidgetRenderer { return &bannerRenderer{b} }
-
-func (b *bannerRow) MinSize() fyne.Size { return fyne.NewSize(600, alarmRowHeight+4) }
-
-type bannerRenderer struct{ b *bannerRow }
-
-func (x *bannerRenderer) Objects() []fyne.CanvasObject { return x.b.objects }
-func (x *bannerRenderer) MinSize() fyne.Size           { return x.b.MinSize() }
-func (x *bannerRenderer) Refresh()                     {}
-func (x *bannerRenderer) Destroy()                     {}
-
-func (x *bannerRenderer) Layout(size fyne.Size) {
-	b := x.b
-	h := size.Height
-	b.bg.Move(fyne.NewPos(0, 0))
-	b.bg.Resize(size)
-	rs, as := b.reject.MinSize(), b.accept.MinSize()
-	bh := min(h-6, max(rs.Height, as.Height))
-	bx := size.Width - 6 - rs.Width
-	b.reject.Move(fyne.NewPos(bx, (h-bh)/2))
-	b.reject.Resize(fyne.NewSize(rs.Width, bh))
-	bx -= 8 + as.Width
-	b.accept.Move(fyne.NewPos(bx, (h-bh)/2))
-	b.accept.Resize(fyne.NewSize(as.Width, bh))
-	b.msg.Move(fyne.NewPos(14, 0))
-	b.msg.Resize(fyne.NewSize(max(0, bx-28), h))
-	if b.ageSec >= 0 {
-		b.refit()
+func (l rowsLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	y := float32(0)
+	for _, o := range objs {
+		o.Move(fyne.NewPos(0, y))
+		o.Resize(fyne.NewSize(size.Width, alarmRowHeight))
+		y += alarmRowHeight + 2
 	}
 }
 
-// alarmUI is the station's alarm display: bar, banners, AUDIO PAUSED band,
-// AUDIO OFF box and the tiles' alarm state, pulled from an AlarmDesk.
+func (l rowsLayout) MinSize([]fyne.CanvasObject) fyne.Size {
+	n := float32(l.al.nRows)
+	return fyne.NewSize(400, n*alarmRowHeight+(n-1)*2)
+}
+
+// footerLayout is the bar's last line: the message (a command's answer, a
+// refusal, what the bar holds) at the left, the bar's buttons at the right.
+type footerLayout struct{}
+
+func (footerLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	// objs: background, message, then the buttons from left to right.
+	objs[0].Move(fyne.NewPos(0, 0))
+	objs[0].Resize(size)
+	x := size.Width - 4
+	for i := len(objs) - 1; i >= 2; i-- {
+		o := objs[i]
+		if !o.Visible() {
+			continue
+		}
+		m := o.MinSize()
+		bh := min(size.Height-4, m.Height)
+		x -= m.Width
+		o.Move(fyne.NewPos(x, (size.Height-bh)/2))
+		o.Resize(fyne.NewSize(m.Width, bh))
+		x -= 6
+	}
+	objs[1].Move(fyne.NewPos(10, 0))
+	objs[1].Resize(fyne.NewSize(max(0, x-14), size.Height))
+}
+
+func (footerLayout) MinSize([]fyne.CanvasObject) fyne.Size { return fyne.NewSize(400, footerHeight) }
+
+const (
+	footerHeight = 32
+	// holdGrace is how long the bar holds its order after the pointer left
+	// it; maxHold the longest it holds a new order back (a new alarm shows
+	// on its tile and in "+ K more" meanwhile).
+	holdGrace = 1500 * time.Millisecond
+	maxHold   = 5 * time.Second
+	// reactionTime: a press this soon after a row began to show another
+	// alarm was aimed at what was there before; it is refused.
+	reactionTime    = 700 * time.Millisecond
+	messageShownFor = 8 * time.Second
+)
+
+// alarmUI is the station's alarm display: the bar (rows, its buttons and a
+// message line), the audio state on the station bar and the tiles' alarm
+// state, pulled from an AlarmDesk.
 type alarmUI struct {
 	desk AlarmDesk
-	have bool   // a view has been drawn
-	seq  uint64 // the Seq of the view drawn
+	have bool         // a view has been drawn
+	seq  uint64       // the Seq of the view drawn
+	view *alarms.View // the view drawn (held rows may show an older order)
+
+	over      bool      // the pointer is over the bar
+	leftAt    time.Time // when it left
+	heldSince time.Time // a new order waits since then; zero when none waits
+	now       func() time.Time
 
 	audioTo  time.Time // station AUDIO PAUSED until; zero when not paused
 	audioSec int64
-	errUntil time.Time
+	audioOn  bool // AUDIO OFF shown
+	msgUntil time.Time
+	msgFull  string // the message shown, before fitting
+	msgIdle  string // the message line when no command spoke
 
-	rows       []*alarmRow
-	rowsBox    *fyne.Container
-	controls   *fyne.Container // the bar's buttons and "+ K more"
-	banners    []*bannerRow
-	bannerList *fyne.Container
-	bannerBox  fyne.CanvasObject
-	panel      fyne.CanvasObject // the rows and the bar's buttons
-	more       *canvas.Text
-	ackAll     *widget.Button
-	audioPause *widget.Button
-	pausedBand fyne.CanvasObject
-	pausedText *canvas.Text
-	audioOff   fyne.CanvasObject // box on the station bar
-	errRow     fyne.CanvasObject
-	errText    *canvas.Text
+	nRows    int // rows the bar has room for
+	rows     []*alarmRow
+	rowsBox  *fyne.Container
+	footer   *fyne.Container
+	panel    fyne.CanvasObject // the bar: rows and footer
+	msg      *canvas.Text
+	more     *barButton
+	ackAll   *barButton
+	audioAll *barButton
+	audioBox fyne.CanvasObject // AUDIO OFF / AUDIO PAUSED m:ss on the station bar
+	audioTxt *canvas.Text
 }
 
-// buildAlarmUI makes the alarm display's objects, all hidden until a desk
-// has something to show.
+// hover is told by the bar's rows and buttons where the pointer is.
+func (al *alarmUI) hover(in bool) {
+	if al.over && !in {
+		al.leftAt = al.now()
+	}
+	al.over = in
+}
+
+// holding reports whether the bar holds its rows in place at now.
+func (al *alarmUI) holding(now time.Time) bool {
+	return al.over || (!al.leftAt.IsZero() && now.Sub(al.leftAt) < holdGrace)
+}
+
+// buildAlarmUI makes the alarm display's objects.
 func (s *Station) buildAlarmUI() {
 	al := &s.al
+	al.now = s.now
+	al.nRows = MaxAlarmRows
 	for range MaxAlarmRows {
-		r := newAlarmRow(
-			func(r *alarmRow) { s.command("Acknowledge", func(d AlarmDesk) error { return d.Acknowledge(r.id) }) },
-			func(r *alarmRow) {
-				s.command("Pause audio", func(d AlarmDesk) error { return d.PauseAlarmAudio(r.id) })
+		r := newAlarmRow(al.hover,
+			func(r *alarmRow) { s.rowCommand(r, "Acknowledge") },
+			func(r *alarmRow) { s.rowCommand(r, "Pause audio") },
+			func(r *alarmRow, accept bool) {
+				s.rowCommand(r, map[bool]string{true: "Accept", false: "Reject"}[accept])
 			})
 		r.Hide()
 		al.rows = append(al.rows, r)
@@ -515,59 +640,45 @@ func (s *Station) buildAlarmUI() {
 	for i, r := range al.rows {
 		rowObjs[i] = r
 	}
-	al.more = text("", ColorWhite, true)
-	al.more.TextSize = 22
-	al.more.Alignment = fyne.TextAlignCenter
-	al.audioPause = widget.NewButtonWithIcon("Audio pause", theme.VolumeMuteIcon(), func() {
-		s.command("Audio pause", AlarmDesk.PauseAudio)
-	})
-	al.ackAll = widget.NewButtonWithIcon("Acknowledge all", theme.ConfirmIcon(), func() {
-		s.command("Acknowledge all", func(d AlarmDesk) error { return d.AcknowledgeAll("") })
-	})
+	al.rowsBox = container.New(rowsLayout{al}, rowObjs...)
+	al.msg = text("", ColorDim, true)
+	al.msg.TextSize = 17
+	al.more = newBarButton("", nil, func() { s.Touched(); s.ShowAllAlarms() }, al.hover)
 	al.more.Hide()
-	al.controls = container.NewVBox(container.NewHBox(al.audioPause, al.ackAll), al.more)
-	al.rowsBox = container.NewVBox(rowObjs...)
-	panel := container.NewStack(canvas.NewRectangle(colorBar),
-		container.NewBorder(nil, nil, nil, al.controls, al.rowsBox))
+	al.audioAll = newBarButton("Pause all audio (P)", theme.VolumeMuteIcon(), func() { s.pauseAll() }, al.hover)
+	al.ackAll = newBarButton("Acknowledge all (A)", theme.ConfirmIcon(), func() { s.acknowledgeShown("") }, al.hover)
+	al.footer = container.New(footerLayout{}, canvas.NewRectangle(colorBar), al.msg, al.more, al.audioAll, al.ackAll)
+	panel := container.NewStack(canvas.NewRectangle(colorBar), container.NewBorder(nil, al.footer, nil, nil, al.rowsBox))
 	al.panel = container.NewThemeOverride(panel, panelTheme{})
-	al.panel.Hide()
 
-	bannerObjs := make([]fyne.CanvasObject, 0, maxBanners)
-	for range maxBanners {
-		b := newBannerRow(func(b *bannerRow, accept bool) {
-			what := "Reject"
-			if accept {
-				what = "Accept"
-			}
-			s.command(what, func(d AlarmDesk) error { return d.Respond(b.id, accept) })
-		})
-		b.Hide()
-		al.banners = append(al.banners, b)
-		bannerObjs = append(bannerObjs, b)
+	al.audioTxt = text("", ColorBlack, true)
+	al.audioTxt.TextSize = 20
+	al.audioBox = container.NewStack(canvas.NewRectangle(ColorAudioInactive),
+		container.NewHBox(gap(4), bellImage(ColorAudioInactive, 26), al.audioTxt, gap(6)))
+	al.audioBox.Hide()
+	s.sayIdle(s.now())
+}
+
+// setRowsFor gives the bar as many rows as the window's height allows:
+// three on a screen of 1200 pixels and more, else two (a 1080p screen keeps
+// its 32-bed grid readable). Called on resize.
+func (al *alarmUI) setRowsFor(h float32) bool {
+	n := 2
+	if h >= 1200 {
+		n = MaxAlarmRows
 	}
-	al.bannerList = container.NewVBox(bannerObjs...)
-	al.bannerBox = container.NewThemeOverride(al.bannerList, panelTheme{})
-	al.bannerBox.Hide()
-
-	al.pausedText = text("", ColorBlack, true)
-	al.pausedText.TextSize = 30
-	band := canvas.NewRectangle(ColorAudioInactive)
-	band.SetMinSize(fyne.NewSize(1, 48))
-	al.pausedBand = container.NewStack(band,
-		container.NewCenter(container.NewHBox(bellImage(ColorAudioInactive, 38), gap(8), al.pausedText)))
-	al.pausedBand.Hide()
-
-	off := text("AUDIO OFF", ColorBlack, true)
-	off.TextSize = 20
-	al.audioOff = container.NewStack(canvas.NewRectangle(ColorAudioInactive),
-		container.NewHBox(gap(4), bellImage(ColorAudioInactive, 26), off, gap(6)))
-	al.audioOff.Hide()
-
-	al.errText = text("", colorError, true)
-	al.errText.TextSize = 18
-	al.errText.Alignment = fyne.TextAlignCenter
-	al.errRow = container.NewStack(canvas.NewRectangle(colorBar), al.errText)
-	al.errRow.Hide()
+	if n == al.nRows {
+		return false
+	}
+	al.nRows = n
+	al.rowsBox.Objects = make([]fyne.CanvasObject, n)
+	for i := range n {
+		al.rowsBox.Objects[i] = al.rows[i]
+	}
+	for _, r := range al.rows[n:] {
+		r.Hide()
+	}
+	return true
 }
 
 // SetAlarmDesk connects the station to the alarm system (nil: none, the
@@ -583,20 +694,17 @@ func (s *Station) SetAlarmDesk(d AlarmDesk) {
 func (s *Station) clearAlarms(now time.Time) {
 	al := &s.al
 	for _, r := range al.rows {
-		r.id = ""
+		r.shown = alarms.Alarm{}
 		r.Hide()
-	}
-	for _, b := range al.banners {
-		b.id = ""
-		b.Hide()
 	}
 	for _, t := range s.tiles {
 		t.SetAlarm(alarms.BedView{}, now)
 	}
-	al.audioTo, al.errUntil = time.Time{}, time.Time{}
-	for _, o := range []fyne.CanvasObject{al.panel, al.bannerBox, al.pausedBand, al.audioOff, al.errRow} {
-		o.Hide()
-	}
+	al.view = nil
+	al.audioTo, al.msgUntil = time.Time{}, time.Time{}
+	al.more.Hide()
+	al.audioBox.Hide()
+	s.sayIdle(now)
 	s.relayout()
 }
 
@@ -604,14 +712,32 @@ func (s *Station) clearAlarms(now time.Time) {
 // when the view changed, and the flash phase (a comparison per row and tile
 // when it did not turn).
 func (s *Station) tickAlarms(now time.Time) {
-	d := s.al.desk
+	al := &s.al
+	d := al.desk
 	d.Heartbeat()
-	if v := d.View(); v != nil && (!s.al.have || v.Seq != s.al.seq) {
-		ids := s.applyView(v, now)
-		d.Shown(ids)
+	waiting := !al.heldSince.IsZero() && (!al.holding(now) || now.Sub(al.heldSince) >= maxHold)
+	if v := d.View(); v != nil && (!al.have || v.Seq != al.seq || waiting) {
+		hold := al.have && al.holding(now)
+		if hold && al.heldSince.IsZero() {
+			al.heldSince = now
+		}
+		if hold && now.Sub(al.heldSince) >= maxHold {
+			hold = false
+		}
+		if !hold {
+			al.heldSince = time.Time{}
+		}
+		if v.Seq != al.seq || !hold {
+			d.Shown(s.applyView(v, now, hold))
+		}
 	}
-	for _, r := range s.al.rows {
+	for _, r := range al.rows {
 		if r.Visible() {
+			r.flash(now)
+		}
+	}
+	if s.allAlarms != nil {
+		for _, r := range s.allAlarms.rows {
 			r.flash(now)
 		}
 	}
@@ -620,79 +746,167 @@ func (s *Station) tickAlarms(now time.Time) {
 	}
 }
 
-// applyView rebuilds the alarm display from v and returns the ids of the
+// alarmOrder is the bar's order (IEC 60601-1-8): priority, then
+// unacknowledged before acknowledged, active before ended, then the newest
+// first. The alarm system's view comes in this order; the bar sorts again
+// so that it holds whatever the source.
+func alarmOrder(x, y *alarms.Alarm) int {
+	if c := cmp.Compare(y.Priority, x.Priority); c != 0 {
+		return c
+	}
+	if x.Acked != y.Acked {
+		return map[bool]int{true: 1, false: -1}[x.Acked]
+	}
+	if x.Ended != y.Ended {
+		return map[bool]int{true: 1, false: -1}[x.Ended]
+	}
+	if c := y.Onset.Compare(x.Onset); c != 0 {
+		return c
+	}
+	return cmp.Compare(x.ID, y.ID)
+}
+
+// applyView redraws the alarm display from v and returns the ids of the
 // alarms it now shows (listed, on a tile, or counted under "+ K more").
-func (s *Station) applyView(v *alarms.View, now time.Time) []string {
+// hold keeps the rows' alarms where they are (the pointer is over the bar):
+// their states update in place, a gone one greys, new ones are counted.
+func (s *Station) applyView(v *alarms.View, now time.Time, hold bool) []string {
 	al := &s.al
-	al.have, al.seq = true, v.Seq
+	al.have, al.seq, al.view = true, v.Seq, v
 	base := v.At // the countdowns were measured then
 	if base.IsZero() {
 		base = now
 	}
-	onGrid := make(map[string]bool, len(s.tiles))
+	list := make([]*alarms.Alarm, len(v.Alarms))
+	byID := make(map[string]*alarms.Alarm, len(v.Alarms))
+	for i := range v.Alarms {
+		list[i] = &v.Alarms[i]
+		byID[v.Alarms[i].ID] = list[i]
+	}
+	slices.SortStableFunc(list, alarmOrder)
+	// Each bed's first alarm, and the priority of each parameter's active
+	// physiological alarm (its value is drawn in that colour).
+	tops := map[string]*alarms.Alarm{}
+	hot := map[string]map[string]alarms.Priority{}
+	for _, a := range list {
+		if a.Bed == "" {
+			continue
+		}
+		if tops[a.Bed] == nil {
+			tops[a.Bed] = a
+		}
+		if a.Ended || a.Source == alarms.Technical || a.Source == alarms.DeviceTechnical {
+			continue
+		}
+		if p := paramOfCode(a.Code); p != "" {
+			if hot[a.Bed] == nil {
+				hot[a.Bed] = map[string]alarms.Priority{}
+			}
+			hot[a.Bed][p] = max(hot[a.Bed][p], a.Priority)
+		}
+	}
 	for _, t := range s.tiles {
 		var bv alarms.BedView
+		var top alarms.Alarm
+		var h map[string]alarms.Priority
 		if b := t.Bed(); b != nil {
-			bv = v.Beds[b.Name]
-			onGrid[b.Name] = true
+			bv, h = v.Beds[b.Name], hot[b.Name]
+			if a := tops[b.Name]; a != nil {
+				top = *a
+			}
 		}
+		t.SetAlarmDetail(top, h)
 		t.SetAlarm(bv, base)
 	}
-
-	n := min(len(v.Alarms), len(al.rows))
-	unacked := false
-	for i := range v.Alarms {
-		unacked = unacked || !v.Alarms[i].Acked
+	escalated := make(map[string]bool, len(v.Banner))
+	for i := range v.Banner {
+		escalated[v.Banner[i].ID] = true
 	}
-	moved := false // something shown or hidden: lay out again
-	for i, r := range al.rows {
-		if i < n {
-			r.set(&v.Alarms[i], now)
-		} else {
-			r.id = ""
-		}
-		moved = showIf(r, i < n) || moved
-	}
-	more := ""
-	if k := len(v.Alarms) - n; k > 0 {
-		more = fmt.Sprintf("+ %d more", k)
-	}
-	if al.more.Text != more {
-		al.more.Text = more
-		al.more.Refresh()
-	}
-	moved = showIf(al.more, more != "") || moved // hidden, it takes no height
-	setEnabled(al.ackAll, unacked)
-	moved = showIf(al.panel, len(v.Alarms) > 0) || moved
-
-	for i, b := range al.banners {
-		if i < len(v.Banner) {
-			hidden := 0
-			if i == len(al.banners)-1 {
-				hidden = len(v.Banner) - len(al.banners)
+	rows := al.rows[:al.nRows]
+	listed := make(map[string]bool, len(rows))
+	if hold {
+		for _, r := range rows {
+			if !r.Visible() {
+				continue
 			}
-			b.set(&v.Banner[i], hidden, now)
-		} else {
-			b.id = ""
+			if a, ok := byID[r.shown.ID]; ok {
+				r.set(a, escalated[a.ID], now)
+				listed[a.ID] = true
+			} else {
+				r.markGone(now)
+			}
 		}
-		moved = showIf(b, i < len(v.Banner)) || moved
+	} else {
+		n := min(len(list), len(rows))
+		for i, r := range rows {
+			if i < n {
+				r.set(list[i], escalated[list[i].ID], now)
+				listed[list[i].ID] = true
+			} else {
+				r.shown, r.gone = alarms.Alarm{}, false
+			}
+			showIf(r, i < n)
+		}
 	}
-	moved = showIf(al.bannerBox, len(v.Banner) > 0) || moved
+	// "+ K more" counts what the rows do not list and says the highest
+	// priority among it; it opens the whole list.
+	hidden, top, topUnacked := 0, alarms.None, false
+	for _, a := range list {
+		if listed[a.ID] {
+			continue
+		}
+		hidden++
+		if a.Priority > top || (a.Priority == top && !a.Acked) {
+			top, topUnacked = a.Priority, topUnacked || !a.Acked
+		}
+	}
+	if hidden > 0 {
+		label := fmt.Sprintf("+ %d more", hidden)
+		if top > alarms.None {
+			label += "  incl. " + top.Prefix() + " " + strings.ToUpper(top.String())
+		}
+		setLabel(al.more, label)
+		imp := widget.MediumImportance
+		switch {
+		case top == alarms.High && topUnacked:
+			imp = widget.DangerImportance
+		case top == alarms.Medium && topUnacked:
+			imp = widget.WarningImportance
+		}
+		if al.more.Importance != imp {
+			al.more.Importance = imp
+			al.more.Refresh()
+		}
+	}
+	moved := showIf(al.more, hidden > 0)
+	unacked := slices.ContainsFunc(v.Alarms, func(a alarms.Alarm) bool { return !a.Acked })
+	setEnabled(&al.ackAll.Button, unacked)
 
 	al.audioTo, al.audioSec = time.Time{}, -1
 	if v.AudioPaused > 0 {
 		al.audioTo = base.Add(v.AudioPaused)
 	}
-	moved = showIf(al.pausedBand, !al.audioTo.IsZero()) || moved
-	moved = showIf(al.audioOff, v.AudioOff) || moved
+	al.audioOn = v.AudioOff
+	if !v.AudioOff && al.audioTo.IsZero() {
+		moved = showIf(al.audioBox, false) || moved
+	}
+	switch {
+	case len(v.Alarms) == 0:
+		al.msgIdle = "No alarms"
+	case len(v.Banner) > 0:
+		al.msgIdle = "Escalated to you: Accept = you respond and it is acknowledged · Reject = it stays escalated"
+	case hold && !al.heldSince.IsZero():
+		al.msgIdle = "The list holds still under the pointer; new alarms are counted at the right"
+	default:
+		al.msgIdle = ""
+	}
 	if moved {
 		s.relayout()
+	} else {
+		al.footer.Layout.Layout(al.footer.Objects, al.footer.Size()) // "+ K more" may have a new width
 	}
 	s.tickAlarmClocks(now)
 
-	// Every alarm of the view is on screen once the bar is rebuilt: in a
-	// row, on its bed's tile, or in the "+ K more" count that says the bar
-	// holds more than it lists.
 	ids := make([]string, 0, len(v.Alarms))
 	for i := range v.Alarms {
 		ids = append(ids, v.Alarms[i].ID)
@@ -714,7 +928,7 @@ func showIf(o fyne.CanvasObject, on bool) bool {
 }
 
 // tickAlarmClocks updates ages and countdowns (a few times a second) and
-// takes down an error message whose time is up.
+// takes down a message whose time is up.
 func (s *Station) tickAlarmClocks(now time.Time) {
 	al := &s.al
 	for _, r := range al.rows {
@@ -722,44 +936,231 @@ func (s *Station) tickAlarmClocks(now time.Time) {
 			r.tickClock(now)
 		}
 	}
-	for _, b := range al.banners {
-		if b.Visible() {
-			b.tickClock(now)
+	audio := ""
+	switch {
+	case al.audioOn:
+		audio = "AUDIO OFF"
+	case !al.audioTo.IsZero():
+		sec := ceilSeconds(al.audioTo.Sub(now))
+		if sec > 0 {
+			audio = "AUDIO PAUSED " + clockText(sec)
 		}
 	}
-	if !al.audioTo.IsZero() {
-		if sec := ceilSeconds(al.audioTo.Sub(now)); sec != al.audioSec {
-			al.audioSec = sec
-			al.pausedText.Text = "AUDIO PAUSED  " + clockText(sec)
-			al.pausedText.Refresh()
-		}
+	if al.audioTxt.Text != audio {
+		al.audioTxt.Text = audio
+		al.audioTxt.Refresh()
 	}
-	if !al.errUntil.IsZero() && !now.Before(al.errUntil) {
-		al.errUntil = time.Time{}
-		al.errRow.Hide()
+	if showIf(al.audioBox, audio != "") {
 		s.relayout()
+	}
+	if !al.msgUntil.IsZero() && !now.Before(al.msgUntil) {
+		al.msgUntil = time.Time{}
+	}
+	if al.msgUntil.IsZero() {
+		s.sayIdle(now)
 	}
 }
 
-// command runs an operator's command on the desk; a failure is shown in
-// one line under the bar for a few seconds.
-func (s *Station) command(what string, do func(AlarmDesk) error) {
+// sayIdle puts the idle message on the bar's message line.
+func (s *Station) sayIdle(time.Time) {
+	al := &s.al
+	if al.msg.Text != al.msgIdle || al.msg.Color != ColorDim {
+		al.msg.Text, al.msg.Color = al.msgIdle, ColorDim
+		al.msg.Refresh()
+	}
+}
+
+// say puts a command's answer on the bar's message line for a few seconds:
+// ok is an action done, else a refusal.
+func (s *Station) say(ok bool, msg string) {
+	al := &s.al
+	c := ColorWhite
+	if !ok {
+		c = colorError
+	}
+	al.msg.Color = c
+	fit(al.msg, msg, al.msg.Size().Width)
+	al.msg.Refresh()
+	al.msgFull = msg
+	al.msgUntil = s.now().Add(messageShownFor)
+}
+
+// Message is the alarm bar's message line: the last command's answer or
+// refusal, or what the bar says when idle.
+func (s *Station) Message() string {
+	if s.al.msgFull != "" && !s.al.msgUntil.IsZero() {
+		return s.al.msgFull
+	}
+	return s.al.msg.Text
+}
+
+// alarmName is how a message names an alarm: "Bed 05 *** Desat SpO2 84 < 85".
+func alarmName(a *alarms.Alarm) string {
+	if a.Bed == "" {
+		return "station " + a.Text()
+	}
+	return "Bed " + a.Bed + " " + a.Text()
+}
+
+// currentAlarm is alarm id in the desk's latest view.
+func (s *Station) currentAlarm(id string) (alarms.Alarm, bool) {
+	v := s.al.desk.View()
+	if v == nil {
+		return alarms.Alarm{}, false
+	}
+	for i := range v.Alarms {
+		if v.Alarms[i].ID == id {
+			return v.Alarms[i], true
+		}
+	}
+	return alarms.Alarm{}, false
+}
+
+// stillAsSeen checks that the alarm a, as the user saw it, is still there
+// and unchanged where it matters for verb; the error is the plain sentence
+// the bar shows.
+func (s *Station) stillAsSeen(a alarms.Alarm, verb string) error {
+	cur, ok := s.currentAlarm(a.ID)
+	switch {
+	case !ok:
+		return fmt.Errorf("%s not done: %s has ended and left the list", verb, alarmName(&a))
+	case cur.Priority != a.Priority:
+		return fmt.Errorf("%s not done: %s is now %s; look again and press again", verb, alarmName(&a), cur.Text())
+	case cur.Acked && verb != "Reject":
+		by := ""
+		if cur.AckedBy != "" {
+			by = " by " + cur.AckedBy
+		}
+		return fmt.Errorf("%s not needed: %s was already acknowledged%s", verb, alarmName(&a), by)
+	}
+	return nil
+}
+
+// rowCommand runs a row's button on the alarm the row showed when it was
+// pressed, by its id, never by the row's place: a row that began to show
+// another alarm a moment ago, or an alarm that changed since, is refused
+// with a sentence saying so.
+func (s *Station) rowCommand(r *alarmRow, verb string) {
+	s.Touched()
+	now := s.now()
+	a := r.shown
+	if a.ID == "" {
+		return
+	}
+	if r.gone {
+		s.say(false, fmt.Sprintf("%s not done: %s has ended and left the list", verb, alarmName(&a)))
+		return
+	}
+	if now.Sub(r.changedAt) < reactionTime {
+		s.say(false, fmt.Sprintf("%s not done: this row had just changed to %s. Look again and press again.", verb, alarmName(&a)))
+		return
+	}
+	var do func(AlarmDesk) error
+	var done string
+	switch verb {
+	case "Acknowledge":
+		do, done = func(d AlarmDesk) error { return d.Acknowledge(a.ID) }, "Acknowledged "+alarmName(&a)
+	case "Pause audio":
+		do, done = func(d AlarmDesk) error { return d.PauseAlarmAudio(a.ID) }, "Audio paused for "+alarmName(&a)
+	case "Accept":
+		do, done = func(d AlarmDesk) error { return d.Respond(a.ID, true) },
+			"Accepted "+alarmName(&a)+": you respond, and it is acknowledged"
+	case "Reject":
+		do, done = func(d AlarmDesk) error { return d.Respond(a.ID, false) },
+			"Rejected "+alarmName(&a)+": it stays escalated to the other stations"
+	default:
+		return
+	}
+	s.command(verb, done, func(d AlarmDesk) error {
+		if err := s.stillAsSeen(a, verb); err != nil {
+			return refusal{err}
+		}
+		return do(d)
+	})
+}
+
+// refusal is a command the station refused itself (the alarm changed): its
+// text is the whole message.
+type refusal struct{ error }
+
+// acknowledgeShown acknowledges the unacknowledged alarms shown when it was
+// asked (of bed, or every one): the ids are taken now, so a login asked
+// for first, or an alarm raised meanwhile, widens nothing.
+func (s *Station) acknowledgeShown(bed string) {
+	s.Touched()
+	var ids []alarms.Alarm
+	if v := s.al.view; v != nil {
+		for _, a := range v.Alarms {
+			if !a.Acked && (bed == "" || a.Bed == bed) {
+				ids = append(ids, a)
+			}
+		}
+	}
+	what := "Acknowledge all"
+	if bed != "" {
+		what = "Acknowledge bed " + bed
+	}
+	if len(ids) == 0 {
+		s.say(false, what+": nothing to acknowledge")
+		return
+	}
+	var did []string
+	s.command(what, "", func(d AlarmDesk) error {
+		did = did[:0]
+		for _, a := range ids {
+			cur, ok := s.currentAlarm(a.ID)
+			if !ok || cur.Acked {
+				continue // ended and gone, or acknowledged meanwhile
+			}
+			if err := d.Acknowledge(a.ID); err != nil {
+				if len(did) == 0 {
+					return err
+				}
+				break
+			}
+			did = append(did, alarmName(&a))
+		}
+		switch len(did) {
+		case 0:
+			return refusal{fmt.Errorf("%s: nothing left to acknowledge", what)}
+		case 1:
+			s.say(true, "Acknowledged "+did[0])
+		default:
+			s.say(true, fmt.Sprintf("Acknowledged %d alarms: %s", len(did), strings.Join(did, "; ")))
+		}
+		return nil
+	})
+}
+
+// pauseAll pauses the audio of every alarm for the policy's time.
+func (s *Station) pauseAll() {
+	s.Touched()
+	s.command("Pause all audio", "All alarm audio paused", AlarmDesk.PauseAudio)
+}
+
+// command runs an operator's command on the desk and says what it did
+// (done; "" when do says it itself) or why it did not go through. A locked
+// station asks for a login first and then runs the same command (do checks
+// again what it acts on).
+func (s *Station) command(what, done string, do func(AlarmDesk) error) {
 	d := s.al.desk
 	if d == nil {
 		return
 	}
 	s.Touched()
-	if err := do(d); err != nil {
-		if errors.Is(err, alarms.ErrLoggedOut) {
-			s.AskLogin(func() { s.command(what, do) }) // then do it
-			return
+	err := do(d)
+	var ref refusal
+	switch {
+	case err == nil:
+		if done != "" {
+			s.say(true, done)
 		}
-		s.al.errText.Text = what + " did not go through: " + err.Error()
-		s.al.errText.Refresh()
-		s.al.errUntil = s.now().Add(errorShownFor)
-		if showIf(s.al.errRow, true) {
-			s.relayout()
-		}
+	case errors.Is(err, alarms.ErrLoggedOut):
+		s.AskLogin(func() { s.command(what, done, do) }) // then do it
+	case errors.As(err, &ref):
+		s.say(false, ref.Error())
+	default:
+		s.say(false, what+" did not go through: "+err.Error())
 	}
 }
 

@@ -176,9 +176,7 @@ func (s *Station) ShowBed(name string) {
 	if s.trends != nil {
 		trends.Enable()
 	}
-	ack := widget.NewButton("Acknowledge bed (A)", func() {
-		s.command("Acknowledge bed "+name, func(dk AlarmDesk) error { return dk.AcknowledgeAll(name) })
-	})
+	ack := widget.NewButton("Acknowledge bed (A)", func() { s.acknowledgeShown(name) })
 	ack.Importance = widget.WarningImportance
 	tools := container.NewHBox(widget.NewLabel("Sweep"), speeds, gap(20), trends)
 	for _, x := range s.detailTools {
@@ -188,7 +186,9 @@ func (s *Station) ShowBed(name string) {
 	tools.Add(ack)
 	d.side = container.NewVBox(d.nums, d.otherB, d.status, widget.NewSeparator(), heading("Alarms now"), d.alarmsB,
 		heading("Recent alarms"), d.recent, widget.NewSeparator(), d.buildNEWS2())
-	sideBox := container.New(fixedWidth{430}, container.NewVScroll(d.side))
+	// The scroll bar has its own lane at the right: it never covers a
+	// value or a limit button.
+	sideBox := container.New(fixedWidth{444}, container.NewVScroll(container.NewBorder(nil, nil, nil, gap(14), d.side)))
 	body := container.NewBorder(tools, nil, nil, sideBox, d.waves)
 	s.ShowPanel(s.bedTitle(name), body)
 	s.live = d.tick
@@ -594,9 +594,9 @@ func (d *bedDetail) key(ev *fyne.KeyEvent) bool {
 	name := d.bed.Name
 	switch ev.Name {
 	case fyne.KeyA:
-		s.command("Acknowledge bed "+name, func(dk AlarmDesk) error { return dk.AcknowledgeAll(name) })
+		s.acknowledgeShown(d.bed.Name)
 	case fyne.KeyP:
-		s.command("Audio pause", AlarmDesk.PauseAudio)
+		s.pauseAll()
 	case fyne.KeyT:
 		if s.trends != nil {
 			s.openFrom(func() { s.ShowBed(name) }, func() { s.ShowTrends(name) })

@@ -21,9 +21,11 @@ import (
 // GridLayout is an overview layout: beds per screen in Cols × Rows tiles.
 type GridLayout struct{ Beds, Cols, Rows int }
 
-// Layouts are the overview's layouts. Eight beds go two across so each
-// strip keeps the width of a 4 × 4 tile's and more; 32 use the compact tile.
-var Layouts = []GridLayout{{4, 2, 2}, {8, 2, 4}, {16, 4, 4}, {32, 4, 8}}
+// Layouts are the overview's layouts. Eight beds go four across in two
+// rows: a tile as wide as a 4 × 4 one and twice as high, so its numbers are
+// larger than 16 beds' (two across, the height held them to the same size);
+// 32 use the compact tile.
+var Layouts = []GridLayout{{4, 2, 2}, {8, 4, 2}, {16, 4, 4}, {32, 4, 8}}
 
 // MaxTiles is the most tiles on one screen; more beds go on further pages.
 const MaxTiles = 32
@@ -63,6 +65,7 @@ type overview struct {
 	hidden   int    // beds left out by the filter
 	waves    int    // waveforms per tile (2 or 3)
 	dirty    bool   // arrange at the next update
+	rows     int    // rows drawn: the layout's, or fewer when the page has fewer beds (no empty rows)
 	last     time.Time
 	alarmSeq uint64
 	score    func(bed string) (float64, bool) // NEWS2, when the analysis gives one
@@ -85,7 +88,8 @@ type gridLayout struct{ s *Station }
 
 func (g gridLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
 	l := g.s.ov.cur
-	cw, ch := size.Width/float32(l.Cols), size.Height/float32(l.Rows)
+	rows := max(1, g.s.ov.rows)
+	cw, ch := size.Width/float32(l.Cols), size.Height/float32(rows)
 	for i, o := range objs {
 		c, r := i%l.Cols, i/l.Cols
 		o.Move(fyne.NewPos(float32(c)*cw, float32(r)*ch))
@@ -95,7 +99,7 @@ func (g gridLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
 
 func (g gridLayout) MinSize([]fyne.CanvasObject) fyne.Size {
 	l := g.s.ov.cur
-	return fyne.NewSize(float32(l.Cols*minTileW), float32(l.Rows*minTileH))
+	return fyne.NewSize(float32(l.Cols*minTileW), float32(max(1, g.s.ov.rows)*minTileH))
 }
 
 func (s *Station) buildOverview() {
@@ -363,17 +367,20 @@ func (s *Station) arrange(now time.Time) {
 	first := ov.page * l.Beds
 	page := list[first:min(len(list), first+l.Beds)]
 
+	// A page of fewer beds than the layout holds draws only the rows it
+	// fills: no rows of empty tiles, and the tiles it has grow.
+	rows := min(l.Rows, max(1, (len(page)+l.Cols-1)/l.Cols))
 	var sig strings.Builder
-	fmt.Fprintf(&sig, "%d|", l.Beds)
+	fmt.Fprintf(&sig, "%d|%d|", l.Beds, rows)
 	for _, b := range page {
 		sig.WriteString(b.Name)
 		sig.WriteByte(0)
 	}
 	if sig.String() != ov.shownKey {
 		ov.shownKey = sig.String()
-		if ov.cur != l || len(ov.tilesBox.Objects) != l.Beds {
-			ov.cur = l
-			objs := make([]fyne.CanvasObject, l.Beds)
+		if ov.cur != l || ov.rows != rows || len(ov.tilesBox.Objects) != rows*l.Cols {
+			ov.cur, ov.rows = l, rows
+			objs := make([]fyne.CanvasObject, rows*l.Cols)
 			for i := range objs {
 				objs[i] = s.tiles[i]
 			}
@@ -504,15 +511,11 @@ func (s *Station) gridKey(ev *fyne.KeyEvent) bool {
 	case fyne.KeyEscape:
 		s.selectTile(-1)
 	case fyne.KeyA:
-		// With a bed selected, A acknowledges that bed's alarms; else all.
-		bed := s.Selected()
-		what := "Acknowledge all"
-		if bed != "" {
-			what = "Acknowledge bed " + bed
-		}
-		s.command(what, func(d AlarmDesk) error { return d.AcknowledgeAll(bed) })
+		// With a bed selected, A acknowledges that bed's alarms; else all
+		// those shown.
+		s.acknowledgeShown(s.Selected())
 	case fyne.KeyP:
-		s.command("Audio pause", AlarmDesk.PauseAudio)
+		s.pauseAll()
 	case fyne.KeyE:
 		if s.review != nil {
 			s.requireLogin(func() { s.ShowEvents("") })
@@ -532,6 +535,8 @@ func (s *Station) gridKey(ev *fyne.KeyEvent) bool {
 // arrows, Enter, A, P and the page keys.
 func (s *Station) HandleKey(ev *fyne.KeyEvent) {
 	s.Touched()
+	s.keyNow = ev.Name // a login this key opens keeps its character out of the PIN
+	defer func() { s.keyNow = "" }()
 	if s.panelKey != nil && s.panelKey(ev) {
 		return
 	}

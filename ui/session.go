@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"image/color"
 	"strings"
+	"time"
+	"unicode"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
@@ -52,6 +54,8 @@ type sessionUI struct {
 	demo     fyne.CanvasObject
 	shown    alarms.Actor
 	asking   bool
+	secret   *pinEntry    // the open login's secret field
+	loginMsg *canvas.Text // and its message
 }
 
 // SetSession connects the station to logins; w hosts the dialogs.
@@ -125,6 +129,58 @@ func (s *Station) requireLogin(then func()) {
 	s.AskLogin(then)
 }
 
+// pinEntry is the login's secret field. The key that opened the login (A
+// on a locked station) has its character still to come when the field takes
+// the focus; that character is dropped, so it never counts as a wrong PIN.
+// Only that one character, only before any key of the user's own, and only
+// just after opening.
+type pinEntry struct {
+	widget.Entry
+	swallow rune      // the opening key's character (either case); 0: none
+	until   time.Time // dropped only before then
+	now     func() time.Time
+}
+
+func newPINEntry(now func() time.Time) *pinEntry {
+	e := &pinEntry{now: now}
+	e.Password = true
+	e.ExtendBaseWidget(e)
+	return e
+}
+
+// KeyDown implements desktop.Keyable: a key of the user's own in the field.
+func (e *pinEntry) KeyDown(k *fyne.KeyEvent) {
+	e.swallow = 0
+	e.Entry.KeyDown(k)
+}
+
+// TypedRune implements fyne.Focusable.
+func (e *pinEntry) TypedRune(r rune) {
+	if e.swallow != 0 && unicode.ToLower(r) == e.swallow && e.now().Before(e.until) {
+		e.swallow = 0
+		return
+	}
+	e.swallow = 0
+	e.Entry.TypedRune(r)
+}
+
+// LoginSecret is the open login's secret field, nil when none is open (for
+// tests).
+func (s *Station) LoginSecret() *widget.Entry {
+	if s.sess.secret == nil {
+		return nil
+	}
+	return &s.sess.secret.Entry
+}
+
+// LoginMessage is what the open login says (a refusal), for tests.
+func (s *Station) LoginMessage() string {
+	if s.sess.loginMsg == nil {
+		return ""
+	}
+	return s.sess.loginMsg.Text
+}
+
 // AskLogin is the two-tap switch: tap a name, type the PIN or password
 // (Enter logs in). then runs after a successful login.
 func (s *Station) AskLogin(then func()) {
@@ -134,15 +190,20 @@ func (s *Station) AskLogin(then func()) {
 	}
 	u.asking = true
 	var d dialog.Dialog
-	secret := widget.NewPasswordEntry()
+	secret := newPINEntry(s.now)
 	secret.SetPlaceHolder("PIN or password")
+	u.secret = secret
 	name := widget.NewEntry()
 	name.SetPlaceHolder("user name")
-	msg := widget.NewLabel("")
-	msg.Wrapping = fyne.TextWrapWord
+	// A refusal is said large, in the warning colour, with the tries left.
+	msg := canvas.NewText("", ColorAlarmMedium)
+	msg.TextStyle.Bold = true
+	msg.TextSize = 18
+	u.loginMsg = msg
 	login := func() {
 		if err := u.sess.Login(strings.TrimSpace(name.Text), secret.Text); err != nil {
-			msg.SetText(err.Error())
+			msg.Text = "✗ " + err.Error()
+			msg.Refresh()
 			secret.SetText("")
 			return
 		}
@@ -175,10 +236,16 @@ func (s *Station) AskLogin(then func()) {
 			}
 		}
 	}, u.win)
-	d.SetOnClosed(func() { u.asking = false })
+	d.SetOnClosed(func() { u.asking, u.secret, u.loginMsg = false, nil, nil })
 	d.Resize(fyne.NewSize(640, 420))
 	d.Show()
 	u.win.Canvas().Focus(secret)
+	if k := s.keyNow; len(k) == 1 {
+		// Opened by a key on the ward: its character, still on its way,
+		// is kept out of the PIN.
+		secret.swallow = unicode.ToLower(rune(k[0]))
+		secret.until = s.now().Add(500 * time.Millisecond)
+	}
 }
 
 // askFirstAdmin is the first start of an empty journal: make the admin.

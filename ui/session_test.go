@@ -126,7 +126,8 @@ func enter(e *widget.Entry, s string) {
 // action then runs; Lock logs out again and the ward stays.
 func TestLoginDialogAndLock(t *testing.T) {
 	desk := &fakeDesk{view: alarmView(1, time.UnixMilli(t0+4000)), err: alarms.ErrLoggedOut}
-	st, w, _ := alarmStation(t, desk)
+	st, w, clk := alarmStation(t, desk)
+	clk.t = clk.t.Add(time.Second)
 	sess := &fakeSession{demo: "DEMO — demo-nurse PIN 1111"}
 	sess.onLogin = func() { desk.err = nil }
 	st.SetSession(sess, w)
@@ -139,7 +140,7 @@ func TestLoginDialogAndLock(t *testing.T) {
 		t.Error("no DEMO band")
 	}
 
-	test.Tap(st.al.rows[0].ack)
+	test.Tap(st.al.rows[1].ack)
 	if !slices.Equal(desk.calls, []string{"ack " + idDesat}) {
 		t.Fatalf("desk calls %q", desk.calls)
 	}
@@ -151,18 +152,15 @@ func TestLoginDialogAndLock(t *testing.T) {
 	var name, secret *widget.Entry
 	for _, o := range objects(dlg) {
 		if e, ok := o.(*widget.Entry); ok {
-			if e.Password {
-				secret = e
-			} else {
-				name = e
-			}
+			name = e
 		}
 	}
+	secret = st.LoginSecret()
 	if name == nil || secret == nil || name.Text != "nina" {
 		t.Fatalf("the name tap did not fill the user name (%v)", name)
 	}
 	enter(secret, "0000") // tap 2 with the wrong PIN
-	if w.Canvas().Overlays().Top() == nil || secret.Text != "" || !strings.Contains(labels(dlg), "wrong user name") {
+	if w.Canvas().Overlays().Top() == nil || secret.Text != "" || !strings.Contains(st.LoginMessage(), "wrong user name") {
 		t.Fatalf("a wrong PIN: dialog open %v, secret %q, says %q", w.Canvas().Overlays().Top() != nil, secret.Text, labels(dlg))
 	}
 	if len(desk.calls) != 1 {
@@ -187,11 +185,7 @@ func TestLoginDialogAndLock(t *testing.T) {
 	test.Tap(u.switchB)
 	dlg = w.Canvas().Overlays().Top()
 	test.Tap(button(t, dlg, "Carl C.\ncharge nurse"))
-	for _, o := range objects(dlg) {
-		if e, ok := o.(*widget.Entry); ok && e.Password {
-			enter(e, "2222")
-		}
-	}
+	enter(st.LoginSecret(), "2222")
 	st.Tick()
 	if u.who.Text != "carl (charge nurse)" || !u.adminB.Visible() {
 		t.Fatalf("after switching: %q, admin %v", u.who.Text, u.adminB.Visible())
@@ -308,5 +302,80 @@ func TestAdminScreen(t *testing.T) {
 	kind.SetSelected("Alarms")
 	if last := adm.calls[len(adm.calls)-1]; last != "journal alarm|" {
 		t.Errorf("filter by kind asked %q", last)
+	}
+}
+
+// The third bullet of the usability report: on a locked station the key A
+// opened the login with "a" already in the PIN, so the right PIN was
+// refused and counted; and the deferred "acknowledge" after the login also
+// acknowledged an alarm raised after the key was pressed.
+func TestLoginKeyStaysOutOfThePIN(t *testing.T) {
+	desk := &fakeDesk{view: alarmView(1, time.UnixMilli(t0+4000)), err: alarms.ErrLoggedOut}
+	st, w, clk := alarmStation(t, desk)
+	sess := &fakeSession{}
+	sess.onLogin = func() { desk.err = nil }
+	st.SetSession(sess, w)
+	st.Tick()
+	clk.t = clk.t.Add(time.Second)
+
+	// A on the ward: the key event, then (as GLFW sends it) its character
+	// to whatever has the focus by then: the login's PIN field.
+	st.HandleKey(&fyne.KeyEvent{Name: fyne.KeyA})
+	pin := st.sess.secret
+	if pin == nil || w.Canvas().Focused() != pin {
+		t.Fatalf("A on a locked station opened no login with the PIN focused (%v)", w.Canvas().Focused())
+	}
+	pin.TypedRune('a')
+	if pin.Text != "" {
+		t.Fatalf("the key's character landed in the PIN: %q", pin.Text)
+	}
+	// Only that one character: the nurse's own keys come through, a
+	// second a as well.
+	for _, r := range "1a" {
+		pin.KeyDown(&fyne.KeyEvent{Name: fyne.KeyName(string(r))})
+		pin.TypedRune(r)
+	}
+	if pin.Text != "1a" {
+		t.Fatalf("typed keys read %q, want %q", pin.Text, "1a")
+	}
+	pin.SetText("")
+
+	// Meanwhile a new alarm is raised on bed 08; the deferred command
+	// covers only what was on screen when A was pressed.
+	v := alarmView(2, clk.t)
+	late := alarms.Alarm{ID: "08.hr-high.late", Condition: alarms.Condition{Bed: "08", Code: "hr-high",
+		Priority: alarms.Medium, Message: "HR 149 > 120"}, Onset: clk.t}
+	v.Alarms = append(v.Alarms, late)
+	desk.view = v
+	clk.t = clk.t.Add(6 * time.Second)
+	st.Tick()
+	test.Tap(button(t, w.Canvas().Overlays().Top(), "Nina N.\nnurse"))
+	desk.calls = nil
+	enter(st.LoginSecret(), "1111")
+	if !slices.Equal(sess.logins, []string{"nina:1111"}) {
+		t.Fatalf("logins %q: the right PIN must go through first time", sess.logins)
+	}
+	for _, c := range desk.calls {
+		if strings.Contains(c, "late") {
+			t.Fatalf("the deferred acknowledge also acknowledged the alarm raised after the key: %q", desk.calls)
+		}
+	}
+	if !slices.Contains(desk.calls, "ack "+idDesat) {
+		t.Fatalf("the deferred acknowledge did not run: %q", desk.calls)
+	}
+}
+
+// A wrong PIN is said large, in the warning colour, with the tries left.
+func TestWrongPINSaidPlainly(t *testing.T) {
+	desk := &fakeDesk{view: alarmView(1, time.UnixMilli(t0+4000))}
+	st, w, _ := alarmStation(t, desk)
+	sess := &fakeSession{}
+	st.SetSession(sess, w)
+	st.AskLogin(nil)
+	test.Tap(button(t, w.Canvas().Overlays().Top(), "Nina N.\nnurse"))
+	enter(st.LoginSecret(), "0000")
+	m := st.sess.loginMsg
+	if m == nil || !strings.Contains(m.Text, "wrong user name") || m.Color != ColorAlarmMedium || m.TextSize < 18 {
+		t.Fatalf("the refusal reads %+v", m)
 	}
 }

@@ -57,6 +57,7 @@ type Station struct {
 	now   func() time.Time
 
 	title, clock, safety, linkText *canvas.Text
+	titleFull                      string // the title before fitting
 	barBG                          *canvas.Rectangle
 	problem                        *canvas.Text      // the broker problem, in full
 	problemRow                     fyne.CanvasObject // shown under the bar while the link is down
@@ -102,6 +103,8 @@ type Station struct {
 	disclosure  *DisclosureView // the full disclosure last opened
 	events      *EventReview    // the event review last opened
 	detail      *bedDetail      // the bed detail last opened
+	allAlarms   *allAlarms      // the whole alarm list last opened
+	keyNow      fyne.KeyName    // the key being handled (HandleKey), "" outside it
 	detailTools []detailTool    // the detail view's review buttons
 	// ExportDir is where exports (strips, events, the alarm inventory) are
 	// written.
@@ -162,15 +165,15 @@ func NewStation(hub *monitor.Hub, link Link, now func() time.Time) *Station {
 	})
 	about.Importance = widget.LowImportance
 	s.buildAlarmUI()
-	s.barRight = container.NewHBox(s.al.audioOff, s.linkText, about)
-	s.barBox = container.NewBorder(nil, nil, container.NewHBox(s.title, gap(40), s.clock), s.barRight, s.safety)
+	s.barRight = container.NewHBox(s.al.audioBox, s.linkText, about)
+	s.barBox = container.New(&barLayout{s: s}, s.title, s.clock, s.safety, s.barRight)
 	bar := container.NewStack(s.barBG, s.barBox)
 	s.problem = text("", ColorAlarmMedium, true)
 	s.problem.TextSize = 16
 	s.problem.Alignment = fyne.TextAlignCenter
 	s.problemRow = container.NewStack(canvas.NewRectangle(colorBar), s.problem)
 	s.problemRow.Hide()
-	s.top = container.NewVBox(bar, s.problemRow, s.al.errRow, s.al.bannerBox, s.al.pausedBand, s.al.panel, s.ov.bar)
+	s.top = container.NewVBox(bar, s.problemRow, s.al.panel, s.ov.bar)
 	s.content = container.NewBorder(s.top, nil, nil, nil, s.grid)
 	s.update(now())
 	return s
@@ -183,9 +186,68 @@ func (s *Station) relayout() {
 	if s.content == nil {
 		return // still being built
 	}
-	for _, c := range []*fyne.Container{s.content, s.top, s.barBox, s.barRight, s.al.bannerList, s.al.rowsBox, s.al.controls} {
+	s.fitAlarmRows()
+	for _, c := range []*fyne.Container{s.content, s.top, s.barBox, s.barRight, s.al.rowsBox, s.al.footer, s.grid, s.ov.tilesBox} {
 		c.Layout.Layout(c.Objects, c.Size())
 	}
+}
+
+// fitAlarmRows gives the alarm bar the rows the window's height allows and
+// redraws the view drawn into them.
+func (s *Station) fitAlarmRows() {
+	if !s.al.setRowsFor(s.content.Size().Height) {
+		return
+	}
+	if s.al.view != nil {
+		s.applyView(s.al.view, s.now(), false)
+	}
+	s.top.Refresh()
+	s.content.Refresh()
+}
+
+// barLayout lays out the station bar: title and clock at the left, the
+// operator, audio state, link and About at the right, the safety statement
+// in the room between. When the window is narrow the statement shortens,
+// then the title is cut; nothing overlaps.
+type barLayout struct {
+	s     *Station
+	title string // the title last fitted
+}
+
+func (l *barLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	s := l.s
+	rs := s.barRight.MinSize()
+	right := min(rs.Width, size.Width)
+	s.barRight.Move(fyne.NewPos(size.Width-right, (size.Height-rs.Height)/2))
+	s.barRight.Resize(fyne.NewSize(right, rs.Height))
+	room := max(0, size.Width-right-16)
+	cw := fyne.MeasureText(s.clock.Text, s.clock.TextSize, s.clock.TextStyle).Width + 4
+	tw := fyne.MeasureText(s.titleFull, s.title.TextSize, s.title.TextStyle).Width + 4
+	tw = min(tw, max(0, room-cw-24))
+	s.title.Move(fyne.NewPos(8, 0))
+	s.title.Resize(fyne.NewSize(tw, size.Height))
+	fit(s.title, s.titleFull, tw)
+	s.clock.Move(fyne.NewPos(8+tw+24, 0))
+	s.clock.Resize(fyne.NewSize(cw, size.Height))
+	x := 8 + tw + 24 + cw + 24
+	sw := max(0, size.Width-right-16-x)
+	s.safety.Move(fyne.NewPos(x, 0))
+	s.safety.Resize(fyne.NewSize(sw, size.Height))
+	say := ""
+	for _, t := range []string{SecondaryDisplay, "Secondary display — confirm at the bedside", "Secondary display"} {
+		if fyne.MeasureText(t, s.safety.TextSize, s.safety.TextStyle).Width <= sw {
+			say = t
+			break
+		}
+	}
+	if s.safety.Text != say {
+		s.safety.Text = say
+		s.safety.Refresh()
+	}
+}
+
+func (l *barLayout) MinSize([]fyne.CanvasObject) fyne.Size {
+	return fyne.NewSize(200, max(l.s.barRight.MinSize().Height, 36))
 }
 
 // gap is fixed horizontal space in a box.
@@ -225,6 +287,7 @@ func (s *Station) Tick() {
 		}
 	}
 	if s.al.desk != nil {
+		s.fitAlarmRows()
 		s.tickAlarms(now)
 	}
 	// States change the moment a threshold passes, so check them every frame
@@ -265,12 +328,13 @@ func (s *Station) update(now time.Time) {
 	if s.clock.Text != clock {
 		s.clock.Text = clock
 		s.clock.Refresh()
+		s.barBox.Layout.Layout(s.barBox.Objects, s.barBox.Size())
 	}
 	online := s.hub.Online()
 	title := fmt.Sprintf("VIGIL   Ward %s   %d/%d beds online", s.hub.Ward(), online, len(s.hub.Beds()))
-	if s.title.Text != title {
-		s.title.Text = title
-		s.title.Refresh()
+	if s.titleFull != title {
+		s.titleFull = title
+		s.barBox.Layout.Layout(s.barBox.Objects, s.barBox.Size())
 	}
 	msg, col, problem := "● Broker connected", color.Color(ColorECG), ""
 	if s.link != nil && !s.link.Connected() {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"image/color"
 	"math"
+	"strings"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -66,15 +67,22 @@ type Tile struct {
 	waves   int  // waveforms shown: 2 (ECG, pleth) or 3 (and respiration)
 
 	alarm      alarms.BedView
+	top        alarms.Alarm               // the bed's first alarm in the bar's order ("" ID: none)
+	hot        map[string]alarms.Priority // parameter ("hr", "spo2", "rr", "temp", "nibp") → priority of its active alarm
+	devPatient string                     // the patient the device reports, when it is not the admitted one
+	mrn        string
 	pauseUntil time.Time   // ALARM PAUSED ends; zero when not paused
 	pauseSec   int64       // seconds shown on the badge
 	painted    int8        // alarm flash state drawn (paint*)
 	hdrBase    color.NRGBA // header colour from the device state
-	headerLine string      // header text before fitting
+	headerLine string      // the alarm's header text before fitting
+	patientX   float32     // where the patient's name starts in the header
+	headerW    float32     // the room for name and alarm text
 
 	overlayBG                                *canvas.Rectangle
 	head, nums                               *textPanel // the header and the numerics column (see textPanel)
 	bedText, patientText, stateText          *canvas.Text
+	alarmText                                *canvas.Text // the bed's highest alarm, next to the patient
 	newsText                                 *canvas.Text // the NEWS2 summary, advisory
 	newsUrgent                               bool         // its chip is shown (5 or more, or a single 3)
 	sep                                      panelRule    // the numerics' rule between this tile and the next
@@ -107,6 +115,7 @@ func NewTile(bed *monitor.Bed) *Tile {
 		overlayBG:   canvas.NewRectangle(color.Transparent),
 		bedText:     text("", ColorWhite, true),
 		patientText: text("", ColorWhite, false),
+		alarmText:   text("", ColorWhite, true),
 		stateText:   text("", ColorDim, true),
 		newsText:    text("", ColorDim, false),
 		ecgLabel:    text("II", ColorECG, false),
@@ -159,7 +168,7 @@ func NewTile(bed *monitor.Bed) *Tile {
 	// cost its whole area in every frame for nothing (see textPanel). A rule
 	// on the numerics' right keeps neighbours apart.
 	t.newsText.Alignment = fyne.TextAlignCenter
-	t.head = newTextPanel(colorHeader, t.bedText, t.patientText, t.stateText)
+	t.head = newTextPanel(colorHeader, t.bedText, t.patientText, t.alarmText, t.stateText)
 	t.nums = newTextPanel(colorBackground, t.hrLabel, t.hrValue, t.spo2Label, t.spo2Value,
 		t.rrLabel, t.rrValue, t.tempLabel, t.tempValue, t.nibpLabel, t.nibpValue, t.nibpMean, t.nibpTime, t.newsText)
 	t.nums.cropToInk(t) // its background is the window's black
@@ -218,10 +227,12 @@ func (t *Tile) SetInfo(l BedLabel, ok bool) {
 		l = BedLabel{}
 	}
 	holding := !ok && t.bed != nil
-	if l.Label == t.label && l.Patient == t.adminPt && l.Standby == t.standby && holding == t.holding {
+	if l.Label == t.label && l.Patient == t.adminPt && l.Standby == t.standby && holding == t.holding &&
+		l.DevicePatient == t.devPatient && l.MRN == t.mrn {
 		return
 	}
 	t.label, t.adminPt, t.standby, t.holding = l.Label, l.Patient, l.Standby, holding
+	t.devPatient, t.mrn = l.DevicePatient, l.MRN
 	if t.bed != nil {
 		t.bedText.Text = cmp.Or(l.Label, "Bed "+t.bed.Name)
 		switch {
@@ -230,6 +241,9 @@ func (t *Tile) SetInfo(l BedLabel, ok bool) {
 			// data and alarms are real) but plainly not a bed yet.
 			t.bedText.Text = "Feed " + t.bed.Name
 			t.patient = "HOLDING — not bound to a bed (Admin → Beds)"
+		case l.Patient != "" && l.DevicePatient != "":
+			// Both, so that the mismatch is seen where the values are.
+			t.patient = l.Patient + "  ≠ device: " + l.DevicePatient
 		case l.Patient != "":
 			t.patient = l.Patient
 		default:
@@ -367,6 +381,16 @@ func (t *Tile) update(now time.Time) {
 	case st.LeadsOff:
 		state = "LEADS OFF"
 	}
+	// The alarm system and the tile agree: while its offline or no-data
+	// alarm is active the state word says so, never ONLINE beside it.
+	if state == "ONLINE" && t.top.ID != "" && !t.top.Ended {
+		switch t.top.Code {
+		case alarms.CodeOffline:
+			state = "OFFLINE"
+		case alarms.CodeNoData:
+			state = "NO DATA"
+		}
+	}
 	if t.standby {
 		state, overlay, sub = "STANDBY", "STANDBY", "monitoring paused: no alarms"
 		hdr = colorTechnical
@@ -385,6 +409,30 @@ func (t *Tile) update(now time.Time) {
 	}
 
 	fresh := !st.NumStale && !st.Offline
+	// Each value says where it comes from when it matters: the heart rate
+	// is the device's unless Vigil's ECG analysis counts it.
+	hrLabel := "HR"
+	if a := t.bed.Analysis(); a.Active {
+		hrLabel = "HR · Vigil ECG"
+	} else if _, ok := t.bed.Vital(feed.MDCECGHeartRate); ok {
+		hrLabel = "HR · device"
+	}
+	t.setText(t.hrLabel, hrLabel)
+	for _, c := range []struct {
+		v    *canvas.Text
+		p    string
+		base color.NRGBA
+	}{{t.hrValue, "hr", ColorECG}, {t.spo2Value, "spo2", ColorSpO2}, {t.rrValue, "rr", ColorResp},
+		{t.tempValue, "temp", ColorWhite}, {t.nibpValue, "nibp", ColorWhite}} {
+		col := c.base
+		if p := t.hot[c.p]; p > alarms.None {
+			col = PriorityColor(p) // the value out of range, in its alarm's colour
+		}
+		if c.v.Color != col {
+			c.v.Color = col
+			c.v.Refresh()
+		}
+	}
 	t.setText(t.hrValue, t.value(feed.MDCECGHeartRate, fresh && !st.LeadsOff, "%.0f", "---"))
 	t.setText(t.spo2Value, t.value(feed.MDCSpO2, fresh, "%.0f", "---"))
 	t.setText(t.rrValue, t.value(feed.MDCRespRate, fresh, "%.0f", "--"))
@@ -461,6 +509,32 @@ func (t *Tile) SetAlarm(v alarms.BedView, at time.Time) {
 	t.Flash(at)
 }
 
+// SetAlarmDetail gives the tile the bed's first alarm in the bar's order
+// (its header names it, ENDED when it is) and the priority of the active
+// alarm of each parameter (the value is drawn in that colour). Call it
+// before SetAlarm.
+func (t *Tile) SetAlarmDetail(top alarms.Alarm, hot map[string]alarms.Priority) {
+	t.top, t.hot = top, hot
+}
+
+// paramOfCode is the tile's value an alarm code is about: "hr", "spo2",
+// "rr", "temp", "nibp", or "" for none.
+func paramOfCode(code string) string {
+	switch code {
+	case alarms.CodeAsystole, alarms.CodeVFib, alarms.CodeVTach:
+		return "hr"
+	}
+	if strings.HasPrefix(code, "ecg-") {
+		return "hr"
+	}
+	for _, p := range []string{"hr", "spo2", "rr", "temp", "nibp"} {
+		if strings.HasPrefix(code, p+"-") {
+			return p
+		}
+	}
+	return ""
+}
+
 // Alarm is the bed's alarm state shown.
 func (t *Tile) Alarm() alarms.BedView { return t.alarm }
 
@@ -499,11 +573,19 @@ func (t *Tile) paintHeader() {
 	case paintLit:
 		hdr, ink = PriorityColor(p), inkOn(p)
 		state, border, width = ink, PriorityColor(p), 6
+	case paintDark:
+		// The off phase keeps a frame of the priority's colour: a tile
+		// in alarm never looks like a quiet one, whatever the phase.
+		border, width = PriorityColor(p), 4
 	case paintAcked:
 		hdr, border, width = dim(PriorityColor(p)), PriorityColor(p), 2
 	}
 	t.head.setBackground(hdr)
 	setInk(t.bedText, ink)
+	setInk(t.alarmText, ink)
+	if t.devPatient != "" && t.painted != paintLit {
+		ink = ColorAlarmMedium
+	}
 	setInk(t.patientText, ink)
 	setInk(t.stateText, state)
 	for _, e := range t.edges {
@@ -532,22 +614,69 @@ func (t *Tile) placeBorder(size fyne.Size) {
 	}
 }
 
-// showHeaderText puts the bed's highest alarm (with its prefix) in the
-// header, or the patient when there is none.
+// showHeaderText puts the patient in the header and, next to it, the bed's
+// first alarm (with its prefix); the name is cut before the alarm.
 func (t *Tile) showHeaderText() {
-	line, bold := t.patient, false
-	if t.alarm.Priority > alarms.None && t.alarm.Text != "" {
-		line, bold = t.alarm.Text, true
+	line := ""
+	if t.alarm.Priority > alarms.None {
+		line = t.alarm.Text
+		if t.top.ID != "" {
+			line = t.top.Text()
+			if t.top.Ended {
+				line += " — ENDED"
+			}
+		}
 		if t.alarm.Count > 1 {
 			line += fmt.Sprintf("  (+%d)", t.alarm.Count-1)
 		}
 	}
 	t.headerLine = line
-	if t.patientText.TextStyle.Bold != bold {
-		t.patientText.TextStyle.Bold = bold
-		t.patientText.Text = "" // fit refreshes
+	t.placeHeader()
+}
+
+// placeHeader lays the patient and the alarm text out between the bed's
+// label and the state word: the alarm text keeps its width, the name takes
+// what is left (at least a third of the room when both are there).
+func (t *Tile) placeHeader() {
+	x0, w := t.patientX, t.headerW
+	if w <= 0 {
+		setIf(t.patientText, t.patient)
+		setIf(t.alarmText, t.headerLine)
+		return
 	}
-	fit(t.patientText, line, t.patientText.Size().Width)
+	col := ColorWhite
+	if t.devPatient != "" {
+		col = ColorAlarmMedium
+	}
+	if t.painted != paintLit {
+		setInk(t.patientText, col)
+	}
+	if t.headerLine == "" {
+		t.patientText.Move(fyne.NewPos(x0, t.patientText.Position().Y))
+		t.patientText.Resize(fyne.NewSize(w, t.patientText.Size().Height))
+		fit(t.patientText, t.patient, w)
+		fit(t.alarmText, "", 0)
+		return
+	}
+	need := fyne.MeasureText(t.patient, t.patientText.TextSize, t.patientText.TextStyle).Width + 8
+	aNeed := fyne.MeasureText(t.headerLine, t.alarmText.TextSize, t.alarmText.TextStyle).Width + 4
+	nameW := min(need, max(w/3, w-aNeed))
+	if t.patient == "" {
+		nameW = 0
+	}
+	t.patientText.Move(fyne.NewPos(x0, t.patientText.Position().Y))
+	t.patientText.Resize(fyne.NewSize(nameW, t.patientText.Size().Height))
+	t.alarmText.Move(fyne.NewPos(x0+nameW, t.patientText.Position().Y-1))
+	t.alarmText.Resize(fyne.NewSize(max(0, w-nameW), t.patientText.Size().Height))
+	fit(t.patientText, t.patient, nameW)
+	fit(t.alarmText, t.headerLine, w-nameW)
+}
+
+func setIf(c *canvas.Text, s string) {
+	if c.Text != s {
+		c.Text = s
+		c.Refresh()
+	}
 }
 
 // updateBadge shows ALARM OFF, or ALARM PAUSED with its countdown.
@@ -634,9 +763,11 @@ func (r *tileRenderer) Layout(size fyne.Size) {
 	place(t.bedText, pad, 2*k, bedW, hh-4*k)
 	// Text keeps clear of the right edge, where the alarm border is drawn.
 	const edge = 8
+	sizeText(t.alarmText, 17)
 	place(t.patientText, pad+bedW-2*k, 3*k, size.Width-bedW-132*k, hh-4*k)
 	place(t.stateText, size.Width-edge-124*k, 4*k, 124*k, hh-6*k)
-	fit(t.patientText, t.headerLine, t.patientText.Size().Width)
+	t.patientX, t.headerW = pad+bedW-2*k, size.Width-bedW-132*k
+	t.placeHeader()
 	t.placeBorder(size)
 
 	numW := 170 * k
@@ -743,13 +874,15 @@ func (r *tileRenderer) layoutCompact(size fyne.Size) {
 	hh := 22 * k
 	t.head.place(fyne.NewPos(0, 0), fyne.NewSize(size.Width, hh))
 	t.bedText.TextSize, t.patientText.TextSize, t.stateText.TextSize = 15*k, 13*k, 12*k
+	t.alarmText.TextSize = 13 * k
 	const edge = 6
 	pad := 4 * k
 	bedW := max(70*k, float32(len([]rune(t.bedText.Text)))*9*k)
 	place(t.bedText, pad, 1, bedW, hh-2)
 	place(t.patientText, pad+bedW, 2, size.Width-bedW-pad-94*k-edge, hh-3)
 	place(t.stateText, size.Width-edge-90*k, 2, 90*k, hh-3)
-	fit(t.patientText, t.headerLine, t.patientText.Size().Width)
+	t.patientX, t.headerW = pad+bedW, size.Width-bedW-pad-94*k-edge
+	t.placeHeader()
 	t.placeBorder(size)
 
 	numW := 190 * k
