@@ -229,8 +229,8 @@ type DisclosureView struct {
 	stripBox *fyne.Container
 	cursorL  *widget.Label
 	zoomL    *widget.Label
-	slider   *widget.Slider
-	jump     *widget.Select
+	slider   *keySlider // the key* widgets pass Esc and the view's keys on after a click (reviewnav.go)
+	jump     *keySelect
 	status   *widget.Label
 	content  fyne.CanvasObject
 	syncing  bool // the slider is being set from the cursor
@@ -245,15 +245,14 @@ func NewDisclosureView(bed string, src Review, opt ReviewOptions) *DisclosureVie
 	v.zoomL = widget.NewLabel("")
 	v.status = widget.NewLabel("reading the recording…")
 	v.status.Truncation = fyne.TextTruncateEllipsis
-	v.slider = widget.NewSlider(0, 1)
-	v.slider.Step = 1
+	v.slider = newKeySlider(0, 1)
 	v.slider.OnChanged = func(sec float64) {
 		if v.syncing || v.first.IsZero() {
 			return
 		}
 		v.moveTo(v.first.Add(time.Duration(sec * float64(time.Second))))
 	}
-	v.jump = widget.NewSelect(nil, func(choice string) {
+	v.jump = newKeySelect(nil, func(choice string) {
 		if i := slices.Index(v.jump.Options, choice); i >= 0 && i < len(v.events) {
 			v.moveTo(v.events[i].Onset)
 		}
@@ -798,7 +797,7 @@ type EventReview struct {
 	marks    []StripMark
 	snipGen  int
 
-	list     *widget.List
+	list     *keyList // passes Esc and Enter on after a click (reviewnav.go)
 	title    *canvas.Text
 	onset    *widget.Label
 	numerics *widget.Label
@@ -858,7 +857,7 @@ func NewEventReview(bed string, src Review, opt ReviewOptions) *EventReview {
 	e := &EventReview{bed: bed, src: src, opt: opt.withDefaults(), span: 24 * time.Hour}
 	e.status = widget.NewLabel("")
 	e.status.Truncation = fyne.TextTruncateEllipsis
-	e.list = widget.NewList(func() int { return len(e.events) }, e.newRow, e.updateRow)
+	e.list = newKeyList(func() int { return len(e.events) }, e.newRow, e.updateRow)
 	e.list.OnSelected = func(id widget.ListItemID) { e.hl = id; e.open(id) }
 	e.list.OnHighlighted = func(id widget.ListItemID) { e.hl = id }
 
@@ -886,7 +885,9 @@ func NewEventReview(bed string, src Review, opt ReviewOptions) *EventReview {
 	for _, d := range ReviewEventSpans {
 		names = append(names, reviewSpanName(d))
 	}
-	spans := widget.NewRadioGroup(names, func(s string) {
+	// Buttons, not a widget.RadioGroup: its items keep the focus a click
+	// gives them, and Esc with it (reviewnav.go).
+	spans := newKeyChoice(names, reviewSpanName(e.span), func(s string) {
 		for _, d := range ReviewEventSpans {
 			if reviewSpanName(d) == s && d != e.span {
 				e.span = d
@@ -894,8 +895,6 @@ func NewEventReview(bed string, src Review, opt ReviewOptions) *EventReview {
 			}
 		}
 	})
-	spans.Horizontal, spans.Required = true, true
-	spans.SetSelected(reviewSpanName(e.span))
 
 	who := "the ward"
 	if bed != "" {
