@@ -37,9 +37,11 @@ func DemoCredentials() string {
 	return "DEMO — simulated ward, not for patient care — log in as " + strings.Join(parts, " · ")
 }
 
-var demoPatients = []string{"Ada Lovelace", "Alan Turing", "Grace Hopper", "Edsger Dijkstra", "Barbara Liskov",
-	"Donald Knuth", "Frances Allen", "John Backus", "Radia Perlman", "Ken Thompson", "Karen Spärck Jones",
-	"Dennis Ritchie", "Margaret Hamilton", "Niklaus Wirth", "Hedy Lamarr", "Tony Hoare"}
+// demoAdmissions is how many of the demo's first beds have a patient
+// admitted (bed 04 aside, left empty to admit into); the names are the
+// simulator's (sim.Ward.Patients), the ones its monitors report, so that
+// the demo raises no PATIENT MISMATCH.
+const demoAdmissions = 16
 
 // journalDir is where this station's journal lives: the demo keeps its own.
 func (c Config) journalDir(dataDir string) string {
@@ -110,12 +112,13 @@ func (c *Core) seedDemo(cfg Config) error {
 	}
 	admin := alarms.Actor{Who: "demo-admin", Role: alarms.Admin, Where: cfg.stationID()}
 	var charted []<-chan error // the demo's NEWS2 rows, waited for together
+	patients := c.Ward.Patients()
 	for i, name := range c.Ward.BedNames() {
 		if err := c.Store.SaveBed(ctx, admin, name, "Bed "+name, cfg.Ward+"/"+name, "adult"); err != nil {
 			return err
 		}
-		if i < len(demoPatients) && i != 3 { // one empty bed to admit into
-			p := store.Patient{Name: demoPatients[i], MRN: fmt.Sprintf("DEMO-%04d", 1001+i),
+		if i < demoAdmissions && i != 3 { // one empty bed to admit into
+			p := store.Patient{Name: patients[i], MRN: fmt.Sprintf("DEMO-%04d", 1001+i),
 				DOB: time.Date(1940+i*3, time.Month(1+i%12), 1+i, 0, 0, 0, 0, time.UTC).Format("2006-01-02")}
 			if err := c.Store.Admit(ctx, admin, name, p); err != nil {
 				return err

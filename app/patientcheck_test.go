@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -112,5 +113,51 @@ func TestPatientMismatchAlarm(t *testing.T) {
 	}
 	if n := journalled(); n != 2 {
 		t.Fatalf("%d mismatches journalled, want 2 (one per start)", n)
+	}
+}
+
+// The demo admits each bed's patient under the name its simulated device
+// reports (the simulator's patients are the one list), so a fresh demo
+// ward raises no PATIENT MISMATCH once the devices have said who they
+// monitor and the check has run.
+func TestDemoPatientsMatchTheirDevices(t *testing.T) {
+	cfg := testConfig(t, "") // the demo: embedded broker, simulated ward, seeded beds
+	cfg.Sim = 4
+	c, err := Start(context.Background(), cfg, io.Discard, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	admitted := map[string]string{} // feed bed -> patient
+	for _, bed := range c.Ward.BedNames() {
+		if info, ok := c.BedInfo(bed); ok && info.Patient.Name != "" {
+			admitted[bed] = info.Patient.Name
+		}
+	}
+	if len(admitted) != 3 { // bed 04 is left empty to admit into
+		t.Fatalf("demo admissions %v, want 3", admitted)
+	}
+	waitFor(t, 10*time.Second, "every admitted bed's device status", func() bool {
+		for bed := range admitted {
+			b := c.Hub.Bed(bed)
+			if b == nil {
+				return false
+			}
+			if st, ok := b.DeviceStatus(); !ok || st.Patient == "" {
+				return false
+			}
+		}
+		return true
+	})
+	time.Sleep(2*patientCheckEvery + 500*time.Millisecond) // the check has run on what the devices said
+	for _, a := range c.Alarms.View().Alarms {
+		if strings.Contains(a.Message, "PATIENT MISMATCH") {
+			t.Errorf("demo bed %s: %s", a.Bed, a.Message)
+		}
+	}
+	for bed, name := range admitted {
+		if dev := c.DevicePatient(bed); dev != "" {
+			t.Errorf("bed %s: device reports %q, admitted %q", bed, dev, name)
+		}
 	}
 }

@@ -457,3 +457,36 @@ type discard struct{}
 func (discard) Publish(string, byte, bool, []byte) error { return nil }
 
 func BenchmarkStep16Beds(b *testing.B) { benchStep(b, 16, ProfileWard) }
+
+// Patients names each bed's patient, the one its status reports all along
+// (the scripted events never change it): the demo admits them by it.
+func TestPatientsAreWhatTheStatusesSay(t *testing.T) {
+	w := newWard(t, Config{Ward: "ICU1", Beds: 6, Seed: 7, Events: true, EventsAfter: time.Second})
+	names := w.Patients()
+	if len(names) != 6 {
+		t.Fatalf("%d patients for 6 beds", len(names))
+	}
+	seen := map[string]bool{}
+	for i, n := range names {
+		if n == "" || seen[n] {
+			t.Fatalf("bed %d: patient %q (all: %q)", i, n, names)
+		}
+		seen[n] = true
+	}
+	names[0] = "changed by the caller"
+	if w.Patients()[0] == names[0] {
+		t.Fatal("Patients hands out the ward's own slice")
+	}
+	recs := drive(t, w, 90*time.Second)
+	for bed, rec := range recs {
+		r := decode(t, w, bed, rec.messages())
+		if len(r.statuses) == 0 {
+			t.Fatalf("bed %d: no status", bed)
+		}
+		for _, s := range r.statuses {
+			if s.Patient != w.Patients()[bed] {
+				t.Fatalf("bed %d: status names %q, Patients %q", bed, s.Patient, w.Patients()[bed])
+			}
+		}
+	}
+}

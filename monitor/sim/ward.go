@@ -63,6 +63,7 @@ type Ward struct {
 	events      bool
 	eventsAfter float64 // s
 	names       []string
+	patients    []string // bed index -> the patient its monitor reports
 
 	mu      sync.Mutex // guards the time origin and every bed's model state
 	started bool
@@ -138,20 +139,26 @@ func New(cfg Config) (*Ward, error) {
 	} else if cfg.Events {
 		episodes = assignEpisodes(cfg.Beds)
 	}
-	patients := admit(cfg.Seed, cfg.Beds)
+	w.patients = admit(cfg.Seed, cfg.Beds)
 	for i := range w.beds {
 		w.names[i] = fmt.Sprintf("%0*d", width, i+1)
 		var eps []episode
 		if episodes != nil {
 			eps = episodes[i]
 		}
-		w.beds[i] = newBed(w, i, cfg.Seed, patients[i], eps)
+		w.beds[i] = newBed(w, i, cfg.Seed, w.patients[i], eps)
 	}
 	return w, nil
 }
 
 // BedNames returns the bed names, index = bed index.
 func (w *Ward) BedNames() []string { return append([]string(nil), w.names...) }
+
+// Patients returns the patients' names, index = bed index: the name each
+// bed's monitor reports in its status (feed.Status.Patient), fixed by the
+// Seed and never changed while the ward runs. Whoever admits the simulated
+// patients (the demo) admits them by these names.
+func (w *Ward) Patients() []string { return append([]string(nil), w.patients...) }
 
 // Step produces and publishes everything due up to now: each bed's waveform
 // frames (one per FrameMs), numerics (each whole second), status (on
