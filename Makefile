@@ -85,6 +85,8 @@ screenshot: build ## run the station under Xvfb at 1920x1080 and save docs/scree
 	SIM_BEDS=15 REPLAY="../shared/data/challenge2015/v143l 16 4m40s" scripts/screenshot.sh $(BIN) docs/replay-vt.png 32 "keys:Right Down Down Down Right Right Right Return"
 	SIM_BEDS=15 REPLAY="../shared/data/mitdb/119 16 0s" scripts/screenshot.sh $(BIN) docs/replay-mitdb-119.png 40 "keys:Right Down Down Down Right Right Right Return"
 	HL7="testdata/hl7/pcd01_multiparam.hl7 testdata/hl7/pcd01_local_codes.hl7" scripts/screenshot.sh $(BIN) docs/hl7.png 25 "keys:Next"
+	SCREEN_SIZE=1280x800 scripts/screenshot.sh $(BIN) docs/ward-1280x800.png 25
+	SCREEN_SIZE=1280x800 scripts/screenshot.sh $(BIN) docs/detail-1280x800.png 20 bed:05
 
 package: deps ## build a Linux release tarball with the fyne tool
 	$(GO) run fyne.io/tools/cmd/fyne@v1.7.4 package -os linux --release

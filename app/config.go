@@ -72,13 +72,16 @@ type Config struct {
 	Stats        string // path or "-" for stdout; empty: none
 	StatsEvery   time.Duration
 	FPS          int
-	ClientID     string
-	Username     string
-	Password     string // never logged, never a flag
-	TLS          mqttfeed.TLS
-	Profile      sim.Profile
-	WaveStale    time.Duration // 0: the hub's default
-	NumStale     time.Duration
+	// Window is the window's size at start, "WIDTHxHEIGHT" (default
+	// 1920x1080).
+	Window    string
+	ClientID  string
+	Username  string
+	Password  string // never logged, never a flag
+	TLS       mqttfeed.TLS
+	Profile   sim.Profile
+	WaveStale time.Duration // 0: the hub's default
+	NumStale  time.Duration
 	// NEWS2: how old a value may be and still be scored (0: news2.DefaultFreshness).
 	NEWS2Fresh, NEWS2NIBPFresh, NEWS2ChartFresh time.Duration
 	ConfigFile                                  string        // the file the settings came from, if any
@@ -222,6 +225,7 @@ func Parse(args []string, stderr io.Writer) (Config, error) {
 	fs.StringVar(&cfg.Stats, "stats", "", "write a JSON diagnostics line every 5 s to this file, or - for stdout")
 	fs.DurationVar(&cfg.StatsEvery, "stats-every", cfg.StatsEvery, "diagnostics interval")
 	fs.IntVar(&cfg.FPS, "fps", cfg.FPS, "waveform frame rate of the window")
+	fs.StringVar(&cfg.Window, "window", "1920x1080", "window size at start, WIDTHxHEIGHT")
 	fs.StringVar(&cfg.ClientID, "client-id", "", "MQTT client id of this station (default: vigil-station-<host>-<ward>)")
 	fs.DurationVar(&cfg.Duration, "duration", 0, "stop after this long (0: until closed or interrupted)")
 	fs.DurationVar(&cfg.WaveStale, "wave-stale", 0, "NO DATA after this long without waveform (default 3s)")
@@ -528,6 +532,9 @@ func (c Config) validate() error {
 	if c.FrameMs < 20 || c.FrameMs > 2000 {
 		errs = append(errs, fmt.Errorf("--frame-ms %d: use 20..2000", c.FrameMs))
 	}
+	if _, _, err := windowSize(c.Window); err != nil {
+		return err
+	}
 	if c.FPS < 1 || c.FPS > 120 {
 		errs = append(errs, fmt.Errorf("--fps %d: use 1..120", c.FPS))
 	}
@@ -692,4 +699,16 @@ func orDefault(d time.Duration, def string) string {
 		return def + " (default)"
 	}
 	return d.String()
+}
+
+// windowSize reads "WIDTHxHEIGHT" ("" is 1920x1080); from 640x480 to
+// 7680x4320.
+func windowSize(s string) (w, h int, err error) {
+	if s == "" {
+		return 1920, 1080, nil
+	}
+	if _, err := fmt.Sscanf(s, "%dx%d", &w, &h); err != nil || w < 640 || h < 480 || w > 7680 || h > 4320 {
+		return 0, 0, fmt.Errorf("--window %q: want WIDTHxHEIGHT from 640x480 to 7680x4320, e.g. 1280x800", s)
+	}
+	return w, h, nil
 }

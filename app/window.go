@@ -67,7 +67,8 @@ func runWindow(ctx context.Context, cfg Config, core *Core) error {
 		go fyne.Do(open) // runs once the window's loop does
 	}
 	w.SetContent(st.Content())
-	w.Resize(fyne.NewSize(1920, 1080))
+	ww, wh, _ := windowSize(cfg.Window) // checked with the configuration
+	w.Resize(fyne.NewSize(float32(ww), float32(wh)))
 	w.SetMaster()
 	w.SetOnClosed(cancel)
 

@@ -14,7 +14,7 @@
 # (MLLP, from testdata/hl7), as a hospital's existing monitors would.
 set -euo pipefail
 bin=$1 out=$2 wait=${3:-25} screen=${4:-}
-simbeds=${SIM_BEDS:-16} replay=${REPLAY:-} hl7=${HL7:-}
+simbeds=${SIM_BEDS:-16} replay=${REPLAY:-} hl7=${HL7:-} size=${SCREEN_SIZE:-1920x1080}
 # SCREEN "keys:K1 K2 ..." types those keys (xdotool names) after the wait instead,
 # for views that need the ward's alarms first (events, full disclosure).
 open="" keys=""
@@ -22,7 +22,7 @@ case "$screen" in keys:*) keys=${screen#keys:} ;; "") ;; *) open=$screen ;; esac
 disp=$(for n in $(seq 90 140); do [ -e /tmp/.X11-unix/X$n ] || [ -e /tmp/.X$n-lock ] || { echo $n; break; }; done)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null || echo 18830)
 data=$(mktemp -d)
-Xvfb ":$disp" -screen 0 1920x1080x24 -nolisten tcp >/dev/null 2>&1 &
+Xvfb ":$disp" -screen 0 "${size}x24" -nolisten tcp >/dev/null 2>&1 &
 xpid=$!
 rpid=""
 trap 'kill $vpid $rpid 2>/dev/null; kill $xpid 2>/dev/null; rm -rf "$data"' EXIT
@@ -32,7 +32,7 @@ if [ -n "$hl7" ]; then
   hl7port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
   printf '[hl7]\nlisten = "127.0.0.1:%s"\nunits = ["7W", "ICU"]\n' "$hl7port" >"$data/vigil.toml"
 fi
-DISPLAY=":$disp" "$bin" --listen "127.0.0.1:$port" --data "$data" --audio off --notify=false \
+DISPLAY=":$disp" "$bin" --listen "127.0.0.1:$port" --data "$data" --audio off --notify=false --window "$size" \
   --sim "$simbeds" --scenario desat --bed 5 --sim-history 24h ${open:+--open "$open"} \
   ${hl7:+--config "$data/vigil.toml"} 2>"$data/err.log" &
 vpid=$!

@@ -116,8 +116,15 @@ func (s *Station) openFrom(parent func(), show func()) {
 }
 
 func (s *Station) setCenter(o fyne.CanvasObject) {
-	// The view leaving takes its per-frame work and keys with it.
+	// The view leaving takes its per-frame work and keys with it, and the
+	// keyboard focus: a widget of a view that has gone must not keep the
+	// station's keys (Esc, A, P) from the station.
 	s.panelTick, s.live, s.liveSlow, s.panelKey = nil, nil, nil, nil
+	if d := fyne.CurrentApp(); d != nil {
+		if c := d.Driver().CanvasForObject(s.content); c != nil {
+			c.Unfocus()
+		}
+	}
 	if o == s.grid {
 		s.ov.bar.Show()
 	} else {
@@ -189,11 +196,11 @@ func (s *Station) ShowAdmin() {
 		func() fyne.CanvasObject { return widget.NewLabel("Bed 00 — name of the patient (standby)") },
 		func(i widget.ListItemID, o fyne.CanvasObject) {
 			b := beds[i]
-			who := b.Patient
-			if who == "" {
-				who = "empty"
+			row := b.Label + " — " + cmp.Or(b.Patient, "empty")
+			if b.State != "" && (b.Patient != "" || b.State != "empty") {
+				row += " (" + b.State + ")" // never "empty (empty)"
 			}
-			o.(*widget.Label).SetText(fmt.Sprintf("%s — %s (%s)", b.Label, who, b.State))
+			o.(*widget.Label).SetText(row)
 		})
 	fill := func() {
 		if sel < 0 || sel >= len(beds) {

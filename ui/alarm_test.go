@@ -217,7 +217,7 @@ func TestAlarmDisplay(t *testing.T) {
 	if r := al.rows[1]; !r.escalated || !r.accept.Visible() || !r.reject.Visible() || r.pause.Visible() {
 		t.Errorf("escalated row: accept %v reject %v pause %v", r.accept.Visible(), r.reject.Visible(), r.pause.Visible())
 	}
-	if !strings.Contains(st.Message(), "Accept = you respond and it is acknowledged") {
+	if !strings.Contains(st.Message(), "Accept = you respond (it is acknowledged)") {
 		t.Errorf("the bar's line says %q", st.Message())
 	}
 	if !al.more.Visible() || al.more.Text != "+ 3 more  incl. ** MEDIUM" || al.more.Importance != widget.WarningImportance {

@@ -592,8 +592,9 @@ type alarmUI struct {
 	audioSec int64
 	audioOn  bool // AUDIO OFF shown
 	msgUntil time.Time
-	msgFull  string // the message shown, before fitting
-	msgIdle  string // the message line when no command spoke
+	msgFull  string  // the message shown, before fitting
+	msgW     float32 // the width it was fitted to
+	msgIdle  string  // the message line when no command spoke
 
 	nRows    int // rows the bar has room for
 	rows     []*alarmRow
@@ -894,7 +895,7 @@ func (s *Station) applyView(v *alarms.View, now time.Time, hold bool) []string {
 	case len(v.Alarms) == 0:
 		al.msgIdle = "No alarms"
 	case len(v.Banner) > 0:
-		al.msgIdle = "Escalated to you: Accept = you respond and it is acknowledged · Reject = it stays escalated"
+		al.msgIdle = "Escalated to you: Accept = you respond (it is acknowledged) · Reject = it stays escalated"
 	case hold && !al.heldSince.IsZero():
 		al.msgIdle = "The list holds still under the pointer; new alarms are counted at the right"
 	default:
@@ -964,8 +965,9 @@ func (s *Station) tickAlarmClocks(now time.Time) {
 // sayIdle puts the idle message on the bar's message line.
 func (s *Station) sayIdle(time.Time) {
 	al := &s.al
-	if al.msg.Text != al.msgIdle || al.msg.Color != ColorDim {
-		al.msg.Text, al.msg.Color = al.msgIdle, ColorDim
+	if al.msgFull != al.msgIdle || al.msg.Color != ColorDim || al.msgW != al.msg.Size().Width {
+		al.msgFull, al.msg.Color, al.msgW = al.msgIdle, ColorDim, al.msg.Size().Width
+		fit(al.msg, al.msgIdle, al.msgW)
 		al.msg.Refresh()
 	}
 }
@@ -985,14 +987,9 @@ func (s *Station) say(ok bool, msg string) {
 	al.msgUntil = s.now().Add(messageShownFor)
 }
 
-// Message is the alarm bar's message line: the last command's answer or
-// refusal, or what the bar says when idle.
-func (s *Station) Message() string {
-	if s.al.msgFull != "" && !s.al.msgUntil.IsZero() {
-		return s.al.msgFull
-	}
-	return s.al.msg.Text
-}
+// Message is the alarm bar's message line, in full: the last command's
+// answer or refusal, or what the bar says when idle.
+func (s *Station) Message() string { return s.al.msgFull }
 
 // alarmName is how a message names an alarm: "Bed 05 *** Desat SpO2 84 < 85".
 func alarmName(a *alarms.Alarm) string {

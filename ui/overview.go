@@ -133,13 +133,49 @@ func (s *Station) buildOverview() {
 	ov.nextB = widget.NewButtonWithIcon("", theme.NavigateNextIcon(), func() { s.SetPage(s.ov.page + 1) })
 	ov.pageText = text("", ColorWhite, true)
 	ov.pageText.TextSize = 16
-	keys := text("Keys: arrows select · Enter opens · A acknowledge · P pause audio · E events · B burden · PgUp/PgDn page · Esc back", ColorDim, false)
+	keys := text("", ColorDim, false)
 	keys.TextSize = 14
+	keys.Alignment = fyne.TextAlignTrailing
 	left := container.NewHBox(widget.NewLabel("Layout"), ov.layoutSel, gap(16), ov.sortSel, gap(16), ov.alertChk,
 		gap(16), ov.prevB, ov.pageText, ov.nextB)
 	ov.wardTools = container.NewHBox()
-	ov.bar = container.NewBorder(nil, nil, container.NewHBox(left, gap(16), ov.wardTools), container.NewHBox(keys, gap(8)))
+	ov.bar = container.New(keysLayout{keys}, container.NewHBox(left, gap(16), ov.wardTools), keys)
 }
+
+// keysHelp is the keys' help on the overview's bar, longest first: the bar
+// shows the longest that fits beside its controls, or none.
+var keysHelp = []string{
+	"Keys: arrows select · Enter opens · A acknowledge · P pause audio · E events · B burden · PgUp/PgDn page · Esc back",
+	"Keys: arrows · Enter · A acknowledge · P pause audio · E events · B burden · Esc",
+	"A acknowledge · P pause audio · Esc back",
+}
+
+// keysLayout puts the overview's controls at the left and the keys' help
+// in what is left at the right; the help never overlaps a control.
+type keysLayout struct{ keys *canvas.Text }
+
+func (l keysLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	left := objs[0]
+	m := left.MinSize()
+	left.Move(fyne.NewPos(0, (size.Height-m.Height)/2))
+	left.Resize(fyne.NewSize(min(m.Width, size.Width), m.Height))
+	room := size.Width - m.Width - 24
+	say := ""
+	for _, h := range keysHelp {
+		if fyne.MeasureText(h, l.keys.TextSize, l.keys.TextStyle).Width <= room {
+			say = h
+			break
+		}
+	}
+	if l.keys.Text != say {
+		l.keys.Text = say
+		l.keys.Refresh()
+	}
+	l.keys.Move(fyne.NewPos(m.Width+16, 0))
+	l.keys.Resize(fyne.NewSize(max(0, room), size.Height))
+}
+
+func (l keysLayout) MinSize(objs []fyne.CanvasObject) fyne.Size { return objs[0].MinSize() }
 
 // addWardTool puts a button on the overview's bar (the ward's reviews).
 func (s *Station) addWardTool(label string, open func()) {

@@ -66,18 +66,20 @@ type Tile struct {
 	holding bool // the feed is bound to no configured bed: a holding tile
 	waves   int  // waveforms shown: 2 (ECG, pleth) or 3 (and respiration)
 
-	alarm      alarms.BedView
-	top        alarms.Alarm               // the bed's first alarm in the bar's order ("" ID: none)
-	hot        map[string]alarms.Priority // parameter ("hr", "spo2", "rr", "temp", "nibp") → priority of its active alarm
-	devPatient string                     // the patient the device reports, when it is not the admitted one
-	mrn        string
-	pauseUntil time.Time   // ALARM PAUSED ends; zero when not paused
-	pauseSec   int64       // seconds shown on the badge
-	painted    int8        // alarm flash state drawn (paint*)
-	hdrBase    color.NRGBA // header colour from the device state
-	headerLine string      // the alarm's header text before fitting
-	patientX   float32     // where the patient's name starts in the header
-	headerW    float32     // the room for name and alarm text
+	alarm       alarms.BedView
+	top         alarms.Alarm               // the bed's first alarm in the bar's order ("" ID: none)
+	hot         map[string]alarms.Priority // parameter ("hr", "spo2", "rr", "temp", "nibp") → priority of its active alarm
+	devPatient  string                     // the patient the device reports, when it is not the admitted one
+	mrn         string
+	pauseUntil  time.Time   // ALARM PAUSED ends; zero when not paused
+	pauseSec    int64       // seconds shown on the badge
+	painted     int8        // alarm flash state drawn (paint*)
+	hdrBase     color.NRGBA // header colour from the device state
+	headerLine  string      // the alarm's header text before fitting
+	patientX    float32     // where the patient's name starts in the header
+	headerW     float32     // the room for name and alarm text
+	headerRight float32     // where the state word ends
+	alarmBase   float32     // the alarm text's type size before shrinking
 
 	overlayBG                                *canvas.Rectangle
 	head, nums                               *textPanel // the header and the numerics column (see textPanel)
@@ -395,7 +397,10 @@ func (t *Tile) update(now time.Time) {
 		state, overlay, sub = "STANDBY", "STANDBY", "monitoring paused: no alarms"
 		hdr = colorTechnical
 	}
-	t.setText(t.stateText, state)
+	if t.stateText.Text != state {
+		t.setText(t.stateText, state)
+		t.placeHeader() // the state word's width changed
+	}
 	if t.hdrBase != hdr {
 		t.hdrBase = hdr
 		t.paintHeader()
@@ -619,9 +624,9 @@ func (t *Tile) placeBorder(size fyne.Size) {
 func (t *Tile) showHeaderText() {
 	line := ""
 	if t.alarm.Priority > alarms.None {
-		line = t.alarm.Text
+		line = shortAlarm(t.alarm.Text)
 		if t.top.ID != "" {
-			line = t.top.Text()
+			line = shortAlarm(t.top.Text())
 			if t.top.Ended {
 				line += " — ENDED"
 			}
@@ -634,11 +639,31 @@ func (t *Tile) showHeaderText() {
 	t.placeHeader()
 }
 
+// shortAlarm is an alarm's text as a tile's header shows it: up to its
+// first double space ("** NIBP 186/112 (137)" of "** NIBP 186/112 (137)  sys
+// > 160, dia > 90"); the value's colour on the tile and the bar's row say
+// the rest.
+func shortAlarm(s string) string {
+	if i := strings.Index(s, "  "); i > 0 {
+		return s[:i]
+	}
+	return s
+}
+
 // placeHeader lays the patient and the alarm text out between the bed's
-// label and the state word: the alarm text keeps its width, the name takes
-// what is left (at least a third of the room when both are there).
+// label and the state word. The state word takes its own width; the alarm
+// text keeps its width, then shrinks its type to three quarters; the name
+// takes what is left, at least a quarter of the room.
 func (t *Tile) placeHeader() {
-	x0, w := t.patientX, t.headerW
+	x0 := t.patientX
+	if t.headerRight > 0 {
+		sw := fyne.MeasureText(t.stateText.Text, t.stateText.TextSize, t.stateText.TextStyle).Width + 6
+		y, h := t.stateText.Position().Y, t.stateText.Size().Height
+		t.stateText.Move(fyne.NewPos(t.headerRight-sw, y))
+		t.stateText.Resize(fyne.NewSize(sw, h))
+		t.headerW = t.headerRight - sw - 8 - x0
+	}
+	w := t.headerW
 	if w <= 0 {
 		setIf(t.patientText, t.patient)
 		setIf(t.alarmText, t.headerLine)
@@ -659,11 +684,24 @@ func (t *Tile) placeHeader() {
 		return
 	}
 	need := fyne.MeasureText(t.patient, t.patientText.TextSize, t.patientText.TextStyle).Width + 8
-	aNeed := fyne.MeasureText(t.headerLine, t.alarmText.TextSize, t.alarmText.TextStyle).Width + 4
-	nameW := min(need, max(w/3, w-aNeed))
 	if t.patient == "" {
-		nameW = 0
+		need = 0
 	}
+	base := t.alarmBase
+	if base <= 0 {
+		base = t.alarmText.TextSize
+	}
+	room := w - min(need, w/4)
+	ts := base
+	for ts > base*0.75 && fyne.MeasureText(t.headerLine, ts, t.alarmText.TextStyle).Width+4 > room {
+		ts -= 0.5
+	}
+	if t.alarmText.TextSize != ts {
+		t.alarmText.TextSize = ts
+		t.alarmText.Text = "" // fit redraws
+	}
+	aNeed := fyne.MeasureText(t.headerLine, ts, t.alarmText.TextStyle).Width + 4
+	nameW := min(need, max(w-room, w-aNeed))
 	t.patientText.Move(fyne.NewPos(x0, t.patientText.Position().Y))
 	t.patientText.Resize(fyne.NewSize(nameW, t.patientText.Size().Height))
 	t.alarmText.Move(fyne.NewPos(x0+nameW, t.patientText.Position().Y-1))
@@ -758,15 +796,16 @@ func (r *tileRenderer) Layout(size fyne.Size) {
 	sizeText(t.bedText, 20)
 	sizeText(t.patientText, 17)
 	sizeText(t.stateText, 16)
-	pad := 6 * k
+	pad := max(6*k, 9) // clear of the alarm border (6 px when lit)
 	bedW := max(90*k, float32(len([]rune(t.bedText.Text)))*11*k)
 	place(t.bedText, pad, 2*k, bedW, hh-4*k)
 	// Text keeps clear of the right edge, where the alarm border is drawn.
 	const edge = 8
 	sizeText(t.alarmText, 17)
+	t.alarmBase = t.alarmText.TextSize
 	place(t.patientText, pad+bedW-2*k, 3*k, size.Width-bedW-132*k, hh-4*k)
 	place(t.stateText, size.Width-edge-124*k, 4*k, 124*k, hh-6*k)
-	t.patientX, t.headerW = pad+bedW-2*k, size.Width-bedW-132*k
+	t.patientX, t.headerW, t.headerRight = pad+bedW-2*k, size.Width-bedW-132*k, size.Width-edge
 	t.placeHeader()
 	t.placeBorder(size)
 
@@ -875,13 +914,14 @@ func (r *tileRenderer) layoutCompact(size fyne.Size) {
 	t.head.place(fyne.NewPos(0, 0), fyne.NewSize(size.Width, hh))
 	t.bedText.TextSize, t.patientText.TextSize, t.stateText.TextSize = 15*k, 13*k, 12*k
 	t.alarmText.TextSize = 13 * k
+	t.alarmBase = t.alarmText.TextSize
 	const edge = 6
-	pad := 4 * k
+	pad := max(4*k, 8) // clear of the alarm border
 	bedW := max(70*k, float32(len([]rune(t.bedText.Text)))*9*k)
 	place(t.bedText, pad, 1, bedW, hh-2)
 	place(t.patientText, pad+bedW, 2, size.Width-bedW-pad-94*k-edge, hh-3)
 	place(t.stateText, size.Width-edge-90*k, 2, 90*k, hh-3)
-	t.patientX, t.headerW = pad+bedW, size.Width-bedW-pad-94*k-edge
+	t.patientX, t.headerW, t.headerRight = pad+bedW, size.Width-bedW-pad-94*k-edge, size.Width-edge
 	t.placeHeader()
 	t.placeBorder(size)
 
