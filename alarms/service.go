@@ -48,6 +48,10 @@ const (
 	// (monitor.ClockAlarmID).
 	CodeSource      = "feed-source"
 	CodeDeviceClock = "device-clock"
+	// CodePatient: a bed's device reports another patient than the one
+	// admitted (monitor.PatientAlarmID): the station's own check, so a
+	// Technical alarm, not the device's.
+	CodePatient = "patient-mismatch"
 	// CodeInsecure: the admin allowed a plaintext link to a broker on
 	// another host (--insecure-plaintext).
 	CodeInsecure = "insecure-link"
@@ -708,6 +712,8 @@ func (s *Service) deviceAlarm(bed string, a feed.Alarm, at time.Time) {
 	switch a.ID {
 	case monitor.SourceAlarmID:
 		code = CodeSource
+	case monitor.PatientAlarmID:
+		code, src = CodePatient, Technical // the station's check, not the device's
 	case monitor.ClockAlarmID:
 		code = CodeDeviceClock
 	}

@@ -341,3 +341,39 @@ func TestServiceAcceptAcknowledgesInVirtualTime(t *testing.T) {
 		}
 	})
 }
+
+// The station's own checks that enter as a bed's alarm (Service.Alarm)
+// get their own codes: a feed from another source (CodeSource), a device
+// reporting another patient than the admitted one (CodePatient, the
+// station's technical alarm, not the device's); a device's own technical
+// alarm stays "dev-<id>", device-technical.
+func TestServiceStationChecksCodes(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		svc, _, _, stop := startService(t, Nurse)
+		defer stop()
+		cases := []struct {
+			id, code string
+			src      Source
+		}{
+			{monitor.PatientAlarmID, CodePatient, Technical},
+			{monitor.SourceAlarmID, CodeSource, DeviceTechnical},
+			{"BATT-LOW", "dev-BATT-LOW", DeviceTechnical},
+		}
+		for _, tc := range cases {
+			svc.Alarm("05", feed.Alarm{ID: tc.id, TsMs: time.Now().UnixMilli(), Priority: feed.AlarmMedium,
+				Source: feed.SourceTechnical, Phase: feed.PhaseStart, State: feed.StateActive, Text: tc.id}, time.Now())
+		}
+		time.Sleep(50 * time.Millisecond)
+		synctest.Wait()
+		got := map[string]Alarm{}
+		for _, a := range svc.View().Alarms {
+			got[a.Message] = a
+		}
+		for _, tc := range cases {
+			a, ok := got[tc.id]
+			if !ok || a.Code != tc.code || a.Source != tc.src || a.Priority != Medium {
+				t.Errorf("alarm %s: %+v (present %v), want code %s source %v", tc.id, a, ok, tc.code, tc.src)
+			}
+		}
+	})
+}

@@ -5,16 +5,16 @@ import (
 	"time"
 
 	"github.com/vigil-station/vigil/app/store"
+	"github.com/vigil-station/vigil/monitor"
 	"github.com/vigil-station/vigil/monitor/feed"
 	"github.com/vigil-station/vigil/ui"
 )
 
-// PatientAlarmID is the technical alarm of a bed whose device reports
-// another patient than the one admitted to the bed: the data on the screen
-// and the alarms may be another person's (a device moved without a
-// transfer, a wrong admission). MEDIUM; it ends when the device and the
-// admission agree, or when the bed has no patient.
-const PatientAlarmID = "vigil-patient"
+// The technical alarm monitor.PatientAlarmID (code alarms.CodePatient) is
+// a bed's whose device reports another patient than the one admitted to the
+// bed: the data on the screen and the alarms may be another person's (a
+// device moved without a transfer, a wrong admission). MEDIUM; it ends when
+// the device and the admission agree, or when the bed has no patient.
 
 // evPatientMismatch is the journal row of a mismatch starting (and
 // evPatientAgrees of it ending).
@@ -66,7 +66,7 @@ func (c *Core) bedLabel(feedBed string) ui.BedLabel {
 
 // startPatientCheck compares, every patientCheckEvery until the core
 // stops, each bound bed's device status with its admission (see
-// PatientAlarmID). After startAlarms.
+// monitor.PatientAlarmID). After startAlarms.
 func (c *Core) startPatientCheck() {
 	p := &patientCheck{c: c, on: map[string]mismatch{}}
 	c.wg.Add(1)
@@ -107,7 +107,7 @@ func (p *patientCheck) check(now time.Time) {
 		return
 	}
 	alarm := func(bed string, m mismatch, on bool) {
-		a := feed.Alarm{ID: PatientAlarmID, TsMs: m.since.UnixMilli(), Priority: feed.AlarmMedium,
+		a := feed.Alarm{ID: monitor.PatientAlarmID, TsMs: m.since.UnixMilli(), Priority: feed.AlarmMedium,
 			Source: feed.SourceTechnical, Phase: feed.PhaseStart, State: feed.StateActive, Text: m.text}
 		if !on {
 			a.Phase, a.State = feed.PhaseEnd, feed.StateInactive

@@ -78,7 +78,7 @@ func TestPatientMismatchAlarm(t *testing.T) {
 	waitFor(t, 5*time.Second, "the mismatch alarm", func() bool { _, ok := mismatch(); return ok })
 	a, _ := mismatch()
 	if a.Message != "PATIENT MISMATCH: device reports Sofia Haddad, admitted Tony Hoare" || a.Priority != alarms.Medium ||
-		a.Source == alarms.Physiological || a.Source == alarms.Device {
+		a.Source != alarms.Technical || a.Code != alarms.CodePatient {
 		t.Fatalf("alarm %+v", a)
 	}
 	if l := c.bedLabel("16"); l.Patient != "Tony Hoare" || l.MRN != "DEMO-1016" || l.DevicePatient != "Sofia Haddad" || l.Label != "Bed 16" {

@@ -34,6 +34,11 @@ import (
 // only, its bound device's.
 const SourceAlarmID = "vigil-source"
 
+// PatientAlarmID is the technical alarm of a bed whose device reports
+// another patient than the one admitted to the bed (the station's check,
+// app/patientcheck.go), raised through the alarm system like SourceAlarmID.
+const PatientAlarmID = "vigil-patient"
+
 // SourceHold is how long a conflict lasts after its last evidence.
 const SourceHold = 30 * time.Second
 
