@@ -33,7 +33,19 @@ type TrendSeries struct {
 	Decimals    int
 	Points      []TrendPoint // in time order
 	Low, High   float64      // the bed's alarm limits now; NaN: none
-	Marks       []TrendMark  // onsets of this parameter's alarms
+	// Desat is SpO2's desaturation limit now (the HIGH limit below Low),
+	// drawn as a line of its own; 0 or NaN: none (the zero value draws
+	// nothing: no desaturation limit is 0 %).
+	Desat float64
+	Marks []TrendMark // onsets of this parameter's alarms
+}
+
+// desat is s's desaturation limit, NaN when it has none.
+func (s TrendSeries) desat() float64 {
+	if s.Desat == 0 {
+		return math.NaN()
+	}
+	return s.Desat
 }
 
 // trendGap is the silence after which the trend line is broken rather
@@ -43,8 +55,9 @@ const trendGap = 3 * time.Minute
 func dcolor(c color.NRGBA) drawing.Color { return drawing.Color{R: c.R, G: c.G, B: c.B, A: c.A} }
 
 // RenderTrend draws s over [from, to) into a w×h image: the minute medians
-// as a line (broken at gaps), the alarm limits as dashed lines, alarm
-// onsets as vertical lines in their priority's colour. It allocates its
+// as a line (broken at gaps), the alarm limits as dashed lines, SpO2's
+// desaturation limit as a solid line in the HIGH colour, alarm onsets as
+// vertical lines in their priority's colour. It allocates its
 // image; callers render off the UI thread and swap the result in.
 func RenderTrend(s TrendSeries, from, to time.Time, w, h int) (*image.RGBA, error) {
 	bg, fg, grid := dcolor(colorTile), dcolor(ColorWhite), drawing.Color{R: 0x3a, G: 0x3f, B: 0x48, A: 0xff}
@@ -52,7 +65,7 @@ func RenderTrend(s TrendSeries, from, to time.Time, w, h int) (*image.RGBA, erro
 	for _, p := range s.Points {
 		lo, hi = min(lo, p.V), max(hi, p.V)
 	}
-	for _, l := range []float64{s.Low, s.High} {
+	for _, l := range []float64{s.Low, s.High, s.desat()} {
 		if !math.IsNaN(l) {
 			lo, hi = min(lo, l), max(hi, l)
 		}
@@ -89,6 +102,10 @@ func RenderTrend(s TrendSeries, from, to time.Time, w, h int) (*image.RGBA, erro
 		if !math.IsNaN(l) {
 			series = append(series, chartdraw.TimeSeries{Style: limit, XValues: []time.Time{from, to}, YValues: []float64{l, l}})
 		}
+	}
+	if d := s.desat(); !math.IsNaN(d) { // solid and heavier: the HIGH limit, told apart from the dashed ones
+		desat := chartdraw.Style{StrokeColor: dcolor(ColorAlarmHigh), StrokeWidth: 2.5}
+		series = append(series, chartdraw.TimeSeries{Style: desat, XValues: []time.Time{from, to}, YValues: []float64{d, d}})
 	}
 	for _, m := range s.Marks {
 		if m.At.Before(from) || !m.At.Before(to) {

@@ -67,3 +67,66 @@ func TestRenderTrend(t *testing.T) {
 		t.Errorf("%d line pixels inside the gap", n)
 	}
 }
+
+// redRuns is, per row of img, the longest run of red pixels (reddish:
+// the thin dashes are blended with the background).
+func redRuns(img image.Image) []int {
+	isRed := func(c color.Color) bool { r, g, b := rgb8(c); return r > 100 && r > 2*g && r > 2*b }
+	b := img.Bounds()
+	runs := make([]int, b.Dy())
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		n := 0
+		for x := b.Min.X; x < b.Max.X; x++ {
+			if isRed(img.At(x, y)) {
+				n++
+				runs[y-b.Min.Y] = max(runs[y-b.Min.Y], n)
+			} else {
+				n = 0
+			}
+		}
+	}
+	return runs
+}
+
+// SpO2's desaturation limit (HIGH) is drawn as its own line, solid in the
+// HIGH colour across the chart, apart from the dashed low limit above it,
+// even when it lies below every value and the low limit; none when the
+// series has none (0 or NaN).
+func TestRenderTrendDesatLine(t *testing.T) {
+	to := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+	from := to.Add(-8 * time.Hour)
+	s := TrendSeries{Label: "SpO2", Unit: "%", Color: ColorSpO2, Low: 90, High: math.NaN(), Desat: 80}
+	for m := 0; m < 8*60; m++ {
+		s.Points = append(s.Points, TrendPoint{from.Add(time.Duration(m) * time.Minute), 97})
+	}
+	const w, h = 900, 260
+	solid := func(s TrendSeries) (rows []int, dashed []int) {
+		t.Helper()
+		img, err := RenderTrend(s, from, to, w, h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for y, n := range redRuns(img) {
+			switch {
+			case n > w/2:
+				rows = append(rows, y)
+			case n > 0:
+				dashed = append(dashed, y)
+			}
+		}
+		return rows, dashed
+	}
+	rows, dashed := solid(s)
+	if len(rows) == 0 {
+		t.Fatal("no solid desaturation line")
+	}
+	if len(dashed) == 0 || dashed[0] >= rows[0] {
+		t.Fatalf("the dashed low limit (rows %v) is not above the desaturation line (rows %v)", dashed, rows)
+	}
+	for _, none := range []float64{0, math.NaN()} {
+		s.Desat = none
+		if rows, dashed := solid(s); len(rows) != 0 || len(dashed) == 0 {
+			t.Errorf("desat %v: solid red rows %v, dashed %v; want only the dashed low limit", none, rows, dashed)
+		}
+	}
+}

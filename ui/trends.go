@@ -114,8 +114,12 @@ func (s *Station) ShowTrends(bed string) {
 				if len(got) == 0 {
 					status.SetText("no trends recorded for this bed in the last " + spanName(span))
 				} else {
-					status.SetText(fmt.Sprintf("%d parameters, 1-minute medians, %s; red dashes: alarm limits; vertical lines: alarm onsets (read in %d ms)",
-						len(got), spanName(span), took.Milliseconds()))
+					desat := ""
+					if slices.ContainsFunc(got, func(s TrendSeries) bool { return !math.IsNaN(s.desat()) }) {
+						desat = "; solid red: SpO2 desaturation limit (HIGH)"
+					}
+					status.SetText(fmt.Sprintf("%d parameters, 1-minute medians, %s; red dashes: alarm limits%s; vertical lines: alarm onsets (read in %d ms)",
+						len(got), spanName(span), desat, took.Milliseconds()))
 				}
 			})
 		})
@@ -188,22 +192,23 @@ func (s *Station) desatLimit(bed string) float64 {
 
 // trendLimits says where a trend's limits come from.
 type trendLimits struct {
-	fromDesk bool    // Low and High are the detail's (the LimitDesk's)
-	desat    float64 // SpO2 only: the desaturation limit; NaN: none
+	fromDesk bool // Low, High and Desat are the detail's (the LimitDesk's, and the alarm system's desat)
 }
 
 // withDeskLimits gives s the detail's limits of its parameter (rows from
 // the LimitDesk, matched by label) and, for SpO2, the desaturation limit
-// beside them; a parameter the desk does not list keeps the source's.
+// desat (NaN: off) beside them, drawn and labelled (Desat); another
+// parameter has none. A parameter the desk does not list keeps the
+// source's.
 func withDeskLimits(s TrendSeries, rows []LimitRow, desat float64) (TrendSeries, trendLimits) {
-	lim := trendLimits{desat: math.NaN()}
+	var lim trendLimits
 	i := slices.IndexFunc(rows, func(r LimitRow) bool { return r.Label == s.Label })
 	if i < 0 {
 		return s, lim
 	}
-	s.Low, s.High, lim.fromDesk = rows[i].Low, rows[i].High, true
+	s.Low, s.High, s.Desat, lim.fromDesk = rows[i].Low, rows[i].High, math.NaN(), true
 	if rows[i].Param == "spo2" {
-		lim.desat = desat
+		s.Desat = desat
 	}
 	return s, lim
 }
@@ -222,11 +227,11 @@ func trendLabel(s TrendSeries, l trendLimits) fyne.CanvasObject {
 	switch {
 	case l.fromDesk: // each limit named, as the detail has it
 		box.Add(text("low "+limitText(s.Low, s.Decimals)+" · high "+limitText(s.High, s.Decimals), ColorDim, false))
-		if !math.IsNaN(l.desat) {
-			box.Add(text("desat "+limitText(l.desat, 0)+" (HIGH)", ColorDim, false))
-		}
 	case !math.IsNaN(s.Low) || !math.IsNaN(s.High):
 		box.Add(text(fmt.Sprintf("limits %s – %s", limitText(s.Low, s.Decimals), limitText(s.High, s.Decimals)), ColorDim, false))
+	}
+	if d := s.desat(); !math.IsNaN(d) { // the solid line
+		box.Add(text("desat "+limitText(d, 0)+" (HIGH)", ColorDim, false))
 	}
 	return container.NewGridWrap(fyne.NewSize(150, trendChartHeight), box)
 }

@@ -27,7 +27,7 @@ func (f *fakeTrends) Trends(bed string, from, to time.Time) ([]TrendSeries, erro
 	f.spans, f.beds = append(f.spans, to.Sub(from)), append(f.beds, bed)
 	f.mu.Unlock()
 	s, _, _ := trendFixture()
-	spo2 := TrendSeries{Label: "SpO2", Unit: "%", Color: ColorSpO2, Low: 85, High: math.NaN()}
+	spo2 := TrendSeries{Label: "SpO2", Unit: "%", Color: ColorSpO2, Low: 90, High: math.NaN(), Desat: 85}
 	for _, p := range s.Points[:120] {
 		spo2.Points = append(spo2.Points, TrendPoint{p.At, 97})
 	}
@@ -79,7 +79,8 @@ func TestTrendView(t *testing.T) {
 	if spans, beds := src.asked(); len(spans) != 1 || spans[0] != 8*time.Hour || beds[0] != "05" {
 		t.Fatalf("asked for %v of %q, want 8 h of bed 05", spans, beds)
 	}
-	if l := labels(st.Content()); !strings.Contains(l, "2 parameters") || !strings.Contains(l, "85 – off") {
+	if l := labels(st.Content()); !strings.Contains(l, "2 parameters") || !strings.Contains(l, "limits 90 – off") ||
+		!strings.Contains(l, "desat 85 (HIGH)") || !strings.Contains(l, "solid red: SpO2 desaturation limit") {
 		t.Fatalf("the view says %q", l)
 	}
 	var spans *widget.RadioGroup
@@ -145,8 +146,7 @@ func (d desatLimits) DesatLimit(string) float64 { return d.desat }
 
 // The trends show each limit from the one source the detail reads (the
 // LimitDesk), labelled: SpO2's low limit 90 and its desaturation limit 85
-// are two limits, each named, never one bare "85" beside the detail's 90
-// (the trend source folds the desaturation limit into its Low).
+// are two limits, each named, never one bare "85" beside the detail's 90.
 func TestTrendLimitsAreTheDetailsLabelled(t *testing.T) {
 	desk := &fakeDesk{view: alarmView(1, time.UnixMilli(t0+4000))}
 	st, _, _ := alarmStation(t, desk)
@@ -172,22 +172,32 @@ func TestTrendLimitsAreTheDetailsLabelled(t *testing.T) {
 }
 
 // The chart draws the limits the label names: the detail's, not the trend
-// source's own copy; the desaturation limit travels beside them.
+// source's own copy; SpO2's desaturation limit is drawn too, the alarm
+// system's, beside them (the source's when the desk does not list SpO2).
 func TestTrendLimitsFromTheLimitDesk(t *testing.T) {
 	rows := newFakeLimits().rows
 	spo2 := TrendSeries{Label: "SpO2", Low: 85, High: math.NaN()}
 	got, lim := withDeskLimits(spo2, rows, 85)
-	if got.Low != 90 || !math.IsNaN(got.High) || !lim.fromDesk || lim.desat != 85 {
-		t.Fatalf("SpO2 limits %v–%v, %+v; want low 90 from the desk, desat 85", got.Low, got.High, lim)
+	if got.Low != 90 || !math.IsNaN(got.High) || !lim.fromDesk || got.Desat != 85 {
+		t.Fatalf("SpO2 limits %v–%v desat %v, %+v; want low 90 from the desk, desat 85", got.Low, got.High, got.Desat, lim)
+	}
+	// The alarm system says the desaturation limit is off: none drawn,
+	// whatever the source had.
+	if got, _ := withDeskLimits(TrendSeries{Label: "SpO2", Low: 90, High: math.NaN(), Desat: 85}, rows, math.NaN()); !math.IsNaN(got.desat()) {
+		t.Fatalf("desat %v, want none", got.Desat)
 	}
 	hr := TrendSeries{Label: "HR", Low: 40, High: 130}
-	if got, lim := withDeskLimits(hr, rows, 85); got.Low != 50 || got.High != 120 || !math.IsNaN(lim.desat) {
-		t.Fatalf("HR limits %v–%v, %+v", got.Low, got.High, lim)
+	if got, lim := withDeskLimits(hr, rows, 85); got.Low != 50 || got.High != 120 || !math.IsNaN(got.desat()) {
+		t.Fatalf("HR limits %v–%v desat %v, %+v", got.Low, got.High, got.Desat, lim)
 	}
 	// Not in the desk: the source's, said as plain limits.
 	rr := TrendSeries{Label: "RR", Low: 8, High: 30}
 	if got, lim := withDeskLimits(rr, rows, 85); got.Low != 8 || got.High != 30 || lim.fromDesk {
 		t.Fatalf("RR limits %v–%v, %+v", got.Low, got.High, lim)
+	}
+	src := TrendSeries{Label: "SpO2", Low: 90, High: math.NaN(), Desat: 85}
+	if got, lim := withDeskLimits(src, nil, 80); got.Low != 90 || got.Desat != 85 || lim.fromDesk {
+		t.Fatalf("SpO2 without a desk: %v desat %v, %+v; want the source's", got.Low, got.Desat, lim)
 	}
 }
 
