@@ -17,7 +17,8 @@ import (
 var errRecordingsOff = errors.New("recordings are unavailable at this station (see its technical alarm)")
 
 // trendDesk feeds the trend view from the recordings (minute medians),
-// the alarm engine (the bed's limits now) and the journal (alarm onsets).
+// the alarm engine (the bed's limits now, SpO2's desaturation limit too)
+// and the journal (alarm onsets).
 type trendDesk struct{ c *Core }
 
 // trendStyle is a parameter's unit and colour (the tile's colours).
@@ -71,10 +72,8 @@ func (d trendDesk) Trends(bed string, from, to time.Time) ([]ui.TrendSeries, err
 		if l, ok := lim.Limit(p.Name); ok {
 			s.Low, s.High = l.Low, l.High
 		}
-		if p.Name == "spo2" { // the desaturation limit is the one that matters most
-			if ds := lim.Desat(); !math.IsNaN(ds) && (math.IsNaN(s.Low) || ds < s.Low) {
-				s.Low = ds
-			}
+		if p.Name == "spo2" { // the HIGH limit below the low limit, drawn apart
+			s.Desat = lim.Desat()
 		}
 		s.Points = make([]ui.TrendPoint, len(pts))
 		for i, tp := range pts {

@@ -10,8 +10,8 @@ import (
 )
 
 // The trend view's data on a running station: minute medians from the
-// recordings, the bed's limits from the alarm engine (SpO2 low = the
-// desaturation limit), the desaturation onset from the journal.
+// recordings, the bed's limits from the alarm engine (SpO2's low limit and,
+// apart, its desaturation limit), the desaturation onset from the journal.
 func TestTrendDeskOnAStation(t *testing.T) {
 	cfg := testConfig(t, mosquittoURL)
 	cfg.Operator = "nina"
@@ -41,8 +41,8 @@ func TestTrendDeskOnAStation(t *testing.T) {
 				if s.Points[0].V != 97 || s.Points[1].V != 96 || s.Points[2].V != 95 {
 					t.Fatalf("SpO2 minutes %+v", s.Points)
 				}
-				if s.Low != 85 || !math.IsNaN(s.High) {
-					t.Fatalf("SpO2 limits %v..%v, want the desaturation limit 85 and no high limit", s.Low, s.High)
+				if s.Low != 90 || !math.IsNaN(s.High) || s.Desat != 85 {
+					t.Fatalf("SpO2 limits %v..%v desat %v, want the low limit 90, no high limit, the desaturation limit 85 apart", s.Low, s.High, s.Desat)
 				}
 				return len(s.Marks) == 1 && s.Marks[0].Priority == alarms.High
 			}

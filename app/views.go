@@ -17,6 +17,8 @@ import (
 // change is checked against the operator's role, journalled, and kept).
 type limitDesk struct{ c *Core }
 
+var _ ui.DesatDesk = limitDesk{}
+
 // limitStep is one tap of − or + on the detail view.
 func limitStep(name string) float64 {
 	switch name {
@@ -43,6 +45,10 @@ func (d limitDesk) BedLimits(bed string) []ui.LimitRow {
 	}
 	return out
 }
+
+// DesatLimit is bed's SpO2 desaturation limit (ui.DesatDesk): the alarm
+// engine's, of the bed's profile.
+func (d limitDesk) DesatLimit(bed string) float64 { return d.c.Alarms.Limits(bed).Desat() }
 
 func (d limitDesk) MayAdjust(bed string) error {
 	b, ok := d.c.BedInfo(bed)
