@@ -248,3 +248,21 @@ func TestOverviewFlags(t *testing.T) {
 		}
 	}
 }
+
+// A station that makes no alarm sound says why on its bar; the window's
+// size is checked with the configuration.
+func TestSoundNoteAndWindowSize(t *testing.T) {
+	for _, c := range []struct{ audio, problem, want string }{
+		{"default", "", ""}, {"off", "", "NO SOUND (--audio off)"}, {"wav:/tmp/x", "", "NO SOUND: alarms to WAV files"},
+		{"default", "Station sound unavailable: no device", "NO SOUND: sound card unavailable"},
+	} {
+		if got := soundNote(c.audio, c.problem); got != c.want {
+			t.Errorf("soundNote(%q, %q) = %q, want %q", c.audio, c.problem, got, c.want)
+		}
+	}
+	for s, ok := range map[string]bool{"": true, "1280x800": true, "2560x1440": true, "12x8": false, "big": false, "1280x": false} {
+		if _, _, err := windowSize(s); (err == nil) != ok {
+			t.Errorf("windowSize(%q): %v", s, err)
+		}
+	}
+}

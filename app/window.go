@@ -48,6 +48,7 @@ func runWindow(ctx context.Context, cfg Config, core *Core) error {
 		}
 		st.SetSession(core.Session, w)
 	}
+	st.SetSoundNote(soundNote(cfg.Audio, core.soundProblem))
 	st.ExportDir = filepath.Join(cfg.DataDir, "exports")
 	st.SetWaves(cfg.Waves)
 	st.SetLayout(cfg.Layout)
@@ -137,4 +138,19 @@ func watchdog(ctx context.Context, core *Core, frames func() uint64) {
 			last, stuck = f, 0
 		}
 	}
+}
+
+// soundNote is the station bar's standing note when the station makes no
+// alarm sound: started with --audio off, writing WAV files, or no sound card
+// (problem).
+func soundNote(audio, problem string) string {
+	switch {
+	case problem != "":
+		return "NO SOUND: sound card unavailable"
+	case audio == "off" || audio == "":
+		return "NO SOUND (--audio off)"
+	case strings.HasPrefix(audio, "wav:"):
+		return "NO SOUND: alarms to WAV files"
+	}
+	return ""
 }

@@ -728,3 +728,22 @@ func TestAlarmKeys(t *testing.T) {
 		}
 	}
 }
+
+// A station that makes no sound says so on its bar, all the time.
+func TestSoundNoteOnStationBar(t *testing.T) {
+	desk := &fakeDesk{view: alarmView(1, time.UnixMilli(t0+4000))}
+	st, w, _ := alarmStation(t, desk)
+	st.SetSoundNote("NO SOUND (--audio off)")
+	box := abs(st.al.soundBox, 0, 0, 0, 0)
+	if !st.al.soundBox.Visible() || box.Min.Y > 4 || box.Overlaps(abs(st.linkText, 0, 0, 0, 0)) ||
+		box.Overlaps(abs(st.al.audioBox, 0, 0, 0, 0)) {
+		t.Fatalf("sound note visible %v at %v", st.al.soundBox.Visible(), box)
+	}
+	if f := share(w.Canvas().Capture(), box, isYellow); f < 0.4 {
+		t.Fatalf("the note's box is %.0f %% yellow", 100*f)
+	}
+	st.SetSoundNote("")
+	if st.al.soundBox.Visible() {
+		t.Fatal("the note stays")
+	}
+}

@@ -607,6 +607,8 @@ type alarmUI struct {
 	audioAll *barButton
 	audioBox fyne.CanvasObject // AUDIO OFF / AUDIO PAUSED m:ss on the station bar
 	audioTxt *canvas.Text
+	soundBox fyne.CanvasObject // the station makes no sound (SetSoundNote)
+	soundTxt *canvas.Text
 }
 
 // hover is told by the bar's rows and buttons where the pointer is.
@@ -657,8 +659,30 @@ func (s *Station) buildAlarmUI() {
 	al.audioBox = container.NewStack(canvas.NewRectangle(ColorAudioInactive),
 		container.NewHBox(gap(4), bellImage(ColorAudioInactive, 26), al.audioTxt, gap(6)))
 	al.audioBox.Hide()
+	al.soundTxt = text("", ColorBlack, true)
+	al.soundTxt.TextSize = 18
+	al.soundBox = container.NewStack(canvas.NewRectangle(ColorAudioInactive),
+		container.NewHBox(gap(4), bellImage(ColorAudioInactive, 24), al.soundTxt, gap(6)))
+	al.soundBox.Hide()
 	s.sayIdle(s.now())
 }
+
+// SetSoundNote puts a standing box on the station bar saying that this
+// station makes no alarm sound ("" takes it down): a nurse must see that
+// the station is silent, whatever the reason (--audio off, no sound card).
+func (s *Station) SetSoundNote(note string) {
+	al := &s.al
+	if al.soundTxt.Text != note {
+		al.soundTxt.Text = note
+		al.soundTxt.Refresh()
+	}
+	if showIf(al.soundBox, note != "") {
+		s.relayout()
+	}
+}
+
+// SoundNote is the box's text ("" when not shown).
+func (s *Station) SoundNote() string { return s.al.soundTxt.Text }
 
 // setRowsFor gives the bar as many rows as the window's height allows:
 // three on a screen of 1200 pixels and more, else two (a 1080p screen keeps

@@ -165,7 +165,7 @@ func NewStation(hub *monitor.Hub, link Link, now func() time.Time) *Station {
 	})
 	about.Importance = widget.LowImportance
 	s.buildAlarmUI()
-	s.barRight = container.NewHBox(s.al.audioBox, s.linkText, about)
+	s.barRight = container.NewHBox(s.al.soundBox, s.al.audioBox, s.linkText, about)
 	s.barBox = container.New(&barLayout{s: s}, s.title, s.clock, s.safety, s.barRight)
 	bar := container.NewStack(s.barBG, s.barBox)
 	s.problem = text("", ColorAlarmMedium, true)
