@@ -480,10 +480,16 @@ func (d *bedDetail) update(now time.Time) {
 		if v := s.al.desk.View(); v != nil && v.Seq != d.seq {
 			d.seq = v.Seq
 			d.alarmsB.Objects = d.alarmsB.Objects[:0]
+			hot := map[string]alarms.Priority{}
 			for i := range v.Alarms {
 				a := &v.Alarms[i]
 				if a.Bed != d.bed.Name {
 					continue
+				}
+				if !a.Ended && a.Source != alarms.Technical && a.Source != alarms.DeviceTechnical {
+					for _, p := range detailParamsOf(a) {
+						hot[p] = max(hot[p], a.Priority)
+					}
 				}
 				state := "unacknowledged"
 				if a.Acked {
@@ -498,6 +504,17 @@ func (d *bedDetail) update(now time.Time) {
 			}
 			if len(d.alarmsB.Objects) == 0 {
 				d.alarmsB.Add(widget.NewLabel("none"))
+			}
+			// The value out of range in its alarm's colour, as on the tile.
+			for param, t := range d.values {
+				col := paramColor(param)
+				if p := hot[param]; p > alarms.None {
+					col = PriorityColor(p)
+				}
+				if t.Color != col {
+					t.Color = col
+					t.Refresh()
+				}
 			}
 			d.side.Refresh()
 		}
@@ -629,4 +646,26 @@ func (d *bedDetail) key(ev *fyne.KeyEvent) bool {
 		return false
 	}
 	return true
+}
+
+// detailParamsOf are the detail's values an alarm is about: its parameter,
+// a blood pressure group's crossed members, the heart rate for an
+// arrhythmia.
+func detailParamsOf(a *alarms.Alarm) []string {
+	if g, ok := alarms.LimitGroupByCode(a.Code); ok {
+		var out []string
+		_, crossed, _ := strings.Cut(a.Message, "  ")
+		for i, m := range g.Members {
+			if i < len(g.Short) && strings.Contains(crossed, g.Short[i]+" ") {
+				out = append(out, m)
+			}
+		}
+		return out
+	}
+	switch p := paramOfCode(a.Code); p {
+	case "", "nibp":
+		return nil
+	default:
+		return []string{p}
+	}
 }

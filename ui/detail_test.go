@@ -182,3 +182,36 @@ func TestDetailOtherValues(t *testing.T) {
 		t.Fatalf("a value the device stopped sending still shown: %q", d.other.Text)
 	}
 }
+
+// The detail draws a value that is out of range in its alarm's colour, as
+// the tile does: bed 05's SpO2 under its desaturation, bed 13's crossed NIBP
+// members and none of the others.
+func TestDetailColoursOutOfRangeValues(t *testing.T) {
+	desk := &fakeDesk{view: manyAlarms(1, time.UnixMilli(t0+4000))}
+	st, _, clk := alarmStation(t, desk)
+	st.spawn = func(f func()) { f() }
+	st.ShowBed("05")
+	clk.t = clk.t.Add(time.Second)
+	st.update(clk.now())
+	if c := st.detail.values["spo2"].Color; c != ColorAlarmHigh {
+		t.Errorf("bed 05 SpO2 in %v under a HIGH desaturation", c)
+	}
+	if c := st.detail.values["hr"].Color; c != ColorECG {
+		t.Errorf("bed 05 HR in %v with no HR alarm", c)
+	}
+	v := manyAlarms(2, clk.t)
+	for i := range v.Alarms {
+		if v.Alarms[i].Bed == "13" {
+			v.Alarms[i].Message = "NIBP 166/88 (112)  sys > 160, mean > 110"
+		}
+	}
+	desk.view = v
+	st.ShowBed("13")
+	clk.t = clk.t.Add(time.Second)
+	st.update(clk.now())
+	d := st.detail
+	if d.values["nibp-sys"].Color != ColorAlarmMedium || d.values["nibp-mean"].Color != ColorAlarmMedium ||
+		d.values["nibp-dia"].Color == ColorAlarmMedium {
+		t.Errorf("bed 13 NIBP sys %v dia %v mean %v", d.values["nibp-sys"].Color, d.values["nibp-dia"].Color, d.values["nibp-mean"].Color)
+	}
+}
