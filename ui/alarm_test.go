@@ -15,6 +15,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/vigil-station/vigil/alarms"
+	"github.com/vigil-station/vigil/monitor"
 	"github.com/vigil-station/vigil/monitor/feed"
 )
 
@@ -112,6 +113,13 @@ func bedNames() []string {
 // view was taken.
 func alarmStation(t *testing.T, desk *fakeDesk) (*Station, fyne.Window, *clock) {
 	t.Helper()
+	st, w, clk, _ := sizedAlarmStation(t, desk, fyne.NewSize(1920, 1080))
+	return st, w, clk
+}
+
+// sizedAlarmStation is alarmStation in a window of size, with its hub.
+func sizedAlarmStation(t *testing.T, desk AlarmDesk, size fyne.Size) (*Station, fyne.Window, *clock, *monitor.Hub) {
+	t.Helper()
 	test.NewTempApp(t)
 	test.ApplyTheme(t, Theme{})
 	clk := &clock{time.UnixMilli(t0)}
@@ -124,10 +132,10 @@ func alarmStation(t *testing.T, desk *fakeDesk) (*Station, fyne.Window, *clock) 
 	st.SetAlarmDesk(desk)
 	w := test.NewTempWindow(t, st.Content())
 	w.SetPadded(false)
-	w.Resize(fyne.NewSize(1920, 1080))
+	w.Resize(size)
 	feedBeds(h, clk, 4, st.Tick, beds...)
 	st.Tick()
-	return st, w, clk
+	return st, w, clk, h
 }
 
 func tileOf(t *testing.T, st *Station, bed string) *Tile {

@@ -13,7 +13,6 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/vigil-station/vigil/alarms"
-	"github.com/vigil-station/vigil/monitor/feed"
 )
 
 // The screen sizes a ward's central station is used at.
@@ -168,21 +167,8 @@ func TestNothingClinicalClipped(t *testing.T) {
 	for _, size := range screenSizes {
 		t.Run(fmt.Sprintf("%vx%v", size.Width, size.Height), func(t *testing.T) {
 			desk := &fakeDesk{view: manyAlarms(1, time.UnixMilli(t0+4000))}
-			test.NewTempApp(t)
-			test.ApplyTheme(t, Theme{})
-			clk := &clock{time.UnixMilli(t0)}
+			st, w, clk, h := sizedAlarmStation(t, desk, size)
 			beds := bedNames()
-			h := newHub(clk, beds...)
-			for i, b := range beds {
-				h.Status(b, feed.Status{Device: "SIM-" + b, Online: true, Patient: patients[i]})
-			}
-			st := NewStation(h, nil, clk.now)
-			st.SetAlarmDesk(desk)
-			w := test.NewTempWindow(t, st.Content())
-			w.SetPadded(false)
-			w.Resize(size)
-			feedBeds(h, clk, 4, st.Tick, beds...)
-			st.Tick()
 			for _, layout := range []int{0, 4, 8, 16, 32, 0} {
 				st.SetLayout(layout)
 				st.Tick()
