@@ -1,0 +1,151 @@
+package main
+
+import (
+	"database/sql"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	_ "modernc.org/sqlite"
+)
+
+// TestLockedKeyEndToEnd is the usability report's locked-station case in
+// the real window, driven with the keyboard under Xvfb at 1280×800: the
+// station locks itself after 4 s, bed 02 desaturates, the nurse presses A.
+// The login opens with the PIN field focused; the "a" must not land in it:
+// the nurse goes back to the user name (Shift+Tab), types it, then her PIN,
+// and the first try logs in. The journal then has her login (no failed
+// one) and her acknowledgement of bed 02, the alarm on screen when A was
+// pressed.
+func TestLockedKeyEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the real window: not in -short")
+	}
+	if _, err := exec.LookPath("xdotool"); err != nil {
+		t.Fatalf("xdotool not found (make test installs it): %v", err)
+	}
+	display := startXvfbSized(t, "1280x800")
+	dir := t.TempDir()
+	bin, addr := buildVigil(t), freeAddr(t)
+	stats := filepath.Join(dir, "stats.jsonl")
+	logPath := filepath.Join(dir, "stderr.log")
+	cmd := exec.Command(bin, "--listen", addr, "--data", dir, "--sim", "4", "--scenario", "desat", "--bed", "2",
+		"--audio", "off", "--notify=false", "--idle-lock", "4s", "--window", "1280x800",
+		"--stats", stats, "--stats-every", "1s")
+	cmd.Env = append(os.Environ(), "DISPLAY="+display, "LANG=C.UTF-8", "XDG_RUNTIME_DIR="+dir)
+	logf, _ := os.Create(logPath)
+	cmd.Stderr = logf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+		if t.Failed() {
+			b, _ := os.ReadFile(logPath)
+			t.Logf("station log:\n%s", tail(b, 4000))
+		}
+	}()
+	journal := func(q string) []string {
+		t.Helper()
+		paths, _ := filepath.Glob(filepath.Join(dir, "*", "journal.db"))
+		if len(paths) == 0 {
+			return nil
+		}
+		db, err := sql.Open("sqlite", "file:"+paths[0]+"?mode=ro")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		rows, err := db.Query(q)
+		if err != nil {
+			return nil // not created yet
+		}
+		defer rows.Close()
+		var out []string
+		for rows.Next() {
+			var a, b, c, d string
+			if err := rows.Scan(&a, &b, &c, &d); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, strings.Join([]string{a, b, c, d}, " "))
+		}
+		return out
+	}
+	const q = "SELECT kind, event, bed, who FROM events WHERE kind IN ('login', 'alarm') ORDER BY seq"
+	// Locked by itself, and bed 02's desaturation raised.
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		got := strings.Join(journal(q), "\n")
+		if strings.Contains(got, "login locked") && strings.Contains(got, "alarm raised 02") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no lock and desaturation within 60 s; journal:\n%s", got)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	x := func(args ...string) {
+		t.Helper()
+		c := exec.Command("xdotool", args...)
+		c.Env = append(os.Environ(), "DISPLAY="+display)
+		if out, err := c.CombinedOutput(); err != nil {
+			t.Fatalf("xdotool %v: %v %s", args, err, out)
+		}
+	}
+	x("search", "--sync", "--name", "Vigil", "windowfocus", "--sync")
+	x("key", "a")
+	time.Sleep(time.Second)
+	x("key", "shift+Tab")
+	x("type", "--delay", "60", "demo-nurse")
+	x("key", "Tab")
+	x("type", "--delay", "60", "1111")
+	x("key", "Return")
+	deadline = time.Now().Add(10 * time.Second)
+	for {
+		got := journal(q)
+		joined := strings.Join(got, "\n")
+		if strings.Contains(joined, "login login  demo-nurse") && strings.Contains(joined, "alarm acknowledged 02 demo-nurse") {
+			if strings.Contains(joined, "login-failed") {
+				t.Fatalf("a failed login: the key's character reached the PIN:\n%s", joined)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no login and acknowledgement 10 s after the keys; journal:\n%s", joined)
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+}
+
+// startXvfbSized is a private Xvfb of the given screen size for t.
+func startXvfbSized(t *testing.T, size string) string {
+	t.Helper()
+	for n := 150; n < 200; n++ {
+		if _, err := os.Stat(fmt.Sprintf("/tmp/.X11-unix/X%d", n)); err == nil {
+			continue
+		}
+		if _, err := os.Stat(fmt.Sprintf("/tmp/.X%d-lock", n)); err == nil {
+			continue
+		}
+		d := fmt.Sprintf(":%d", n)
+		x := exec.Command("Xvfb", d, "-screen", "0", size+"x24", "-nolisten", "tcp")
+		if err := x.Start(); err != nil {
+			t.Fatalf("Xvfb: %v", err)
+		}
+		t.Cleanup(func() { x.Process.Kill(); x.Wait() })
+		for range 50 {
+			if _, err := os.Stat(fmt.Sprintf("/tmp/.X11-unix/X%d", n)); err == nil {
+				return d
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		t.Fatalf("Xvfb %s did not start", d)
+	}
+	t.Fatal("no free X display")
+	return ""
+}
