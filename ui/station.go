@@ -58,6 +58,7 @@ type Station struct {
 
 	title, clock, safety, linkText *canvas.Text
 	titleFull                      string // the title before fitting
+	linkFull, linkShort            string // the link state, and its short form for a narrow bar
 	barBG                          *canvas.Rectangle
 	problem                        *canvas.Text      // the broker problem, in full
 	problemRow                     fyne.CanvasObject // shown under the bar while the link is down
@@ -216,6 +217,20 @@ type barLayout struct {
 
 func (l *barLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
 	s := l.s
+	// The link state takes its short form when the title would be cut.
+	if s.linkFull != "" {
+		link := s.linkFull
+		s.linkText.Text = link
+		need := fyne.MeasureText(s.titleFull, s.title.TextSize, s.title.TextStyle).Width +
+			fyne.MeasureText(s.clock.Text, s.clock.TextSize, s.clock.TextStyle).Width + 70
+		if size.Width-s.barRight.MinSize().Width < need {
+			link = s.linkShort
+		}
+		if s.linkText.Text != link || link != s.linkFull {
+			s.linkText.Text = link
+			s.linkText.Refresh()
+		}
+	}
 	rs := s.barRight.MinSize()
 	right := min(rs.Width, size.Width)
 	s.barRight.Move(fyne.NewPos(size.Width-right, (size.Height-rs.Height)/2))
@@ -347,10 +362,12 @@ func (s *Station) update(now time.Time) {
 			}
 		}
 	}
-	if s.linkText.Text != msg {
+	if s.linkFull != msg {
+		s.linkFull, s.linkShort = msg, map[bool]string{true: "● Connected", false: "⚠ NO BROKER"}[col == color.Color(ColorECG)]
 		s.linkText.Text = msg
 		s.linkText.Color = col
 		s.linkText.Refresh()
+		s.barBox.Layout.Layout(s.barBox.Objects, s.barBox.Size())
 	}
 	if s.problem.Text != problem {
 		s.problem.Text = problem
