@@ -16,7 +16,6 @@ type allAlarms struct {
 	seq  uint64
 	rows []*alarmRow
 	box  *fyne.Container
-	head *fyne.Container
 }
 
 // ShowAllAlarms opens the whole alarm list.

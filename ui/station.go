@@ -210,10 +210,7 @@ func (s *Station) fitAlarmRows() {
 // operator, audio state, link and About at the right, the safety statement
 // in the room between. When the window is narrow the statement shortens,
 // then the title is cut; nothing overlaps.
-type barLayout struct {
-	s     *Station
-	title string // the title last fitted
-}
+type barLayout struct{ s *Station }
 
 func (l *barLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
 	s := l.s
