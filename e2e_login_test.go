@@ -30,26 +30,8 @@ func TestLockedKeyEndToEnd(t *testing.T) {
 	}
 	display := startXvfbSized(t, "1280x800")
 	dir := t.TempDir()
-	bin, addr := buildVigil(t), freeAddr(t)
-	stats := filepath.Join(dir, "stats.jsonl")
-	logPath := filepath.Join(dir, "stderr.log")
-	cmd := exec.Command(bin, "--listen", addr, "--data", dir, "--sim", "4", "--scenario", "desat", "--bed", "2",
-		"--audio", "off", "--notify=false", "--idle-lock", "4s", "--window", "1280x800",
-		"--stats", stats, "--stats-every", "1s")
-	cmd.Env = append(os.Environ(), "DISPLAY="+display, "LANG=C.UTF-8", "XDG_RUNTIME_DIR="+dir)
-	logf, _ := os.Create(logPath)
-	cmd.Stderr = logf
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-		if t.Failed() {
-			b, _ := os.ReadFile(logPath)
-			t.Logf("station log:\n%s", tail(b, 4000))
-		}
-	}()
+	startStation(t, display, dir, "--sim", "4", "--scenario", "desat", "--bed", "2",
+		"--audio", "off", "--notify=false", "--idle-lock", "4s", "--window", "1280x800")
 	journal := func(q string) []string {
 		t.Helper()
 		paths, _ := filepath.Glob(filepath.Join(dir, "*", "journal.db"))

@@ -30,27 +30,10 @@ func TestViewsEndToEnd(t *testing.T) {
 	}
 	display := xDisplay(t)
 	dir := t.TempDir()
-	bin, addr := buildVigil(t), freeAddr(t)
 	stats := filepath.Join(dir, "stats.jsonl")
-	logPath := filepath.Join(dir, "stderr.log")
-	cmd := exec.Command(bin, "--listen", addr, "--data", dir, "--sim", "8", "--scenario", "desat", "--bed", "2",
+	cmd, exited, logPath := startStation(t, display, dir, "--sim", "8", "--scenario", "desat", "--bed", "2",
 		"--sim-history", "2h", "--audio", "off", "--notify=false", "--idle-lock", "0",
 		"--stats", stats, "--stats-every", "1s")
-	cmd.Env = append(os.Environ(), "DISPLAY="+display, "LANG=C.UTF-8", "XDG_RUNTIME_DIR="+dir)
-	logf, _ := os.Create(logPath)
-	cmd.Stderr = logf
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	defer func() {
-		cmd.Process.Kill()
-		if t.Failed() {
-			b, _ := os.ReadFile(logPath)
-			t.Logf("station log:\n%s", tail(b, 4000))
-		}
-	}()
 
 	// The ward drawing, and the desaturation of bed 02 raised (10 s in).
 	deadline := time.Now().Add(60 * time.Second)
@@ -143,4 +126,31 @@ func TestViewsEndToEnd(t *testing.T) {
 	case <-time.After(8 * time.Second):
 		t.Fatal("station ignored SIGTERM for 8 s")
 	}
+}
+
+// startStation builds the station and runs it on display with its data in
+// dir, a broker of its own on a free port and args; its stderr goes to the
+// returned log, shown when t fails. exited reports its end; it is killed
+// when t ends.
+func startStation(t *testing.T, display, dir string, args ...string) (cmd *exec.Cmd, exited <-chan error, logPath string) {
+	t.Helper()
+	bin, addr := buildVigil(t), freeAddr(t)
+	logPath = filepath.Join(dir, "stderr.log")
+	cmd = exec.Command(bin, append([]string{"--listen", addr, "--data", dir}, args...)...)
+	cmd.Env = append(os.Environ(), "DISPLAY="+display, "LANG=C.UTF-8", "XDG_RUNTIME_DIR="+dir)
+	logf, _ := os.Create(logPath)
+	cmd.Stderr = logf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		if t.Failed() {
+			b, _ := os.ReadFile(logPath)
+			t.Logf("station log:\n%s", tail(b, 4000))
+		}
+	})
+	return cmd, done, logPath
 }

@@ -117,6 +117,16 @@ func alarmStation(t *testing.T, desk *fakeDesk) (*Station, fyne.Window, *clock) 
 	return st, w, clk
 }
 
+// patientHub is a hub of 16 beds whose devices are online and name their
+// patients.
+func patientHub(clk *clock) *monitor.Hub {
+	h := newHub(clk, bedNames()...)
+	for i, b := range bedNames() {
+		h.Status(b, feed.Status{Device: "SIM-" + b, Online: true, Patient: patients[i]})
+	}
+	return h
+}
+
 // sizedAlarmStation is alarmStation in a window of size, with its hub.
 func sizedAlarmStation(t *testing.T, desk AlarmDesk, size fyne.Size) (*Station, fyne.Window, *clock, *monitor.Hub) {
 	t.Helper()
@@ -124,10 +134,7 @@ func sizedAlarmStation(t *testing.T, desk AlarmDesk, size fyne.Size) (*Station, 
 	test.ApplyTheme(t, Theme{})
 	clk := &clock{time.UnixMilli(t0)}
 	beds := bedNames()
-	h := newHub(clk, beds...)
-	for i, b := range beds {
-		h.Status(b, feed.Status{Device: "SIM-" + b, Online: true, Patient: patients[i]})
-	}
+	h := patientHub(clk)
 	st := NewStation(h, nil, clk.now)
 	st.SetAlarmDesk(desk)
 	w := test.NewTempWindow(t, st.Content())

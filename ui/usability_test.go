@@ -70,10 +70,7 @@ func newWard(t *testing.T, size fyne.Size) *ward {
 	test.ApplyTheme(t, Theme{})
 	clk := &clock{time.UnixMilli(t0)}
 	beds := bedNames()
-	h := newHub(clk, beds...)
-	for i, b := range beds {
-		h.Status(b, feed.Status{Device: "SIM-" + b, Online: true, Patient: patients[i]})
-	}
+	h := patientHub(clk)
 	svc := alarms.NewService(alarms.Config{Station: "st-1", Hub: h, Clock: clk.now, Display: true,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	h.SetObserver(svc)
