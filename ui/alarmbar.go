@@ -596,19 +596,20 @@ type alarmUI struct {
 	msgW     float32 // the width it was fitted to
 	msgIdle  string  // the message line when no command spoke
 
-	nRows    int // rows the bar has room for
-	rows     []*alarmRow
-	rowsBox  *fyne.Container
-	footer   *fyne.Container
-	panel    fyne.CanvasObject // the bar: rows and footer
-	msg      *canvas.Text
-	more     *barButton
-	ackAll   *barButton
-	audioAll *barButton
-	audioBox fyne.CanvasObject // AUDIO OFF / AUDIO PAUSED m:ss on the station bar
-	audioTxt *canvas.Text
-	soundBox fyne.CanvasObject // the station makes no sound (SetSoundNote)
-	soundTxt *canvas.Text
+	nRows     int // rows the bar has room for
+	rows      []*alarmRow
+	rowsBox   *fyne.Container
+	footer    *fyne.Container
+	panel     fyne.CanvasObject // the bar: rows and footer
+	msg       *canvas.Text
+	more      *barButton
+	ackAll    *barButton
+	audioAll  *barButton
+	audioBox  fyne.CanvasObject // AUDIO OFF / AUDIO PAUSED m:ss on the station bar
+	audioTxt  *canvas.Text
+	soundBox  fyne.CanvasObject // the station makes no sound (SetSoundNote)
+	soundTxt  *canvas.Text
+	soundFull string // its text in full
 }
 
 // hover is told by the bar's rows and buttons where the pointer is.
@@ -672,17 +673,13 @@ func (s *Station) buildAlarmUI() {
 // the station is silent, whatever the reason (--audio off, no sound card).
 func (s *Station) SetSoundNote(note string) {
 	al := &s.al
-	if al.soundTxt.Text != note {
-		al.soundTxt.Text = note
-		al.soundTxt.Refresh()
-	}
-	if showIf(al.soundBox, note != "") {
-		s.relayout()
-	}
+	al.soundFull = note
+	showIf(al.soundBox, note != "")
+	s.relayout() // the bar chooses the note's long or short form
 }
 
-// SoundNote is the box's text ("" when not shown).
-func (s *Station) SoundNote() string { return s.al.soundTxt.Text }
+// SoundNote is the box's text in full ("" when not shown).
+func (s *Station) SoundNote() string { return s.al.soundFull }
 
 // setRowsFor gives the bar as many rows as the window's height allows:
 // three on a screen of 1200 pixels and more, else two (a 1080p screen keeps

@@ -236,3 +236,28 @@ func TestNothingClinicalClipped(t *testing.T) {
 		})
 	}
 }
+
+// The station bar at 1280×800 with everything on it (the operator and her
+// buttons, NO SOUND, AUDIO PAUSED, the link): the words shorten before the
+// title is cut, and the title keeps the ward and the beds online.
+func TestStationBarFullAt1280(t *testing.T) {
+	desk := &fakeDesk{view: manyAlarms(1, time.UnixMilli(t0+4000))}
+	st, w, _, _ := sizedAlarmStation(t, desk, fyne.NewSize(1280, 800))
+	st.SetSession(&fakeSession{op: alarms.Actor{Who: "demo-nurse", Role: alarms.Nurse}, demo: "DEMO"}, w)
+	st.SetSoundNote("NO SOUND (--audio off)")
+	st.Tick()
+	st.update(st.now())
+	if txt := st.title.Text; strings.HasSuffix(txt, "…") || !strings.Contains(txt, "Ward ICU1") || !strings.Contains(txt, "16/16") {
+		t.Errorf("the title reads %q", txt)
+	}
+	if st.al.soundTxt.Text == "" || !st.al.soundBox.Visible() {
+		t.Error("the sound note is gone")
+	}
+	reportClips(t, "bar at 1280", clipped(w, st))
+	// With room, everything in full.
+	w.Resize(fyne.NewSize(2560, 1440))
+	st.Tick()
+	if st.title.Text != st.titleFull || st.al.soundTxt.Text != "NO SOUND (--audio off)" || st.linkText.Text != st.linkFull {
+		t.Errorf("at 2560: title %q, sound %q, link %q", st.title.Text, st.al.soundTxt.Text, st.linkText.Text)
+	}
+}

@@ -59,6 +59,8 @@ type Station struct {
 	title, clock, safety, linkText *canvas.Text
 	titleFull                      string // the title before fitting
 	linkFull, linkShort            string // the link state, and its short form for a narrow bar
+	clockFull, clockShort          string // the clock with its date, and without
+	titleShort                     string // the title for a narrow bar
 	barBG                          *canvas.Rectangle
 	problem                        *canvas.Text      // the broker problem, in full
 	problemRow                     fyne.CanvasObject // shown under the bar while the link is down
@@ -214,31 +216,45 @@ type barLayout struct{ s *Station }
 
 func (l *barLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
 	s := l.s
-	// The link state takes its short form when the title would be cut.
-	if s.linkFull != "" {
-		link := s.linkFull
-		s.linkText.Text = link
-		need := fyne.MeasureText(s.titleFull, s.title.TextSize, s.title.TextStyle).Width +
-			fyne.MeasureText(s.clock.Text, s.clock.TextSize, s.clock.TextStyle).Width + 70
-		if size.Width-s.barRight.MinSize().Width < need {
-			link = s.linkShort
-		}
-		if s.linkText.Text != link || link != s.linkFull {
-			s.linkText.Text = link
-			s.linkText.Refresh()
+	// The bar's words shorten, one kind after the other, until title and
+	// clock fit beside the right-hand side: the link state, the sound
+	// note, the clock's date, then the title; only then is the title cut.
+	al := &s.al
+	type words struct{ link, sound, clock, title string }
+	long := words{s.linkFull, al.soundFull, s.clockFull, s.titleFull}
+	tries := []words{long,
+		{s.linkShort, al.soundFull, s.clockFull, s.titleFull},
+		{s.linkShort, shortSound(al.soundFull), s.clockFull, s.titleFull},
+		{s.linkShort, shortSound(al.soundFull), s.clockShort, s.titleFull},
+		{s.linkShort, shortSound(al.soundFull), s.clockShort, s.titleShort}}
+	var use words
+	for _, w := range tries {
+		use = w
+		s.linkText.Text, al.soundTxt.Text = w.link, w.sound
+		need := fyne.MeasureText(w.title, s.title.TextSize, s.title.TextStyle).Width +
+			fyne.MeasureText(w.clock, s.clock.TextSize, s.clock.TextStyle).Width + 70
+		if size.Width-s.barRight.MinSize().Width >= need {
+			break
 		}
 	}
+	s.linkText.Refresh()
+	al.soundTxt.Refresh()
+	if s.clock.Text != use.clock {
+		s.clock.Text = use.clock
+		s.clock.Refresh()
+	}
+	title := use.title
 	rs := s.barRight.MinSize()
 	right := min(rs.Width, size.Width)
 	s.barRight.Move(fyne.NewPos(size.Width-right, (size.Height-rs.Height)/2))
 	s.barRight.Resize(fyne.NewSize(right, rs.Height))
 	room := max(0, size.Width-right-16)
 	cw := fyne.MeasureText(s.clock.Text, s.clock.TextSize, s.clock.TextStyle).Width + 4
-	tw := fyne.MeasureText(s.titleFull, s.title.TextSize, s.title.TextStyle).Width + 4
+	tw := fyne.MeasureText(title, s.title.TextSize, s.title.TextStyle).Width + 4
 	tw = min(tw, max(0, room-cw-24))
 	s.title.Move(fyne.NewPos(8, 0))
 	s.title.Resize(fyne.NewSize(tw, size.Height))
-	fit(s.title, s.titleFull, tw)
+	fit(s.title, title, tw)
 	s.clock.Move(fyne.NewPos(8+tw+24, 0))
 	s.clock.Resize(fyne.NewSize(cw, size.Height))
 	x := 8 + tw + 24 + cw + 24
@@ -256,6 +272,14 @@ func (l *barLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
 		s.safety.Text = say
 		s.safety.Refresh()
 	}
+}
+
+// shortSound is the sound note's short form.
+func shortSound(note string) string {
+	if note == "" {
+		return ""
+	}
+	return "NO SOUND"
 }
 
 func (l *barLayout) MinSize([]fyne.CanvasObject) fyne.Size {
@@ -337,15 +361,16 @@ func (s *Station) update(now time.Time) {
 		s.panelTick()
 	}
 	clock := now.Local().Format("Mon 2 Jan  15:04")
-	if s.clock.Text != clock {
+	if s.clockFull != clock {
+		s.clockFull, s.clockShort = clock, now.Local().Format("15:04")
 		s.clock.Text = clock
-		s.clock.Refresh()
 		s.barBox.Layout.Layout(s.barBox.Objects, s.barBox.Size())
 	}
 	online := s.hub.Online()
 	title := fmt.Sprintf("VIGIL   Ward %s   %d/%d beds online", s.hub.Ward(), online, len(s.hub.Beds()))
 	if s.titleFull != title {
 		s.titleFull = title
+		s.titleShort = fmt.Sprintf("Ward %s  %d/%d", s.hub.Ward(), online, len(s.hub.Beds()))
 		s.barBox.Layout.Layout(s.barBox.Objects, s.barBox.Size())
 	}
 	msg, col, problem := "● Broker connected", color.Color(ColorECG), ""
@@ -361,9 +386,7 @@ func (s *Station) update(now time.Time) {
 	}
 	if s.linkFull != msg {
 		s.linkFull, s.linkShort = msg, map[bool]string{true: "● Connected", false: "⚠ NO BROKER"}[col == color.Color(ColorECG)]
-		s.linkText.Text = msg
 		s.linkText.Color = col
-		s.linkText.Refresh()
 		s.barBox.Layout.Layout(s.barBox.Objects, s.barBox.Size())
 	}
 	if s.problem.Text != problem {

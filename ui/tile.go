@@ -910,17 +910,21 @@ func (r *tileRenderer) layoutCompact(size fyne.Size) {
 		o.Move(fyne.NewPos(x, y))
 		o.Resize(fyne.NewSize(w, h))
 	}
-	hh := 22 * k
+	// The header is held by the tile's height more than its width: the
+	// bed, the patient and the alarm are what is read from across the room.
+	kh := min(size.Height/128, size.Width/360)
+	hh := max(22*k, 21*kh)
 	t.head.place(fyne.NewPos(0, 0), fyne.NewSize(size.Width, hh))
-	t.bedText.TextSize, t.patientText.TextSize, t.stateText.TextSize = 15*k, 13*k, 12*k
-	t.alarmText.TextSize = 13 * k
+	t.bedText.TextSize, t.patientText.TextSize, t.stateText.TextSize = 15*kh, 13*kh, 11*kh
+	t.alarmText.TextSize = 14 * kh
 	t.alarmBase = t.alarmText.TextSize
 	const edge = 6
 	pad := max(4*k, 8) // clear of the alarm border
-	bedW := max(70*k, float32(len([]rune(t.bedText.Text)))*9*k)
-	place(t.bedText, pad, 1, bedW, hh-2)
-	place(t.patientText, pad+bedW, 2, size.Width-bedW-pad-94*k-edge, hh-3)
-	place(t.stateText, size.Width-edge-90*k, 2, 90*k, hh-3)
+	bedW := max(70*kh, float32(len([]rune(t.bedText.Text)))*9*kh)
+	top := float32(3) // below the lit border's top edge
+	place(t.bedText, pad, top, bedW, hh-top-1)
+	place(t.patientText, pad+bedW, top, size.Width-bedW-pad-94*k-edge, hh-top-1)
+	place(t.stateText, size.Width-edge-90*k, top, 90*k, hh-top-1)
 	t.patientX, t.headerW, t.headerRight = pad+bedW, size.Width-bedW-pad-94*k-edge, size.Width-edge
 	t.placeHeader()
 	t.placeBorder(size)
