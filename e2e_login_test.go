@@ -32,32 +32,7 @@ func TestLockedKeyEndToEnd(t *testing.T) {
 	dir := t.TempDir()
 	startStation(t, display, dir, "--sim", "4", "--scenario", "desat", "--bed", "2",
 		"--audio", "off", "--notify=false", "--idle-lock", "4s", "--window", "1280x800")
-	journal := func(q string) []string {
-		t.Helper()
-		paths, _ := filepath.Glob(filepath.Join(dir, "*", "journal.db"))
-		if len(paths) == 0 {
-			return nil
-		}
-		db, err := sql.Open("sqlite", "file:"+paths[0]+"?mode=ro")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer db.Close()
-		rows, err := db.Query(q)
-		if err != nil {
-			return nil // not created yet
-		}
-		defer rows.Close()
-		var out []string
-		for rows.Next() {
-			var a, b, c, d string
-			if err := rows.Scan(&a, &b, &c, &d); err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, strings.Join([]string{a, b, c, d}, " "))
-		}
-		return out
-	}
+	journal := func(q string) []string { return journalRows(t, dir, q) }
 	const q = "SELECT kind, event, bed, who FROM events WHERE kind IN ('login', 'alarm') ORDER BY seq"
 	// Locked by itself, and bed 02's desaturation raised.
 	deadline := time.Now().Add(60 * time.Second)
@@ -130,4 +105,105 @@ func startXvfbSized(t *testing.T, size string) string {
 	}
 	t.Fatal("no free X display")
 	return ""
+}
+
+// TestIdleLockEndToEnd: in the real window, moving the pointer is input
+// (the idle lock of 4 s does not come while the nurse moves it for 9 s);
+// once she stops, the station locks itself and the bed's detail she had
+// open closes back to the ward.
+func TestIdleLockEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the real window: not in -short")
+	}
+	display := startXvfbSized(t, "1280x800")
+	dir := t.TempDir()
+	_, _, logPath := startStation(t, display, dir, "--sim", "4", "--audio", "off", "--notify=false",
+		"--idle-lock", "4s", "--window", "1280x800")
+	x := func(args ...string) {
+		t.Helper()
+		c := exec.Command("xdotool", args...)
+		c.Env = append(os.Environ(), "DISPLAY="+display)
+		if out, err := c.CombinedOutput(); err != nil {
+			t.Fatalf("xdotool %v: %v %s", args, err, out)
+		}
+	}
+	logHas := func(s string) int {
+		b, _ := os.ReadFile(logPath)
+		return strings.Count(string(b), s)
+	}
+	locks := func() int {
+		return len(journalRows(t, dir, "SELECT kind, event, who, detail FROM events WHERE event = 'locked'"))
+	}
+	// The demo's nurse is locked out after 4 s without input.
+	deadline := time.Now().Add(60 * time.Second)
+	for locks() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("no idle lock within 60 s of the start")
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	// E asks for a login, then opens the ward's alarm events.
+	x("search", "--sync", "--name", "Vigil", "windowfocus", "--sync")
+	x("key", "e")
+	time.Sleep(time.Second)
+	x("key", "shift+Tab")
+	x("type", "--delay", "40", "demo-nurse")
+	x("key", "Tab")
+	x("type", "--delay", "40", "1111")
+	x("key", "Return")
+	deadline = time.Now().Add(10 * time.Second)
+	for logHas(`title="Alarm events`) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("E and the login did not open the events")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	// The nurse moves the pointer for 9 s: no lock.
+	start := locks()
+	for i := range 18 {
+		x("mousemove", fmt.Sprint(300+20*(i%10)), fmt.Sprint(400+10*(i%7)))
+		time.Sleep(500 * time.Millisecond)
+	}
+	if n := locks() - start; n != 0 {
+		t.Fatalf("the station locked %d times while the pointer moved", n)
+	}
+	// She stops: the station locks and the events close back to the ward.
+	views := logHas(`title=ward`)
+	deadline = time.Now().Add(15 * time.Second)
+	for locks() == start || logHas(`title=ward`) == views {
+		if time.Now().After(deadline) {
+			t.Fatalf("no idle lock back to the ward 15 s after the pointer stopped (locks %d, ward views %d)",
+				locks()-start, logHas(`title=ward`)-views)
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+}
+
+// journalRows runs q (four text columns) on the journal of the station
+// whose data directory is dir, read-only; nil while there is none.
+func journalRows(t *testing.T, dir, q string) []string {
+	t.Helper()
+	paths, _ := filepath.Glob(filepath.Join(dir, "*", "journal.db"))
+	if len(paths) == 0 {
+		return nil
+	}
+	db, err := sql.Open("sqlite", "file:"+paths[0]+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rows, err := db.Query(q)
+	if err != nil {
+		return nil // not created yet
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var a, b, c, d string
+		if err := rows.Scan(&a, &b, &c, &d); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, strings.Join([]string{a, b, c, d}, " "))
+	}
+	return out
 }

@@ -176,6 +176,7 @@ func (s *Station) ShowAdmin() {
 	lo, hi := widget.NewEntry(), widget.NewEntry()
 	lo.SetPlaceHolder("low")
 	hi.SetPlaceHolder("high")
+	s.touchOnChange(id, label, feedE, deviceE, name, mrn, dob, lo, hi) // typing keeps the idle lock away
 	cur := func() string { return strings.TrimSpace(id.Text) }
 	// loadLimit puts the chosen bed's limits of the chosen parameter in the
 	// fields, never another bed's or a value typed and not set.
@@ -469,6 +470,7 @@ func (s *Station) ShowJournal() {
 	kind := widget.NewSelect([]string{"Everything", "Alarms", "Refused", "Logins", "Configuration", "Technical"}, nil)
 	bed := widget.NewEntry()
 	bed.SetPlaceHolder("bed (all)")
+	s.touchOnChange(bed)
 	count := widget.NewLabel("")
 	cols := []float32{150, 90, 150, 60, 200, 800}
 	table := widget.NewTable(func() (int, int) { return len(rows) + 1, len(cols) },

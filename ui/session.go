@@ -97,6 +97,11 @@ func (s *Station) updateSession() {
 	if op == u.shown && u.who.Text != "" {
 		return
 	}
+	if u.shown.Who != "" && op.Who == "" && s.InPanel() {
+		// Locked (by hand or idle): no screen of patient data, admin or
+		// journal stays open; the ward stays, with its alarms.
+		s.ShowWard()
+	}
 	u.shown = op
 	if op.Who == "" {
 		u.who.Text, u.who.Color = "🔒 LOCKED — log in to act", ColorAlarmMedium

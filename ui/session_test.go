@@ -9,6 +9,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
@@ -377,5 +378,71 @@ func TestWrongPINSaidPlainly(t *testing.T) {
 	m := st.sess.loginMsg
 	if m == nil || !strings.Contains(m.Text, "wrong user name") || m.Color != ColorAlarmMedium || m.TextSize < 18 {
 		t.Fatalf("the refusal reads %+v", m)
+	}
+}
+
+// Locking (by hand or idle) closes every screen of patient data, admin or
+// journal and returns to the ward, which stays with its alarms.
+func TestLockClosesPanels(t *testing.T) {
+	desk := &fakeDesk{view: alarmView(1, time.UnixMilli(t0+4000))}
+	st, w, _ := alarmStation(t, desk)
+	sess := &fakeSession{op: alarms.Actor{Who: "ada", Role: alarms.Admin}}
+	st.SetSession(sess, w)
+	st.SetAdmin(&fakeAdmin{beds: []AdminBed{{ID: "01", Label: "Bed 01", State: "empty", Profile: "adult"}}})
+	st.Tick()
+	for name, open := range map[string]func(){"detail": func() { st.ShowBed("05") }, "admin": st.ShowAdmin,
+		"journal": st.ShowJournal, "all alarms": st.ShowAllAlarms} {
+		sess.op = alarms.Actor{Who: "ada", Role: alarms.Admin}
+		st.updateSession()
+		open()
+		if !st.InPanel() {
+			t.Fatalf("%s did not open", name)
+		}
+		sess.Lock("idle")
+		st.updateSession()
+		if st.InPanel() {
+			t.Errorf("the %s stays open after the lock", name)
+		}
+		if !st.al.rows[0].Visible() {
+			t.Errorf("after locking from the %s the alarms are not shown", name)
+		}
+	}
+}
+
+// Every move of the pointer over the window counts as input (the desktop
+// driver asks the watch over the window for its cursor on each move), and
+// typing in a text field does too.
+func TestIdleLockSeesEveryInput(t *testing.T) {
+	desk := &fakeDesk{view: alarmView(1, time.UnixMilli(t0+4000))}
+	st, w, _ := alarmStation(t, desk)
+	sess := &fakeSession{op: alarms.Actor{Who: "ada", Role: alarms.Admin}}
+	st.SetSession(sess, w)
+	var watch *inputWatch
+	for _, o := range objects(st.Content()) {
+		if x, ok := o.(*inputWatch); ok {
+			watch = x
+		}
+	}
+	if watch == nil || watch.Size() != st.Content().Size() {
+		t.Fatalf("no input watch over the whole window (%v)", watch)
+	}
+	n := sess.touches
+	watch.Cursor()
+	if sess.touches != n+1 {
+		t.Fatal("a pointer move did not count as input")
+	}
+	st.SetAdmin(&fakeAdmin{beds: []AdminBed{{ID: "01", Label: "Bed 01", State: "empty", Profile: "adult"}}})
+	st.ShowAdmin()
+	n = sess.touches
+	test.Type(formEntry(t, st.Content(), "Name"), "Ada")
+	if sess.touches < n+3 {
+		t.Fatalf("typing 3 letters in the admin form counted %d inputs", sess.touches-n)
+	}
+	// The watch takes no event from the widgets under it.
+	if _, ok := any(watch).(fyne.Tappable); ok {
+		t.Fatal("the watch is tappable")
+	}
+	if _, ok := any(watch).(desktop.Hoverable); ok {
+		t.Fatal("the watch is hoverable")
 	}
 }

@@ -67,6 +67,7 @@ type Station struct {
 	grid                           *fyne.Container   // the overview: tiles and the empty-filter message
 	top, barBox, barRight          *fyne.Container
 	content                        *fyne.Container
+	root                           *fyne.Container // content and the input watch over it
 
 	// OnAbout is called by the About button on the station bar.
 	OnAbout func()
@@ -178,6 +179,8 @@ func NewStation(hub *monitor.Hub, link Link, now func() time.Time) *Station {
 	s.problemRow.Hide()
 	s.top = container.NewVBox(bar, s.problemRow, s.al.panel, s.ov.bar)
 	s.content = container.NewBorder(s.top, nil, nil, nil, s.grid)
+	// Over everything, the idle lock's watch on the pointer (inputWatch).
+	s.root = container.NewStack(s.content, newInputWatch(s.Touched))
 	s.update(now())
 	return s
 }
@@ -294,7 +297,7 @@ func gap(w float32) fyne.CanvasObject {
 }
 
 // Content is the station's root object.
-func (s *Station) Content() fyne.CanvasObject { return s.content }
+func (s *Station) Content() fyne.CanvasObject { return s.root }
 
 // Tiles are the tiles on the screen, in display order.
 func (s *Station) Tiles() []*Tile { return s.tiles[:s.ov.cur.Beds] }

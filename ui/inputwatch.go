@@ -1,0 +1,59 @@
+package ui
+
+import (
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/fyne/v2/widget"
+)
+
+// inputWatch notices the pointer's every move over the window, for the
+// idle lock: Fyne has no window-wide input hook, and an overlay that took
+// the pointer's events would take them from the widgets under it.
+//
+// It lies over the whole window and is neither tappable nor hoverable, so
+// every event still goes to what is under it. But it is Cursorable: on
+// every move of the pointer the desktop driver, looking for what is under
+// it, asks each object there for its cursor, this one first. That question
+// is the signal. Keys reach the station's own handler or, in a text field,
+// its OnChanged (see touchOnChange); taps go through the station's
+// commands, which touch the session too.
+type inputWatch struct {
+	widget.BaseWidget
+	touch func()
+}
+
+func newInputWatch(touch func()) *inputWatch {
+	w := &inputWatch{touch: touch}
+	w.ExtendBaseWidget(w)
+	return w
+}
+
+// Cursor implements desktop.Cursorable: the pointer moved over the window.
+func (w *inputWatch) Cursor() desktop.Cursor {
+	w.touch()
+	return desktop.DefaultCursor
+}
+
+func (w *inputWatch) CreateRenderer() fyne.WidgetRenderer { return emptyRenderer{} }
+
+type emptyRenderer struct{}
+
+func (emptyRenderer) Layout(fyne.Size)             {}
+func (emptyRenderer) MinSize() fyne.Size           { return fyne.Size{} }
+func (emptyRenderer) Refresh()                     {}
+func (emptyRenderer) Objects() []fyne.CanvasObject { return nil }
+func (emptyRenderer) Destroy()                     {}
+
+// touchOnChange makes typing in entries count as input for the idle lock
+// (a focused text field takes the keys from the window's handler).
+func (s *Station) touchOnChange(entries ...*widget.Entry) {
+	for _, e := range entries {
+		prev := e.OnChanged
+		e.OnChanged = func(v string) {
+			s.Touched()
+			if prev != nil {
+				prev(v)
+			}
+		}
+	}
+}
