@@ -67,8 +67,13 @@ func (c *Core) openJournal(cfg Config, dataDir string) error {
 	}
 	c.Store = st
 	if a := st.SetAside(); a != nil {
+		// Whoever is at the keyboard must not become the admin of the new,
+		// empty journal: the first admin comes from the command line, from
+		// someone with access to the station's host.
+		c.firstAdminCLI = true
 		c.pendingFaults = append(c.pendingFaults, faultNote{alarms.CodeJournal,
-			fmt.Sprintf("Journal was unusable (%s); kept as %s, new journal started", a.Reason, filepath.Base(a.Path))})
+			fmt.Sprintf("Journal was unusable (%s); kept as %s, new journal started; create its first admin on the host: vigil users add NAME --role admin",
+				a.Reason, filepath.Base(a.Path))})
 	}
 	if cfg.demo() {
 		return c.seedDemo(cfg)
@@ -314,8 +319,8 @@ func (s *Session) Users() []store.User {
 
 // NeedsFirstAdmin reports an empty journal outside demo mode.
 func (s *Session) NeedsFirstAdmin() bool {
-	if s.core.Store == nil {
-		return false
+	if s.core.Store == nil || s.core.firstAdminCLI {
+		return false // after a journal was set aside: from the command line only
 	}
 	need, err := s.core.Store.NeedsFirstAdmin(s.core.ctx)
 	return err == nil && need
@@ -323,6 +328,9 @@ func (s *Session) NeedsFirstAdmin() bool {
 
 // CreateFirstAdmin makes the first admin account and logs it in.
 func (s *Session) CreateFirstAdmin(name, display, password, pin string) error {
+	if s.core.firstAdminCLI {
+		return errors.New("the journal was set aside: create the first admin on the station's host with: vigil users add NAME --role admin")
+	}
 	if !s.NeedsFirstAdmin() {
 		return errors.New("there is already an admin")
 	}

@@ -67,13 +67,16 @@ type Core struct {
 	sync         *alarmSync
 	simBeds      []string // the station's own simulated beds (configured)
 	soundProblem string
-	ctx          context.Context
-	cancel       context.CancelFunc
-	wg           sync.WaitGroup
-	logFile      *os.File
-	frames       atomic.Pointer[func() uint64] // the window's frames drawn
-	painted      atomic.Pointer[func() uint64] // and painted
-	firstWave    atomic.Pointer[func() time.Time]
+	// firstAdminCLI: the journal was set aside at start; its first admin
+	// is made from the command line only, never from the window.
+	firstAdminCLI bool
+	ctx           context.Context
+	cancel        context.CancelFunc
+	wg            sync.WaitGroup
+	logFile       *os.File
+	frames        atomic.Pointer[func() uint64] // the window's frames drawn
+	painted       atomic.Pointer[func() uint64] // and painted
+	firstWave     atomic.Pointer[func() time.Time]
 
 	lastDialLog atomic.Int64
 	closeOnce   sync.Once

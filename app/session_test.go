@@ -1,9 +1,12 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -67,5 +70,37 @@ func TestSessionLoginIdleLockAndRefusal(t *testing.T) {
 		if !strings.Contains(all, want) {
 			t.Errorf("journal lacks %q:\n%s", want, all)
 		}
+	}
+}
+
+// After a journal was set aside (corrupt or foreign), the window offers no
+// "create the first admin" to whoever is at the keyboard: that is done on
+// the host, from the command line; the technical alarm says how.
+func TestFirstAdminFromCommandLineAfterSetAside(t *testing.T) {
+	cfg := testConfig(t, mosquittoURL)
+	if err := os.WriteFile(filepath.Join(cfg.DataDir, store.JournalFile), bytes.Repeat([]byte("not a journal "), 400), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	core := startStation(t, cfg)
+	if core.Session.NeedsFirstAdmin() {
+		t.Fatal("the window would offer to create the first admin of the new journal")
+	}
+	err := core.Session.CreateFirstAdmin("mallory", "Mallory", "a-long-passphrase-1", "")
+	if err == nil || !strings.Contains(err.Error(), "vigil users add") {
+		t.Fatalf("CreateFirstAdmin after a set-aside journal: %v", err)
+	}
+	var a alarms.Alarm
+	waitFor(t, 5*time.Second, "the journal's technical alarm", func() bool {
+		var ok bool
+		a, ok = findAlarm(core, alarms.CodeJournal)
+		return ok
+	})
+	if !strings.Contains(a.Message, "vigil users add NAME --role admin") {
+		t.Errorf("the alarm says %q", a.Message)
+	}
+	// A fresh, empty journal still offers it (first start).
+	fresh := startStation(t, testConfig(t, mosquittoURL))
+	if !fresh.Session.NeedsFirstAdmin() {
+		t.Error("a first start offers no first admin")
 	}
 }
