@@ -250,18 +250,52 @@ type Session struct {
 	last    time.Time
 	locks   atomic.Uint64
 	demo    bool
+	now     func() time.Time
+	// The station's throttle: wrong logins in a row at this station, of any
+	// account, and until when the next attempt waits.
+	failed int
+	waitTo time.Time
 }
 
 func newSession(c *Core, cfg Config) *Session {
-	return &Session{core: c, station: cfg.stationID(), idle: cfg.IdleLock, last: time.Now(), demo: cfg.demo()}
+	return &Session{core: c, station: cfg.stationID(), idle: cfg.IdleLock, last: time.Now(), demo: cfg.demo(), now: time.Now}
 }
+
+// Station throttle: after StationFreeTries wrong logins in a row at this
+// station (whatever the accounts), each further attempt waits, 2 s doubling
+// to at most 30 s. Guessing through many accounts at one desk is slowed
+// this way; a nurse is never shut out for longer than half a minute, the
+// ward stays on the screen and the alarms sound meanwhile.
+const (
+	StationFreeTries = 5
+	stationDelayMin  = 2 * time.Second
+	stationDelayMax  = 30 * time.Second
+)
 
 // Login checks the credentials and makes the user the station's operator.
 func (s *Session) Login(name, secret string) error {
 	if s.core.Store == nil {
 		return errors.New("no journal: logins are unavailable")
 	}
+	s.mu.Lock()
+	if now := s.now(); now.Before(s.waitTo) {
+		left := s.waitTo.Sub(now)
+		s.mu.Unlock()
+		return fmt.Errorf("too many wrong logins at this station: try again in %d s", int64((left+time.Second-1)/time.Second))
+	}
+	s.mu.Unlock()
 	a, err := s.core.Store.Login(s.core.ctx, name, secret, s.station)
+	s.mu.Lock()
+	if errors.Is(err, store.ErrBadLogin) || errors.Is(err, store.ErrLockedOut) {
+		s.failed++
+		if n := s.failed - StationFreeTries + 1; n > 0 {
+			d := min(stationDelayMax, stationDelayMin<<min(n-1, 8))
+			s.waitTo = s.now().Add(d)
+		}
+	} else if err == nil {
+		s.failed, s.waitTo = 0, time.Time{}
+	}
+	s.mu.Unlock()
 	if err != nil {
 		return err
 	}

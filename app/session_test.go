@@ -104,3 +104,47 @@ func TestFirstAdminFromCommandLineAfterSetAside(t *testing.T) {
 		t.Error("a first start offers no first admin")
 	}
 }
+
+// The station throttles guessing across accounts: after 5 wrong logins in
+// a row at the station, each next attempt waits (2 s, doubling, at most
+// 30 s) without reaching the journal's check; a right login after the wait
+// goes through and clears the throttle.
+func TestStationLoginThrottle(t *testing.T) {
+	cfg := testConfig(t, mosquittoURL)
+	core := startStation(t, cfg)
+	admin := alarms.Actor{Who: "admin", Role: alarms.Admin, Where: "test"}
+	for _, u := range []string{"nina", "omar", "pia"} {
+		if err := core.Store.AddUser(context.Background(), admin, store.NewUser{Name: u, Role: alarms.Nurse,
+			Password: "correct-horse-" + u, PIN: "135790"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	now := time.Now()
+	s := core.Session
+	s.now = func() time.Time { return now }
+	users := []string{"nina", "omar", "pia"}
+	for i := range StationFreeTries {
+		if err := s.Login(users[i%3], "000000"); !errors.Is(err, store.ErrBadLogin) {
+			t.Fatalf("wrong try %d: %v", i+1, err)
+		}
+	}
+	// The next try, even with the right PIN, waits.
+	err := s.Login("pia", "135790")
+	if err == nil || !strings.Contains(err.Error(), "try again in 2 s") {
+		t.Fatalf("a try within the wait: %v", err)
+	}
+	now = now.Add(2 * time.Second)
+	if err := s.Login("omar", "999999"); !errors.Is(err, store.ErrBadLogin) {
+		t.Fatalf("after the wait a wrong PIN: %v", err)
+	}
+	if err := s.Login("pia", "135790"); err == nil || !strings.Contains(err.Error(), "try again in 4 s") {
+		t.Fatalf("the wait doubles: %v", err)
+	}
+	now = now.Add(4 * time.Second)
+	if err := s.Login("pia", "135790"); err != nil {
+		t.Fatalf("the right PIN after the wait: %v", err)
+	}
+	if err := s.Login("nina", "000000"); !errors.Is(err, store.ErrBadLogin) {
+		t.Fatalf("after a good login the throttle is clear: %v", err)
+	}
+}
