@@ -603,7 +603,12 @@ func (c Config) dataDir() (string, error) {
 		}
 		dir = filepath.Join(base, "vigil")
 	}
-	if err := os.MkdirAll(dir, 0o750); err != nil {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", fmt.Errorf("data directory: %w", err)
+	}
+	// The journal, recordings, logs and exports name patients: only the
+	// station's own user may read them (an existing directory is tightened).
+	if err := os.Chmod(dir, 0o700); err != nil {
 		return "", fmt.Errorf("data directory: %w", err)
 	}
 	return dir, nil

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -512,4 +513,16 @@ func (a adminDesk) Journal(kinds []string, bed string, limit int) ([]ui.AuditRow
 			Who: e.Who, Role: e.Role, Station: e.Station, Detail: e.Detail, Old: e.Old, New: e.New})
 	}
 	return out, err
+}
+
+// journalExport records a file an export wrote: who (the operator), what
+// (the file's name) and when. An export carries a patient's data out of
+// the station; the security officer must be able to tell who took what.
+func (c *Core) journalExport(path string) {
+	if c.Store == nil {
+		return
+	}
+	op := c.Alarms.Operator()
+	c.Store.Append(store.Event{Kind: store.KindConfig, Event: "exported", Who: cmp.Or(op.Who, "(locked station)"),
+		Role: op.Role.String(), Station: c.sync.station, Detail: filepath.Base(path)})
 }

@@ -73,7 +73,7 @@ type Core struct {
 	ctx           context.Context
 	cancel        context.CancelFunc
 	wg            sync.WaitGroup
-	logFile       *os.File
+	logFile       *rotatingLog
 	frames        atomic.Pointer[func() uint64] // the window's frames drawn
 	painted       atomic.Pointer[func() uint64] // and painted
 	firstWave     atomic.Pointer[func() time.Time]
@@ -92,7 +92,7 @@ func Start(ctx context.Context, cfg Config, stdout, stderr io.Writer) (*Core, er
 	if err != nil {
 		return nil, err
 	}
-	lf, err := os.OpenFile(filepath.Join(dir, "vigil.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
+	lf, err := openRotatingLog(filepath.Join(dir, "vigil.log"), LogMaxBytes)
 	if err != nil {
 		return nil, fmt.Errorf("log file: %w", err)
 	}

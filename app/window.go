@@ -50,6 +50,7 @@ func runWindow(ctx context.Context, cfg Config, core *Core) error {
 	}
 	st.SetSoundNote(soundNote(cfg.Audio, core.soundProblem))
 	st.ExportDir = filepath.Join(cfg.DataDir, "exports")
+	st.OnExport = func(path string) { core.journalExport(path) }
 	st.SetWaves(cfg.Waves)
 	st.SetLayout(cfg.Layout)
 	if cfg.Sort == "acuity" {

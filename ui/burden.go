@@ -99,6 +99,8 @@ type BurdenOptions struct {
 	// UI thread: the app passes func(f func()) { go f() } (the default),
 	// tests run f in line. Results come back through fyne.Do.
 	Spawn func(func())
+	// OnExport is told of every file an export wrote; nil: nobody.
+	OnExport func(path string)
 	// ExportDir is where the inventory is written, as
 	// alarm-inventory-<from>-<to>.csv (with -bed-<bed> for one bed).
 	ExportDir string
@@ -637,6 +639,9 @@ func (v *BurdenView) export() {
 				v.status.SetText("Export failed: " + err.Error())
 				return
 			}
+			if v.opt.OnExport != nil {
+				v.opt.OnExport(path)
+			}
 			v.status.SetText("Alarm inventory written to " + path)
 		})
 	})
@@ -645,10 +650,10 @@ func (v *BurdenView) export() {
 // writeInventory writes the CSV next to its final name and renames it into
 // place, so a half-written file never carries the name.
 func writeInventory(src BurdenSource, dir, name string, from, to time.Time, bed string) (string, error) {
-	if err := os.MkdirAll(dir, 0o750); err != nil {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", err
 	}
-	f, err := os.CreateTemp(dir, "."+name+".*")
+	f, err := os.CreateTemp(dir, "."+name+".*") // 0600
 	if err != nil {
 		return "", err
 	}

@@ -196,7 +196,7 @@ func (s *Station) ShowBurden() {
 	if s.burden == nil {
 		return
 	}
-	v := NewBurdenView(s.burden, BurdenOptions{Now: s.now, Spawn: s.spawn, ExportDir: s.ExportDir})
+	v := NewBurdenView(s.burden, BurdenOptions{Now: s.now, Spawn: s.spawn, ExportDir: s.ExportDir, OnExport: s.OnExport})
 	s.ShowPanel("Alarm burden — for the ward's alarm-safety review", v.Content())
 }
 

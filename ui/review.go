@@ -83,6 +83,9 @@ type ReviewOptions struct {
 	// Spawn runs slow work (reading, writing exports) off the UI thread
 	// (a goroutine when nil); tests run it in line.
 	Spawn func(func())
+	// OnExport is told of every file an export wrote (the journal records
+	// who exported what); nil: nobody.
+	OnExport func(path string)
 	// ExportDir is where exports are written (the system's temporary
 	// directory when "").
 	ExportDir string
@@ -588,6 +591,13 @@ func reviewRunExport(opt ReviewOptions, write func() (string, string, error), st
 	opt.Spawn(func() {
 		pngPath, csvPath, err := write()
 		fyne.Do(func() {
+			if err == nil && opt.OnExport != nil {
+				for _, p := range []string{pngPath, csvPath} {
+					if p != "" {
+						opt.OnExport(p)
+					}
+				}
+			}
 			switch {
 			case err != nil:
 				status.SetText("Export failed: " + err.Error())
@@ -644,8 +654,10 @@ func reviewWriteExport(dir, base string, img image.Image, traces []WaveTrace, fr
 	return pngPath, csvPath, nil
 }
 
+// reviewCreateExport writes a new file in dir, 0600 in a 0700 folder: an
+// export names a patient and shows her signals.
 func reviewCreateExport(dir, base, ext string, write func(*os.File) error) (string, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", err
 	}
 	for n := 1; n < 1000; n++ {
@@ -654,7 +666,7 @@ func reviewCreateExport(dir, base, ext string, write func(*os.File) error) (stri
 			name = base + "-" + strconv.Itoa(n) + ext
 		}
 		path := filepath.Join(dir, name)
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 		if errors.Is(err, os.ErrExist) {
 			continue
 		}

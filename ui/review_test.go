@@ -310,6 +310,9 @@ func TestReviewDisclosureExport(t *testing.T) {
 	test.ApplyTheme(t, Theme{})
 	src := reviewFixture()
 	opt := reviewOpts(t)
+	opt.ExportDir = filepath.Join(opt.ExportDir, "exports")
+	var told []string
+	opt.OnExport = func(p string) { told = append(told, p) }
 	v := NewDisclosureView("05", src, opt)
 	w := test.NewTempWindow(t, v.Content())
 	w.Resize(fyne.NewSize(1400, 900))
@@ -324,6 +327,16 @@ func TestReviewDisclosureExport(t *testing.T) {
 		if filepath.Dir(p) != opt.ExportDir || !strings.Contains(filepath.Base(p), "bed05") {
 			t.Errorf("exported %s, want a file named for bed 05 in %s", p, opt.ExportDir)
 		}
+		// A patient's signals: the station's user only; the journal is told.
+		if st, err := os.Stat(p); err != nil || st.Mode().Perm() != 0o600 {
+			t.Errorf("%s: mode %v (%v), want 0600", filepath.Base(p), st.Mode().Perm(), err)
+		}
+		if !slices.Contains(told, p) {
+			t.Errorf("the station was not told of %s (%q)", p, told)
+		}
+	}
+	if st, err := os.Stat(opt.ExportDir); err != nil || st.Mode().Perm() != 0o700 {
+		t.Errorf("the export folder: mode %v (%v), want 0700", st.Mode().Perm(), err)
 	}
 	img := reviewPNG(t, pngPath)
 	if b := img.Bounds(); b.Dx() != reviewExportW || b.Dy() != reviewExportHeadH+2*reviewExportStripH {

@@ -26,7 +26,7 @@ func (s *Station) SetReview(src Review) {
 }
 
 func (s *Station) reviewOptions() ReviewOptions {
-	return ReviewOptions{Now: s.now, Spawn: s.spawn, ExportDir: s.ExportDir}
+	return ReviewOptions{Now: s.now, Spawn: s.spawn, ExportDir: s.ExportDir, OnExport: s.OnExport}
 }
 
 // ShowDisclosure opens a bed's full disclosure: its stored waveforms

@@ -110,6 +110,9 @@ type Station struct {
 	allAlarms   *allAlarms      // the whole alarm list last opened
 	keyNow      fyne.KeyName    // the key being handled (HandleKey), "" outside it
 	detailTools []detailTool    // the detail view's review buttons
+	// OnExport is told of every file an export wrote (strips, events, the
+	// alarm inventory): the station journals who exported what.
+	OnExport func(path string)
 	// ExportDir is where exports (strips, events, the alarm inventory) are
 	// written.
 	ExportDir string
