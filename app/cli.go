@@ -261,14 +261,38 @@ func parseWhen(s string) (time.Time, error) {
 // ErrJournalBroken is returned by vigil journal verify for a broken journal.
 var ErrJournalBroken = errors.New("the journal does not verify")
 
+// findJournal is the journal a station started with --data DIR keeps:
+// DIR/journal.db (a ward's), else DIR/demo/journal.db (the demo's); which
+// says which one it is.
+func findJournal(dir string) (journalDir, which string, err error) {
+	if _, err := os.Stat(filepath.Join(dir, store.JournalFile)); err == nil {
+		return dir, "the station's journal", nil
+	}
+	demo := filepath.Join(dir, "demo")
+	if _, err := os.Stat(filepath.Join(demo, store.JournalFile)); err == nil {
+		return demo, "the demo's journal (no " + store.JournalFile + " in " + dir + ")", nil
+	}
+	return "", "", fmt.Errorf("no journal in %s nor in %s (give the station's --data directory)", dir, demo)
+}
+
 func runJournal(ctx context.Context, cfg Config, stdout io.Writer) error {
-	s, err := openForAdmin(ctx, cfg, true)
+	dir, err := cfg.dataDir()
+	if err != nil {
+		return err
+	}
+	jdir, which, err := findJournal(dir)
+	if err != nil {
+		return err
+	}
+	host, _ := os.Hostname()
+	s, err := store.Open(ctx, jdir, store.Options{Station: "cli@" + cmp.Or(host, "host")})
 	if err != nil {
 		return err
 	}
 	defer s.Close()
 	switch cfg.Args[0] {
 	case "verify":
+		fmt.Fprintf(stdout, "using %s\n", which)
 		v, err := store.Verify(ctx, s.DB())
 		if err != nil {
 			return err
@@ -308,7 +332,7 @@ func runJournal(ctx context.Context, cfg Config, stdout io.Writer) error {
 			return err
 		}
 		if cfg.admin.out != "" {
-			fmt.Fprintf(stdout, "%d rows written to %s\n", n, cfg.admin.out)
+			fmt.Fprintf(stdout, "%d rows of %s (%s) written to %s\n", n, s.File(), which, cfg.admin.out)
 		}
 	default:
 		return fmt.Errorf("vigil journal %s: say verify or export", cfg.Args[0])

@@ -1,0 +1,71 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/vigil-station/vigil/app/store"
+)
+
+// runCLI runs one vigil command line and returns its output.
+func runCLI(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	cfg, err := Parse(args, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	err = Run(context.Background(), cfg, &out, io.Discard)
+	return out.String(), err
+}
+
+// seedJournal writes n rows into the journal in dir.
+func seedJournal(t *testing.T, dir string, n int) {
+	t.Helper()
+	s, err := store.Open(context.Background(), dir, store.Options{Station: "st"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < n; i++ {
+		if err := <-s.Append(store.Event{Kind: store.KindAlarm, Event: "raised", Bed: "01", Detail: "row"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A demo station started with --data DIR keeps its journal in DIR/demo:
+// vigil journal verify/export --data DIR find it and say which was used.
+func TestJournalCLIFindsTheDemoJournal(t *testing.T) {
+	dir := t.TempDir()
+	seedJournal(t, filepath.Join(dir, "demo"), 3)
+	out, err := runCLI(t, "journal", "verify", "--data", dir)
+	if err != nil || !strings.Contains(out, "hash chain: ok") {
+		t.Fatalf("verify --data DIR of a demo station: %v\n%s", err, out)
+	}
+	if !strings.Contains(out, filepath.Join(dir, "demo", store.JournalFile)) || !strings.Contains(out, "demo") {
+		t.Fatalf("verify does not say it used the demo's journal:\n%s", out)
+	}
+	out, err = runCLI(t, "journal", "export", "--data", dir, "--format", "json")
+	if err != nil || strings.Count(out, `"seq"`) != 3 {
+		t.Fatalf("export --data DIR of a demo station: %v\n%s", err, out)
+	}
+	// A ward's own journal wins over a demo's beside it.
+	seedJournal(t, dir, 1)
+	out, err = runCLI(t, "journal", "export", "--data", dir, "--format", "json")
+	if err != nil || strings.Count(out, `"seq"`) != 1 {
+		t.Fatalf("export with both journals should use DIR/journal.db: %v\n%s", err, out)
+	}
+	// Neither: the answer names both places.
+	empty := t.TempDir()
+	_, err = runCLI(t, "journal", "verify", "--data", empty)
+	if err == nil || !strings.Contains(err.Error(), "demo") {
+		t.Fatalf("no journal: %v", err)
+	}
+}
