@@ -361,11 +361,17 @@ func (s *Store) Login(ctx context.Context, name, secret, station string) (alarms
 		if err := tx.QueryRowContext(ctx, "UPDATE users SET failures = failures + 1 WHERE name = ? RETURNING failures", u.Name).Scan(&failures); err != nil {
 			return nil, err
 		}
-		left = s.opt.LockAfter - failures
-		if failures >= s.opt.LockAfter {
+		// The count runs on through lockouts (only a good login or an
+		// admin's reset clears it), and each lockout in a row is longer:
+		// LockFor, twice it, then three times it at most. A lockout never
+		// lasts longer than that, and another account, or an admin's
+		// reset, is there for the emergency.
+		left = s.opt.LockAfter - failures%s.opt.LockAfter
+		if failures%s.opt.LockAfter == 0 {
 			result = ErrLockedOut
-			until := now.Add(s.opt.LockFor)
-			if _, err := tx.ExecContext(ctx, "UPDATE users SET locked_ms = ?, failures = 0 WHERE name = ?", until.UnixMilli(), u.Name); err != nil {
+			n := failures / s.opt.LockAfter
+			until := now.Add(min(time.Duration(n)*s.opt.LockFor, 3*s.opt.LockFor))
+			if _, err := tx.ExecContext(ctx, "UPDATE users SET locked_ms = ? WHERE name = ?", until.UnixMilli(), u.Name); err != nil {
 				return nil, err
 			}
 			evs = append(evs, Event{Kind: KindLogin, Event: "locked-out", Who: u.Name, Role: u.Role.String(), Station: station,

@@ -187,3 +187,37 @@ func TestDemoStaysInDemo(t *testing.T) {
 		t.Fatal("a demo account made outside demo mode")
 	}
 }
+
+// Lockouts in a row grow (5, 10, then 15 minutes at most) and a lockout
+// does not reset the count: only a good login or an admin's reset does.
+func TestLockoutsEscalate(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
+	s := openTest(t, t.TempDir(), Options{Now: func() time.Time { return now }})
+	seedUsers(t, s)
+	wrong := func() error { _, err := s.Login(ctx, "nina", "0000", "st-2"); return err }
+	for i, lock := range []time.Duration{5 * time.Minute, 10 * time.Minute, 15 * time.Minute, 15 * time.Minute} {
+		// After a lockout the first wrong PIN says 4 tries are left: the
+		// count ran on.
+		if err := wrong(); !errors.Is(err, ErrBadLogin) || !strings.Contains(err.Error(), "4 tries left") {
+			t.Fatalf("round %d, first wrong PIN: %v", i+1, err)
+		}
+		for range 3 {
+			wrong()
+		}
+		if err := wrong(); !errors.Is(err, ErrLockedOut) {
+			t.Fatalf("round %d, fifth wrong PIN: %v", i+1, err)
+		}
+		now = now.Add(lock - time.Second)
+		if _, err := s.Login(ctx, "nina", "1357", "st-2"); !errors.Is(err, ErrLockedOut) {
+			t.Fatalf("lockout %d: the right PIN a second before its %v are up: %v", i+1, lock, err)
+		}
+		now = now.Add(2 * time.Second)
+	}
+	if _, err := s.Login(ctx, "nina", "1357", "st-2"); err != nil {
+		t.Fatalf("after the last lockout the right PIN: %v", err)
+	}
+	if err := wrong(); !strings.Contains(err.Error(), "4 tries left") {
+		t.Fatalf("a good login clears the count: %v", err)
+	}
+}
