@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -35,9 +36,10 @@ process list and the shell history). Changes are journalled as done by
 it:<your login name> at this host.
 `
 
-const journalUsage = `Usage: vigil journal <command> [--data DIR] ...
+const journalUsage = `Usage: vigil journal <command> [--data DIR] [--journal-key FILE] ...
 
-  verify   check the journal's integrity and its hash chain (exit 1 if broken)
+  verify   check the journal's integrity, its keyed hash chain and its end
+           against the checkpoint beside the key (exit 1 if broken)
   export [--from T] [--to T] [--format csv|json] [--out FILE]
            the rows with from <= time < to (RFC 3339 or YYYY-MM-DD, UTC;
            default: everything) for the hospital's records
@@ -75,6 +77,7 @@ func parseAdmin(cfg Config, cmd Command, args []string, stderr io.Writer) (Confi
 	fs.Usage = func() { fmt.Fprint(stderr, usage) }
 	fs.StringVar(&cfg.DataDir, "data", "", "the station's data directory (default: the user data directory)")
 	a := &cfg.admin
+	fs.StringVar(&a.journalKey, "journal-key", "", "the journal key file, outside the data directory (default $VIGIL_JOURNAL_KEY, else ~/.config/vigil/journal.key)")
 	switch cmd {
 	case CmdUsers:
 		fs.StringVar(&a.role, "role", "", "nurse, charge or admin")
@@ -119,6 +122,7 @@ type adminFlags struct {
 	role, display         string
 	pin, demo             bool
 	from, to, format, out string
+	journalKey            string
 }
 
 func itActor() alarms.Actor {
@@ -139,7 +143,7 @@ func openForAdmin(ctx context.Context, cfg Config, mustExist bool) (*store.Store
 		return nil, fmt.Errorf("no journal in %s (give the station's --data directory)", dir)
 	}
 	host, _ := os.Hostname()
-	return store.Open(ctx, dir, store.Options{Station: "cli@" + cmp.Or(host, "host")})
+	return store.Open(ctx, dir, store.Options{Station: "cli@" + cmp.Or(host, "host"), KeyFile: cfg.admin.journalKey})
 }
 
 func readSecrets(in io.Reader, n int) ([]string, error) {
@@ -285,7 +289,7 @@ func runJournal(ctx context.Context, cfg Config, stdout io.Writer) error {
 		return err
 	}
 	host, _ := os.Hostname()
-	s, err := store.Open(ctx, jdir, store.Options{Station: "cli@" + cmp.Or(host, "host")})
+	s, err := store.Open(ctx, jdir, store.Options{Station: "cli@" + cmp.Or(host, "host"), KeyFile: cfg.admin.journalKey})
 	if err != nil {
 		return err
 	}
@@ -293,15 +297,30 @@ func runJournal(ctx context.Context, cfg Config, stdout io.Writer) error {
 	switch cfg.Args[0] {
 	case "verify":
 		fmt.Fprintf(stdout, "using %s\n", which)
-		v, err := store.Verify(ctx, s.DB())
+		v, err := s.VerifyChain(ctx, nil)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "journal %s\nrows: %d\nintegrity: %s\n", s.File(), v.Rows, v.Integrity)
-		for _, p := range v.Problems {
+		fmt.Fprintf(stdout, "journal %s\nrows: %d (last seq %d; keyed with HMAC-SHA256 from seq %d)\nkey: %s (%s)\nintegrity: %s\n",
+			s.File(), v.Rows, v.LastSeq, v.HMACFrom, s.KeyFile(), v.Key, v.Integrity)
+		if cp := v.Checkpoint; cp != nil {
+			fmt.Fprintf(stdout, "checkpoint: seq %d at %s (%s)\n", cp.Seq, cp.At, s.CheckpointFile())
+		}
+		for _, n := range v.Notes {
+			fmt.Fprintln(stdout, "note:", n)
+		}
+		// What the open found is said too (it is what the station saw).
+		problems := v.Problems
+		for _, p := range s.OpenCheck().Problems {
+			if !slices.Contains(problems, p) {
+				problems = append(problems, p)
+			}
+		}
+		for _, p := range problems {
 			fmt.Fprintln(stdout, "problem:", p)
 		}
-		if !v.OK() {
+		if !v.OK() || len(problems) > 0 {
+			fmt.Fprintln(stdout, "hash chain: BROKEN")
 			return ErrJournalBroken
 		}
 		fmt.Fprintln(stdout, "hash chain: ok")

@@ -3,6 +3,8 @@ package app
 import (
 	"bytes"
 	"context"
+	"database/sql"
+	"errors"
 	"io"
 	"path/filepath"
 	"strings"
@@ -43,6 +45,7 @@ func seedJournal(t *testing.T, dir string, n int) {
 // A demo station started with --data DIR keeps its journal in DIR/demo:
 // vigil journal verify/export --data DIR find it and say which was used.
 func TestJournalCLIFindsTheDemoJournal(t *testing.T) {
+	t.Setenv(store.KeyEnv, filepath.Join(t.TempDir(), "journal.key"))
 	dir := t.TempDir()
 	seedJournal(t, filepath.Join(dir, "demo"), 3)
 	out, err := runCLI(t, "journal", "verify", "--data", dir)
@@ -67,5 +70,41 @@ func TestJournalCLIFindsTheDemoJournal(t *testing.T) {
 	_, err = runCLI(t, "journal", "verify", "--data", empty)
 	if err == nil || !strings.Contains(err.Error(), "demo") {
 		t.Fatalf("no journal: %v", err)
+	}
+}
+
+// Issue 23: the last two rows deleted (triggers dropped and put back) and
+// a row edited: vigil journal verify says so, with a non-zero exit.
+func TestJournalCLIVerifyReportsTampering(t *testing.T) {
+	t.Setenv(store.KeyEnv, filepath.Join(t.TempDir(), "journal.key"))
+	for name, stmt := range map[string]string{
+		"cut":  "DELETE FROM events WHERE seq > 8",
+		"edit": "UPDATE events SET detail = 'nothing' WHERE seq = 9",
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			seedJournal(t, filepath.Join(dir, "demo"), 10)
+			if out, err := runCLI(t, "journal", "verify", "--data", dir); err != nil {
+				t.Fatalf("before: %v\n%s", err, out)
+			}
+			db, err := sql.Open("sqlite", filepath.Join(dir, "demo", store.JournalFile))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, q := range []string{"DROP TRIGGER events_append_only_update", "DROP TRIGGER events_append_only_delete", stmt,
+				"CREATE TRIGGER events_append_only_update BEFORE UPDATE ON events BEGIN SELECT RAISE(ABORT, 'journal events are append-only'); END",
+				"CREATE TRIGGER events_append_only_delete BEFORE DELETE ON events BEGIN SELECT RAISE(ABORT, 'journal events are append-only'); END"} {
+				if _, err := db.Exec(q); err != nil {
+					t.Fatal(err)
+				}
+			}
+			db.Close()
+			out, err := runCLI(t, "journal", "verify", "--data", dir)
+			want := map[string]string{"cut": "problem: cut: the journal ends at seq 8 but the checkpoint says 10",
+				"edit": "problem: row 9 was changed"}[name]
+			if !errors.Is(err, ErrJournalBroken) || !strings.Contains(out, want) || strings.Contains(out, "hash chain: ok") {
+				t.Fatalf("verify after the %s: %v\n%s", name, err, out)
+			}
+		})
 	}
 }

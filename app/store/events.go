@@ -1,12 +1,12 @@
 package store
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"database/sql"
 	"encoding/binary"
 	"fmt"
+	"hash"
 	"strings"
 	"time"
 
@@ -43,11 +43,14 @@ type Event struct {
 
 var zeroHash = make([]byte, sha256.Size)
 
-// chainHash is the row's hash: SHA-256 over the previous hash, the
-// sequence number, the time and every text field, each length-prefixed so
-// no two different rows hash alike.
-func chainHash(prev []byte, e *Event) []byte {
-	h := sha256.New()
+// chainHash is the hash of a row written before migration 0003: SHA-256
+// over the previous hash, the sequence number, the time and every text
+// field, each length-prefixed so no two different rows hash alike. Rows
+// from then on use the same bytes under HMAC-SHA256 with the journal key
+// (chainer).
+func chainHash(prev []byte, e *Event) []byte { return rowDigest(sha256.New(), prev, e) }
+
+func rowDigest(h hash.Hash, prev []byte, e *Event) []byte {
 	h.Write(prev)
 	var b [binary.MaxVarintLen64]byte
 	binary.BigEndian.PutUint64(b[:8], uint64(e.Seq))
@@ -90,32 +93,33 @@ func (s *Store) Record(r alarms.Record) <-chan error {
 }
 
 // insertEvents appends rows to the chain inside tx, after whatever row is
-// last now (another process, the CLI, may have written since).
-func insertEvents(ctx context.Context, tx *sql.Tx, evs []Event) error {
+// last now (another process, the CLI, may have written since). It returns
+// the last row's seq and hash.
+func (c chainer) insertEvents(ctx context.Context, tx *sql.Tx, evs []Event) (int64, []byte, error) {
 	var seq int64
 	prev := zeroHash
 	err := tx.QueryRowContext(ctx, "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").Scan(&seq, &prev)
 	if err != nil && err != sql.ErrNoRows {
-		return err
+		return 0, nil, err
 	}
 	st, err := tx.PrepareContext(ctx, `INSERT INTO events(seq, at_ms, kind, event, alarm_id, bed, who, role, station,
 		detail, old, new, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`)
 	if err != nil {
-		return err
+		return 0, nil, err
 	}
 	defer st.Close()
 	for i := range evs {
 		e := &evs[i]
 		seq++
 		e.Seq, e.Prev = seq, prev
-		e.Hash = chainHash(prev, e)
+		e.Hash = c.hash(prev, e)
 		if _, err := st.ExecContext(ctx, e.Seq, e.At.UnixMilli(), e.Kind, e.Event, e.AlarmID, e.Bed, e.Who, e.Role,
 			e.Station, e.Detail, e.Old, e.New, e.Prev, e.Hash); err != nil {
-			return err
+			return 0, nil, err
 		}
 		prev = e.Hash
 	}
-	return nil
+	return seq, prev, nil
 }
 
 // Filter selects journal rows.
@@ -189,71 +193,4 @@ func scanEvent(rows *sql.Rows) (Event, error) {
 		&e.Old, &e.New, &e.Prev, &e.Hash)
 	e.At = time.UnixMilli(at).UTC()
 	return e, err
-}
-
-// Verification is what Verify found.
-type Verification struct {
-	Rows      int64
-	Integrity string   // PRAGMA integrity_check: "ok" or its complaints
-	Problems  []string // broken links, missing guards
-}
-
-// OK reports a journal with sound pages, an unbroken chain and its guards.
-func (v Verification) OK() bool { return v.Integrity == "ok" && len(v.Problems) == 0 }
-
-// Verify checks the file's integrity, that the append-only triggers are in
-// place, and the hash chain from the first row to the last: a changed,
-// removed or inserted row breaks it.
-func Verify(ctx context.Context, db *sql.DB) (Verification, error) {
-	var v Verification
-	rows, err := db.QueryContext(ctx, "PRAGMA integrity_check")
-	if err != nil {
-		return v, err
-	}
-	var msgs []string
-	for rows.Next() {
-		var m string
-		if err := rows.Scan(&m); err != nil {
-			rows.Close()
-			return v, err
-		}
-		msgs = append(msgs, m)
-	}
-	rows.Close()
-	v.Integrity = strings.Join(msgs, "; ")
-	for _, trg := range []string{"events_append_only_update", "events_append_only_delete"} {
-		var n int
-		if err := db.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_schema WHERE type = 'trigger' AND name = ?", trg).Scan(&n); err != nil {
-			return v, err
-		}
-		if n == 0 {
-			v.Problems = append(v.Problems, "trigger "+trg+" is missing: the journal was opened for changes")
-		}
-	}
-	rows, err = db.QueryContext(ctx, "SELECT "+eventCols+" FROM events ORDER BY seq")
-	if err != nil {
-		return v, err
-	}
-	defer rows.Close()
-	prev, want := zeroHash, int64(1)
-	for rows.Next() {
-		e, err := scanEvent(rows)
-		if err != nil {
-			return v, err
-		}
-		v.Rows++
-		switch {
-		case len(v.Problems) > 20:
-			continue // enough said
-		case e.Seq != want:
-			v.Problems = append(v.Problems, fmt.Sprintf("row %d follows row %d: rows are missing", e.Seq, want-1))
-		case !bytes.Equal(e.Prev, prev):
-			v.Problems = append(v.Problems, fmt.Sprintf("row %d does not link to row %d", e.Seq, e.Seq-1))
-		case !bytes.Equal(chainHash(e.Prev, &e), e.Hash):
-			v.Problems = append(v.Problems, fmt.Sprintf("row %d was changed after it was written (%s %s at %s)",
-				e.Seq, e.Kind, e.Event, e.At.Format(time.RFC3339)))
-		}
-		prev, want = e.Hash, e.Seq+1
-	}
-	return v, rows.Err()
 }

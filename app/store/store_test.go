@@ -33,9 +33,9 @@ func openTest(t *testing.T, dir string, opt Options) *Store {
 	return s
 }
 
-func mustVerify(t *testing.T, s *Store) Verification {
+func mustVerify(t *testing.T, s *Store) ChainReport {
 	t.Helper()
-	v, err := Verify(context.Background(), s.DB())
+	v, err := s.VerifyChain(context.Background(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +97,7 @@ func TestAppendOnlyAndTamperDetected(t *testing.T) {
 	if _, err := s.DB().ExecContext(ctx, "UPDATE events SET who = 'mallory' WHERE seq = 2"); err != nil {
 		t.Fatal(err)
 	}
-	v, err := Verify(ctx, s.DB())
+	v, err := s.VerifyChain(ctx, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -221,11 +221,15 @@ func (w *writer) commit(batch []item) (map[int]error, error) {
 			return nil, err
 		}
 	}
-	if err := insertEvents(ctx, tx, evs); err != nil {
+	last, lastHash, err := w.s.chain.insertEvents(ctx, tx, evs)
+	if err != nil {
 		return nil, err
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, err
+	}
+	if len(evs) > 0 {
+		w.s.committed(last, lastHash, len(evs))
 	}
 	return opErr, nil
 }
