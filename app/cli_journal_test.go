@@ -5,11 +5,14 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"io"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/vigil-station/vigil/alarms"
 	"github.com/vigil-station/vigil/app/store"
 )
 
@@ -106,5 +109,41 @@ func TestJournalCLIVerifyReportsTampering(t *testing.T) {
 				t.Fatalf("verify after the %s: %v\n%s", name, err, out)
 			}
 		})
+	}
+}
+
+// A station that opens a journal whose history was cut raises the
+// journal's technical alarm at start, naming the cut.
+func TestStationAlarmsOnCutJournal(t *testing.T) {
+	cfg := testConfig(t, mosquittoURL)
+	core := startStation(t, cfg)
+	admin := alarms.Actor{Who: "admin", Role: alarms.Admin, Where: "test"}
+	for i := range 5 {
+		<-core.Store.Append(store.Event{Kind: store.KindConfig, Event: "note", Who: admin.Who, Detail: fmt.Sprint(i)})
+	}
+	path := core.Store.File()
+	core.Close()
+	// Cut the last two rows as someone with file access would.
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{"DROP TRIGGER events_append_only_delete",
+		"DELETE FROM events WHERE seq > (SELECT max(seq) - 2 FROM events)",
+		"CREATE TRIGGER events_append_only_delete BEFORE DELETE ON events BEGIN SELECT RAISE(ABORT, 'journal events are append-only'); END"} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(q, err)
+		}
+	}
+	db.Close()
+	again := startStation(t, cfg)
+	var a alarms.Alarm
+	waitFor(t, 5*time.Second, "the journal's technical alarm", func() bool {
+		var ok bool
+		a, ok = findAlarm(again, alarms.CodeJournal)
+		return ok
+	})
+	if !strings.Contains(a.Message, "cut") || !strings.Contains(a.Message, "vigil journal verify") {
+		t.Fatalf("the alarm says %q", a.Message)
 	}
 }

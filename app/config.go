@@ -74,14 +74,17 @@ type Config struct {
 	FPS          int
 	// Window is the window's size at start, "WIDTHxHEIGHT" (default
 	// 1920x1080).
-	Window    string
-	ClientID  string
-	Username  string
-	Password  string // never logged, never a flag
-	TLS       mqttfeed.TLS
-	Profile   sim.Profile
-	WaveStale time.Duration // 0: the hub's default
-	NumStale  time.Duration
+	Window string
+	// JournalKey is the journal key file (--journal-key), outside the data
+	// directory; store.DefaultKeyFile when "".
+	JournalKey string
+	ClientID   string
+	Username   string
+	Password   string // never logged, never a flag
+	TLS        mqttfeed.TLS
+	Profile    sim.Profile
+	WaveStale  time.Duration // 0: the hub's default
+	NumStale   time.Duration
 	// NEWS2: how old a value may be and still be scored (0: news2.DefaultFreshness).
 	NEWS2Fresh, NEWS2NIBPFresh, NEWS2ChartFresh time.Duration
 	ConfigFile                                  string        // the file the settings came from, if any
@@ -226,6 +229,7 @@ func Parse(args []string, stderr io.Writer) (Config, error) {
 	fs.DurationVar(&cfg.StatsEvery, "stats-every", cfg.StatsEvery, "diagnostics interval")
 	fs.IntVar(&cfg.FPS, "fps", cfg.FPS, "waveform frame rate of the window")
 	fs.StringVar(&cfg.Window, "window", "1920x1080", "window size at start, WIDTHxHEIGHT")
+	fs.StringVar(&cfg.JournalKey, "journal-key", "", "journal key file, outside the data directory (default $VIGIL_JOURNAL_KEY, else ~/.config/vigil/journal.key); back it up apart from the data")
 	fs.StringVar(&cfg.ClientID, "client-id", "", "MQTT client id of this station (default: vigil-station-<host>-<ward>)")
 	fs.DurationVar(&cfg.Duration, "duration", 0, "stop after this long (0: until closed or interrupted)")
 	fs.DurationVar(&cfg.WaveStale, "wave-stale", 0, "NO DATA after this long without waveform (default 3s)")

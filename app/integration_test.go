@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 	paho "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/vigil-station/vigil/alarms"
+	"github.com/vigil-station/vigil/app/store"
 	"github.com/vigil-station/vigil/monitor/benchout"
 	"github.com/vigil-station/vigil/monitor/feed"
 	"github.com/vigil-station/vigil/monitor/mqttfeed"
@@ -26,6 +28,17 @@ func TestMain(m *testing.M) {
 	if bareSubscriberMain() {
 		return
 	}
+	// The journal key of every test station: one file of the test run's,
+	// not the tester's ~/.config/vigil.
+	keyDir := ""
+	if os.Getenv(store.KeyEnv) == "" {
+		var err error
+		if keyDir, err = os.MkdirTemp("", "vigil-key-"); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Setenv(store.KeyEnv, filepath.Join(keyDir, "journal.key"))
+	}
 	mq, err := newMosquitto(plainConf)
 	if err == nil {
 		err = mq.Start()
@@ -38,6 +51,9 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	mq.Close()
 	benchout.Print()
+	if keyDir != "" {
+		os.RemoveAll(keyDir)
+	}
 	os.Exit(code)
 }
 

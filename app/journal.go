@@ -59,7 +59,7 @@ func (c Config) demo() bool { return c.Broker == "" }
 // alarms once the alarm service runs.
 func (c *Core) openJournal(cfg Config, dataDir string) error {
 	st, err := store.Open(c.ctx, cfg.journalDir(dataDir), store.Options{
-		Station: cfg.stationID(), Log: c.Log, Demo: cfg.demo(),
+		Station: cfg.stationID(), Log: c.Log, Demo: cfg.demo(), KeyFile: cfg.JournalKey,
 		OnTrouble: func(problem string, present bool) { c.fault(alarms.CodeJournal, problem, present) },
 		OnBeds:    func() { c.bedsChanged() },
 	})
@@ -67,6 +67,30 @@ func (c *Core) openJournal(cfg Config, dataDir string) error {
 		return err
 	}
 	c.Store = st
+	// The chain's tail and the checkpoint are checked at every open; the
+	// whole chain in the background. A break is a technical alarm that
+	// stays: the journal's history was cut or rewritten.
+	if rep := st.OpenCheck(); !rep.OK() {
+		c.pendingFaults = append(c.pendingFaults, faultNote{alarms.CodeJournal, journalBroken(rep)})
+	}
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		rep, err := st.VerifyChain(c.ctx, func(done, total int) {
+			if done == total || done%100000 == 0 {
+				c.Log.Info("journal verify", "rows", done, "of", total)
+			}
+		})
+		switch {
+		case err != nil && c.ctx.Err() != nil:
+		case err != nil:
+			c.fault(alarms.CodeJournal, "Journal could not be verified: "+err.Error(), true)
+		case !rep.OK():
+			c.fault(alarms.CodeJournal, journalBroken(rep), true)
+		default:
+			c.Log.Info("journal verified", "rows", rep.Rows)
+		}
+	}()
 	if a := st.SetAside(); a != nil {
 		// Whoever is at the keyboard must not become the admin of the new,
 		// empty journal: the first admin comes from the command line, from
@@ -525,4 +549,17 @@ func (c *Core) journalExport(path string) {
 	op := c.Alarms.Operator()
 	c.Store.Append(store.Event{Kind: store.KindConfig, Event: "exported", Who: cmp.Or(op.Who, "(locked station)"),
 		Role: op.Role.String(), Station: c.sync.station, Detail: filepath.Base(path)})
+}
+
+// journalBroken is the technical alarm's text for a chain report with a
+// problem: its first problem, in a line.
+func journalBroken(rep store.ChainReport) string {
+	msg := "Journal history cut or rewritten"
+	if len(rep.Problems) > 0 {
+		msg += ": " + rep.Problems[0]
+	}
+	if r := []rune(msg); len(r) > 200 {
+		msg = string(r[:199]) + "…"
+	}
+	return msg + " (vigil journal verify)"
 }
