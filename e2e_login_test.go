@@ -46,22 +46,9 @@ func TestLockedKeyEndToEnd(t *testing.T) {
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
-	x := func(args ...string) {
-		t.Helper()
-		c := exec.Command("xdotool", args...)
-		c.Env = append(os.Environ(), "DISPLAY="+display)
-		if out, err := c.CombinedOutput(); err != nil {
-			t.Fatalf("xdotool %v: %v %s", args, err, out)
-		}
-	}
+	x := xdotool(t, display)
 	x("search", "--sync", "--name", "Vigil", "windowfocus", "--sync")
-	x("key", "a")
-	time.Sleep(time.Second)
-	x("key", "shift+Tab")
-	x("type", "--delay", "60", "demo-nurse")
-	x("key", "Tab")
-	x("type", "--delay", "60", "1111")
-	x("key", "Return")
+	loginByKeys(x, "a", "demo-nurse", "1111")
 	deadline = time.Now().Add(10 * time.Second)
 	for {
 		got := journal(q)
@@ -119,14 +106,7 @@ func TestIdleLockEndToEnd(t *testing.T) {
 	dir := t.TempDir()
 	_, _, logPath := startStation(t, display, dir, "--sim", "4", "--audio", "off", "--notify=false",
 		"--idle-lock", "4s", "--window", "1280x800")
-	x := func(args ...string) {
-		t.Helper()
-		c := exec.Command("xdotool", args...)
-		c.Env = append(os.Environ(), "DISPLAY="+display)
-		if out, err := c.CombinedOutput(); err != nil {
-			t.Fatalf("xdotool %v: %v %s", args, err, out)
-		}
-	}
+	x := xdotool(t, display)
 	logHas := func(s string) int {
 		b, _ := os.ReadFile(logPath)
 		return strings.Count(string(b), s)
@@ -144,13 +124,7 @@ func TestIdleLockEndToEnd(t *testing.T) {
 	}
 	// E asks for a login, then opens the ward's alarm events.
 	x("search", "--sync", "--name", "Vigil", "windowfocus", "--sync")
-	x("key", "e")
-	time.Sleep(time.Second)
-	x("key", "shift+Tab")
-	x("type", "--delay", "40", "demo-nurse")
-	x("key", "Tab")
-	x("type", "--delay", "40", "1111")
-	x("key", "Return")
+	loginByKeys(x, "e", "demo-nurse", "1111")
 	deadline = time.Now().Add(10 * time.Second)
 	for logHas(`title="Alarm events`) == 0 {
 		if time.Now().After(deadline) {
@@ -206,4 +180,28 @@ func journalRows(t *testing.T, dir, q string) []string {
 		out = append(out, strings.Join([]string{a, b, c, d}, " "))
 	}
 	return out
+}
+
+// xdotool is xdotool on display, failing t when it fails.
+func xdotool(t *testing.T, display string) func(args ...string) {
+	return func(args ...string) {
+		t.Helper()
+		c := exec.Command("xdotool", args...)
+		c.Env = append(os.Environ(), "DISPLAY="+display)
+		if out, err := c.CombinedOutput(); err != nil {
+			t.Fatalf("xdotool %v: %v %s", args, err, out)
+		}
+	}
+}
+
+// loginByKeys presses key on a locked ward (the login opens with the PIN
+// focused), goes back to the user name, types it, then the PIN, and Return.
+func loginByKeys(x func(...string), key, user, pin string) {
+	x("key", key)
+	time.Sleep(time.Second)
+	x("key", "shift+Tab")
+	x("type", "--delay", "50", user)
+	x("key", "Tab")
+	x("type", "--delay", "50", pin)
+	x("key", "Return")
 }

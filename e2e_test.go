@@ -51,13 +51,7 @@ func TestViewsEndToEnd(t *testing.T) {
 		case <-time.After(500 * time.Millisecond):
 		}
 	}
-	x := func(args ...string) {
-		c := exec.Command("xdotool", args...)
-		c.Env = append(os.Environ(), "DISPLAY="+display)
-		if out, err := c.CombinedOutput(); err != nil {
-			t.Fatalf("xdotool %v: %v %s", args, err, out)
-		}
-	}
+	x := xdotool(t, display)
 	x("search", "--sync", "--name", "Vigil", "windowfocus", "--sync") // no window manager: focus it directly
 	views := regexp.MustCompile(`msg="view opened" title=(?:"([^"]*)"|(\S+))`)
 	opened := func() []string {
