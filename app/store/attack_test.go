@@ -145,7 +145,7 @@ func TestAttackCutTail(t *testing.T) {
 func TestAttackCutAndRefillWithTheKey(t *testing.T) {
 	dir, file, opt := journalOf10(t)
 	tamper(t, file, "DELETE FROM events WHERE seq > 8",
-		"INSERT INTO events SELECT seq+3, at_ms, kind, event, alarm_id, bed, who, role, station, detail, old, new, prev_hash, hash FROM events WHERE seq > 5")
+		"INSERT INTO events SELECT seq+3, at_ms, kind, event, alarm_id, bed, who, role, station, detail, old, new, state, prev_hash, hash FROM events WHERE seq > 5")
 	rehash(t, file, 9, keyOf(t, opt))
 	caught(t, dir, opt, "row 10 is not the row the checkpoint")
 }

@@ -59,7 +59,8 @@ func (r ChainReport) String() string {
 	return "journal does not verify: " + strings.Join(r.Problems, "; ")
 }
 
-var guards = []string{"events_append_only_update", "events_append_only_delete", "chain_fixed_update", "chain_fixed_delete"}
+var guards = []string{"events_append_only_update", "events_append_only_delete", "chain_fixed_update", "chain_fixed_delete",
+	"state_chain_fixed_update", "state_chain_fixed_delete"}
 
 // VerifyChain checks the whole journal: PRAGMA integrity_check, the
 // append-only guards, every row's link and hash (SHA-256 before the keyed
@@ -84,7 +85,17 @@ func (s *Store) VerifyChain(ctx context.Context, progress func(done, total int))
 	}
 	rows.Close()
 	r.Integrity = strings.Join(msgs, "; ")
-	err = s.check(ctx, &r, 0, progress)
+	if err = s.check(ctx, &r, 0, progress); err != nil {
+		return r, err
+	}
+	// The tables against the last state chained, in one snapshot.
+	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return r, err
+	}
+	defer tx.Rollback()
+	p, err := stateProblems(ctx, tx)
+	r.Problems = append(r.Problems, p...)
 	return r, err
 }
 

@@ -66,11 +66,7 @@ func TestJournalMigratesToTheKeyedChain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tx, _ := db.Begin()
-	if _, _, err := (chainer{from: 1 << 62}).insertEvents(context.Background(), tx, []Event{{Kind: KindAlarm, Event: "raised"}, {Kind: KindAlarm, Event: "resolved"}}); err != nil {
-		t.Fatal(err)
-	}
-	tx.Commit()
+	insertOld(t, db, []Event{{Kind: KindAlarm, Event: "raised"}, {Kind: KindAlarm, Event: "resolved"}})
 	db.Close()
 
 	s := openTest(t, dir, Options{KeyFile: filepath.Join(t.TempDir(), "journal.key")})

@@ -37,7 +37,11 @@ type Event struct {
 	Detail  string
 	Old     string
 	New     string
-	Prev    []byte // hash of the previous row
+	// State is the SHA-256 (hex) of the users, beds and stays tables as
+	// the row's change left them, on rows that changed them ("" on the
+	// others); the row's hash covers it.
+	State string
+	Prev  []byte // hash of the previous row
 	Hash    []byte
 }
 
@@ -61,6 +65,11 @@ func rowDigest(h hash.Hash, prev []byte, e *Event) []byte {
 		n := binary.PutUvarint(b[:], uint64(len(f)))
 		h.Write(b[:n])
 		h.Write([]byte(f))
+	}
+	if e.State != "" { // only rows from migration 0004 on carry one
+		n := binary.PutUvarint(b[:], uint64(len(e.State)))
+		h.Write(b[:n])
+		h.Write([]byte(e.State))
 	}
 	return h.Sum(nil)
 }
@@ -103,7 +112,7 @@ func (c chainer) insertEvents(ctx context.Context, tx *sql.Tx, evs []Event) (int
 		return 0, nil, err
 	}
 	st, err := tx.PrepareContext(ctx, `INSERT INTO events(seq, at_ms, kind, event, alarm_id, bed, who, role, station,
-		detail, old, new, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`)
+		detail, old, new, state, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -114,7 +123,7 @@ func (c chainer) insertEvents(ctx context.Context, tx *sql.Tx, evs []Event) (int
 		e.Seq, e.Prev = seq, prev
 		e.Hash = c.hash(prev, e)
 		if _, err := st.ExecContext(ctx, e.Seq, e.At.UnixMilli(), e.Kind, e.Event, e.AlarmID, e.Bed, e.Who, e.Role,
-			e.Station, e.Detail, e.Old, e.New, e.Prev, e.Hash); err != nil {
+			e.Station, e.Detail, e.Old, e.New, e.State, e.Prev, e.Hash); err != nil {
 			return 0, nil, err
 		}
 		prev = e.Hash
@@ -132,7 +141,7 @@ type Filter struct {
 	Newest   bool
 }
 
-const eventCols = "seq, at_ms, kind, event, alarm_id, bed, who, role, station, detail, old, new, prev_hash, hash"
+const eventCols = "seq, at_ms, kind, event, alarm_id, bed, who, role, station, detail, old, new, state, prev_hash, hash"
 
 // Events reads journal rows, oldest first (newest first with Newest).
 func (s *Store) Events(ctx context.Context, f Filter) ([]Event, error) {
@@ -190,7 +199,7 @@ func scanEvent(rows *sql.Rows) (Event, error) {
 	var e Event
 	var at int64
 	err := rows.Scan(&e.Seq, &at, &e.Kind, &e.Event, &e.AlarmID, &e.Bed, &e.Who, &e.Role, &e.Station, &e.Detail,
-		&e.Old, &e.New, &e.Prev, &e.Hash)
+		&e.Old, &e.New, &e.State, &e.Prev, &e.Hash)
 	e.At = time.UnixMilli(at).UTC()
 	return e, err
 }

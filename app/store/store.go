@@ -82,6 +82,9 @@ type Store struct {
 	cpFile    string
 	cp        checkpointer
 	openCheck ChainReport
+	// state is the users, beds and stays digest last chained (the
+	// writer's goroutine only; "" until checkState has run at open).
+	state string
 }
 
 // Open opens (or creates) the journal in dir and starts its writer. A
@@ -152,6 +155,13 @@ func Open(ctx context.Context, dir string, opt Options) (*Store, error) {
 				s.chain.from, KeyFingerprint(s.chain.key))}); err != nil {
 			s.log.Error("cannot journal the keyed chain's start", "err", err)
 		}
+	}
+	if p := s.checkState(ctx); len(p) > 0 {
+		s.openCheck.Problems = append(s.openCheck.Problems, p...)
+		s.cp.mu.Lock()
+		s.cp.frozen = true
+		s.cp.mu.Unlock()
+		s.log.Error("journal tables changed outside the journal", "file", file, "problems", strings.Join(p, "; "))
 	}
 	s.saveCheckpoint(aside != nil)
 	return s, nil

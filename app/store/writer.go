@@ -115,7 +115,7 @@ func (w *writer) run() {
 			continue
 		}
 		start := time.Now()
-		opErr, err := w.commit(batch)
+		opErr, rows, err := w.commit(batch)
 		if err != nil {
 			w.mu.Lock()
 			w.failures++
@@ -139,7 +139,7 @@ func (w *writer) run() {
 		w.commitLat.Add(time.Since(start))
 		w.mu.Lock()
 		w.q = w.q[n:]
-		w.written += uint64(n)
+		w.written += uint64(rows)
 		w.commits++
 		recovered := w.troubled && len(w.q) <= w.s.opt.Queue
 		caughtUp := w.behind && len(w.q) <= w.s.opt.Queue/2
@@ -176,34 +176,35 @@ func (w *writer) stuck(err error) bool {
 // commit writes a batch in one transaction: operations each inside a
 // savepoint (one that fails is rolled back alone and its caller told),
 // rows appended to the chain in order.
-func (w *writer) commit(batch []item) (map[int]error, error) {
+func (w *writer) commit(batch []item) (opErr map[int]error, rows int, err error) {
 	ctx := w.ctx
 	if w.ctx.Err() != nil {
 		ctx = context.Background() // closing: the last flush still runs
 	}
 	tx, err := w.s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	defer tx.Rollback()
 	now := w.s.opt.Now()
 	var evs []Event
-	opErr := make(map[int]error)
+	opErr = make(map[int]error)
+	ops, lastOp := 0, -1 // operations that held; the last row they wrote
 	for i, it := range batch {
 		if it.op == nil {
 			evs = append(evs, it.ev)
 			continue
 		}
 		if _, err := tx.ExecContext(ctx, "SAVEPOINT op"); err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		more, err := it.op(ctx, tx, now)
 		if err != nil && !opOwn(err) {
-			return nil, err // the disk or the database: the whole batch is retried
+			return nil, 0, err // the disk or the database: the whole batch is retried
 		}
 		if err != nil {
 			if _, rerr := tx.ExecContext(ctx, "ROLLBACK TO op"); rerr != nil {
-				return nil, rerr
+				return nil, 0, rerr
 			}
 			opErr[i] = err
 		} else {
@@ -216,22 +217,46 @@ func (w *writer) commit(batch []item) (map[int]error, error) {
 				}
 			}
 			evs = append(evs, more...)
+			ops++
+			if len(more) > 0 {
+				lastOp = len(evs) - 1
+			}
 		}
 		if _, err := tx.ExecContext(ctx, "RELEASE op"); err != nil {
-			return nil, err
+			return nil, 0, err
+		}
+	}
+	chained := w.s.state != "" // set by the check at open (an operation of this batch, maybe)
+	state := w.s.state
+	if ops > 0 && chained { // "" until the check at open has run (its own operation)
+		// The tables as the operations left them: chained on the last
+		// row they wrote when they changed (store/state.go).
+		if state, err = stateDigest(ctx, tx); err != nil {
+			return nil, 0, err
+		}
+		if state != w.s.state {
+			if lastOp < 0 {
+				evs = append(evs, Event{At: now, Station: w.s.opt.Station, Kind: KindTechnical, Event: "journal-state",
+					Detail: "users, beds or stays changed by an operation that wrote no row"})
+				lastOp = len(evs) - 1
+			}
+			evs[lastOp].State = state
 		}
 	}
 	last, lastHash, err := w.s.chain.insertEvents(ctx, tx, evs)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	if err := tx.Commit(); err != nil {
-		return nil, err
+		return nil, 0, err
+	}
+	if chained {
+		w.s.state = state
 	}
 	if len(evs) > 0 {
 		w.s.committed(last, lastHash, len(evs))
 	}
-	return opErr, nil
+	return opErr, len(evs), nil
 }
 
 // invalidError is an operation refusing for its own reasons (validation,
