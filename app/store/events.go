@@ -42,7 +42,7 @@ type Event struct {
 	// others); the row's hash covers it.
 	State string
 	Prev  []byte // hash of the previous row
-	Hash    []byte
+	Hash  []byte
 }
 
 var zeroHash = make([]byte, sha256.Size)
