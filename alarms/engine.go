@@ -141,7 +141,7 @@ var DefaultPolicy = Policy{
 // arrhythmias, nurse call and loss of communication, and the station's own
 // failures (a failure alarm must persist, clinical-reference §1).
 var AlwaysLatch = []string{CodeAsystole, CodeVFib, CodeVTach, CodeNurseCall, CodeOffline, CodeBrokerLost,
-	CodeWatchdog, CodeJournal, CodeRecordings, CodeAudio}
+	CodeWatchdog, CodeJournal, CodeJournalCheckpoint, CodeRecordings, CodeAudio}
 
 // Latches reports whether alarms of code latch under the policy.
 func (p Policy) Latches(code string) bool {

@@ -33,10 +33,14 @@ const (
 	CodeProbeOff   = "probe-off"
 	CodeBrokerLost = "broker-lost"
 	CodeJournal    = "journal"
-	CodeRecordings = "recordings"
-	CodeWatchdog   = "ui-watchdog"
-	CodeAudio      = "audio"
-	CodeHL7Out     = "hl7-out" // the paging or nurse-call system does not take the alarms sent to it
+	// CodeJournalCheckpoint: the journal does not hold what a checkpoint
+	// of it another holder kept (the broker's retained copy) says it held:
+	// history cut or rewritten.
+	CodeJournalCheckpoint = "journal-checkpoint"
+	CodeRecordings        = "recordings"
+	CodeWatchdog          = "ui-watchdog"
+	CodeAudio             = "audio"
+	CodeHL7Out            = "hl7-out" // the paging or nurse-call system does not take the alarms sent to it
 	// CodeForged: messages on the ward's station topics are being refused
 	// (unsigned, forged, replayed, from an unknown or revoked station).
 	CodeForged = "station-forged"

@@ -79,6 +79,7 @@ func TestShippedMosquittoACL(t *testing.T) {
 		cfg := stationConfig(t, "ICU1", name, "nurse") // enrols the station
 		cfg.Broker, cfg.Username, cfg.Password = url, user, users[user]
 		cfg.ClientID = "vigil-acl-" + name
+		cfg.JournalCheckpointEvery = 200 * time.Millisecond
 		return cfg
 	}
 	acfg, bcfg := config("st-a", "station-icu1-a"), config("st-b", "station-icu1-b") // both enrolled before either starts
@@ -165,6 +166,11 @@ func TestShippedMosquittoACL(t *testing.T) {
 			t.Fatalf("station %s took bed 03's device's value on bed 04", c.sync.station)
 		}
 	}
+	// Each keeps the other's signed journal checkpoint (published at
+	// connection), under the stations' lines of the access list.
+	waitFor(t, 5*time.Second, "each station's journal checkpoint kept by the other", func() bool {
+		return a.jsync.kept.Load() > 0 && b.jsync.kept.Load() > 0
+	})
 	// The stations, logged in, still share one truth.
 	if err := b.Alarms.Acknowledge(first.ID); err != nil {
 		t.Fatal(err)

@@ -112,6 +112,7 @@ func (c *Core) startAlarms(cfg Config, dir string) error {
 	c.sync = &alarmSync{ward: cfg.Ward, station: ac.Station, log: c.Log.With("component", "alarm-sync"),
 		id: id, verify: &peers.Verifier{Trust: trust, Window: cfg.PeerWindow}, now: time.Now, fault: c.fault}
 	ac.Publisher = c.sync
+	c.jsync = &journalSync{c: c}
 	if cfg.AlarmHL7 != "" {
 		// The alarm transitions also go to the paging or nurse-call
 		// system, as IHE PCD-04 reports; each delivery is journalled.
@@ -154,6 +155,11 @@ func (c *Core) startAlarms(cfg Config, dir string) error {
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
+		c.jsync.run(c.ctx, cmp.Or(cfg.JournalCheckpointEvery, DefaultJournalCheckpointEvery))
+	}()
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
 		tk := time.NewTicker(5 * time.Second)
 		defer tk.Stop()
 		for {
@@ -193,9 +199,13 @@ func (c *Core) bedKnown(bed string) bool {
 func (c *Core) syncOptions() (extra map[string]func(string, []byte), will string, payload []byte, onConnect func()) {
 	s := c.sync
 	return map[string]func(string, []byte){
-		s.alarmFilter():   s.handleAlarm,
-		s.stationFilter(): s.handleStation,
-	}, s.stationTopic(), s.will(), s.onConnect
+			s.alarmFilter():   s.handleAlarm,
+			s.stationFilter(): s.handleStation,
+			s.journalFilter(): c.jsync.handle,
+		}, s.stationTopic(), s.will(), func() {
+			s.onConnect()
+			_ = c.jsync.publish(false) // where the journal is, at every connection
+		}
 }
 
 // startSound opens the alarm sound (--audio). A station that cannot sound

@@ -38,8 +38,13 @@ it:<your login name> at this host.
 
 const journalUsage = `Usage: vigil journal <command> [--data DIR] [--journal-key FILE] ...
 
-  verify   check the journal's integrity, its keyed hash chain and its end
-           against the checkpoint beside the key (exit 1 if broken)
+  verify [--peer DIR]... [--broker URL --ward W [--user U]]
+           check the journal's integrity, its keyed hash chain and its end
+           against the checkpoint beside the key; with --peer, also against
+           the checkpoints another station of the ward kept of this one (its
+           --data directory, read only); with --broker, against the one the
+           broker retains (password from $VIGIL_MQTT_PASSWORD) (exit 1 if
+           broken)
   export [--from T] [--to T] [--format csv|json] [--out FILE]
            the rows with from <= time < to (RFC 3339 or YYYY-MM-DD, UTC;
            default: everything) for the hospital's records
@@ -82,7 +87,7 @@ func parseAdmin(cfg Config, cmd Command, args []string, stderr io.Writer) (Confi
 	case CmdUsers:
 		fs.StringVar(&a.role, "role", "", "nurse, charge or admin")
 		fs.StringVar(&a.display, "display", "", "the name shown at the station")
-		fs.BoolVar(&a.pin, "pin", false, "also read a PIN (4-8 digits) from stdin")
+		fs.BoolVar(&a.pin, "pin", false, "also read a PIN (6-12 digits; nurses and charge nurses) from stdin")
 	case CmdStations:
 		fs.StringVar(&cfg.TrustFile, "trust", "", "the ward's trust list (default: trusted-stations in the data directory)")
 		fs.StringVar(&cfg.Station, "station", "", "this station's id (default: the host name)")
@@ -92,6 +97,12 @@ func parseAdmin(cfg Config, cmd Command, args []string, stderr io.Writer) (Confi
 		fs.StringVar(&a.to, "to", "", "end time, exclusive")
 		fs.StringVar(&a.format, "format", "csv", "csv or json")
 		fs.StringVar(&a.out, "out", "", "file to write (default stdout)")
+		fs.Var(&a.peers, "peer", "verify: another station's data directory, whose kept checkpoints of this station are compared (repeatable)")
+		fs.StringVar(&a.broker, "broker", "", "verify: the ward's broker, whose retained checkpoint of this station is compared")
+		fs.StringVar(&cfg.Ward, "ward", "", "verify --broker: the ward")
+		fs.StringVar(&cfg.Username, "user", os.Getenv("VIGIL_MQTT_USER"), "verify --broker: MQTT user name (or $VIGIL_MQTT_USER)")
+		fs.StringVar(&cfg.TLS.CAFile, "tls-ca", "", "verify --broker: PEM file of the CA that signed the broker's certificate")
+		cfg.Password = os.Getenv("VIGIL_MQTT_PASSWORD")
 	}
 	pos, err := parseInterspersed(fs, args[1:])
 	if err != nil {
@@ -123,6 +134,8 @@ type adminFlags struct {
 	pin, demo             bool
 	from, to, format, out string
 	journalKey            string
+	peers                 multiFlag // journal verify --peer
+	broker                string    // journal verify --broker
 }
 
 func itActor() alarms.Actor {
@@ -316,6 +329,11 @@ func runJournal(ctx context.Context, cfg Config, stdout io.Writer) error {
 				problems = append(problems, p)
 			}
 		}
+		ward, err := wardCopies(ctx, cfg, s, jdir, stdout)
+		if err != nil {
+			return err
+		}
+		problems = append(problems, ward...)
 		for _, p := range problems {
 			fmt.Fprintln(stdout, "problem:", p)
 		}

@@ -103,14 +103,17 @@ type Config struct {
 	// PeerWindow is how far from now another station's live message may
 	// have been signed (0: peers.DefaultWindow).
 	PeerWindow time.Duration
-	Operator   string        // who operates the station (until logins exist)
-	Role       string        // nurse, charge or admin
-	Audio      string        // off, default or wav:DIR
-	AlarmHL7   string        // host:port of a paging system taking IHE PCD-04 alarm reports ("" = none)
-	Limits     string        // limit profile of every bed: adult, paediatric, neonatal
-	Notify     bool          // desktop notifications
-	IdleLock   time.Duration // lock the station after this long without input (0: never)
-	Open       string        // screen shown at start: login, admin, journal, events, burden, bed:NAME, trends:NAME, disclosure:NAME ("" = the ward)
+	// JournalCheckpointEvery is how often the station publishes its signed
+	// journal checkpoint (--journal-checkpoint-every; 0: 5 min).
+	JournalCheckpointEvery time.Duration
+	Operator               string        // who operates the station (until logins exist)
+	Role                   string        // nurse, charge or admin
+	Audio                  string        // off, default or wav:DIR
+	AlarmHL7               string        // host:port of a paging system taking IHE PCD-04 alarm reports ("" = none)
+	Limits                 string        // limit profile of every bed: adult, paediatric, neonatal
+	Notify                 bool          // desktop notifications
+	IdleLock               time.Duration // lock the station after this long without input (0: never)
+	Open                   string        // screen shown at start: login, admin, journal, events, burden, bed:NAME, trends:NAME, disclosure:NAME ("" = the ward)
 
 	// Overview.
 	Layout int    // beds per screen: 4, 8, 16 or 32; 0 = automatic
@@ -230,6 +233,8 @@ func Parse(args []string, stderr io.Writer) (Config, error) {
 	fs.IntVar(&cfg.FPS, "fps", cfg.FPS, "waveform frame rate of the window")
 	fs.StringVar(&cfg.Window, "window", "1920x1080", "window size at start, WIDTHxHEIGHT")
 	fs.StringVar(&cfg.JournalKey, "journal-key", "", "journal key file, outside the data directory (default $VIGIL_JOURNAL_KEY, else ~/.config/vigil/journal.key); back it up apart from the data")
+	fs.DurationVar(&cfg.JournalCheckpointEvery, "journal-checkpoint-every", DefaultJournalCheckpointEvery,
+		"how often the station publishes its signed journal checkpoint, retained, for the ward's other stations to keep")
 	fs.StringVar(&cfg.ClientID, "client-id", "", "MQTT client id of this station (default: vigil-station-<host>-<ward>)")
 	fs.DurationVar(&cfg.Duration, "duration", 0, "stop after this long (0: until closed or interrupted)")
 	fs.DurationVar(&cfg.WaveStale, "wave-stale", 0, "NO DATA after this long without waveform (default 3s)")

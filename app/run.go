@@ -65,6 +65,7 @@ type Core struct {
 	bedsSeq       atomic.Uint64
 
 	sync         *alarmSync
+	jsync        *journalSync
 	simBeds      []string // the station's own simulated beds (configured)
 	soundProblem string
 	// firstAdminCLI: the journal was set aside at start; its first admin
@@ -304,6 +305,13 @@ func (c *Core) Close() { c.closeOnce.Do(c.close) }
 func (c *Core) close() {
 	c.cancel()
 	c.wg.Wait() // simulator (publishes offline status) and stats
+	if c.jsync != nil && c.Sub != nil {
+		// The last checkpoint, acknowledged by the broker before the
+		// link closes: the ward keeps where this journal ended.
+		if err := c.jsync.publish(true); err != nil {
+			c.Log.Warn("final journal checkpoint not published", "err", err)
+		}
+	}
 	if c.Sub != nil {
 		c.Sub.Close()
 	}
