@@ -22,18 +22,27 @@ import (
 )
 
 // Demo accounts: shown in the window's DEMO banner, seeded only into the
-// demo's own journal (<data>/demo), never into a ward's.
+// demo's own journal (<data>/demo), never into a ward's. They follow the
+// ward's rules: 6-digit PINs for the nurses, a passphrase and no PIN for
+// the admin.
 var demoUsers = []store.NewUser{
-	{Name: "demo-nurse", Display: "Demo Nurse", Role: alarms.Nurse, Password: "demo-nurse", PIN: "1111", Demo: true},
-	{Name: "demo-charge", Display: "Demo Charge Nurse", Role: alarms.ChargeNurse, Password: "demo-charge", PIN: "2222", Demo: true},
-	{Name: "demo-admin", Display: "Demo Admin", Role: alarms.Admin, Password: "demo-admin", PIN: "3333", Demo: true},
+	{Name: "demo-nurse", Display: "Demo Nurse", Role: alarms.Nurse, Password: "demo-nurse-password", PIN: "111111", Demo: true},
+	{Name: "demo-charge", Display: "Demo Charge Nurse", Role: alarms.ChargeNurse, Password: "demo-charge-password", PIN: "222222", Demo: true},
+	{Name: "demo-admin", Display: "Demo Admin", Role: alarms.Admin, Password: demoAdminPassphrase, Demo: true},
 }
+
+// demoAdminPassphrase is the demo admin's secret (an admin has no PIN).
+const demoAdminPassphrase = "demo admin passphrase"
 
 // DemoCredentials is the DEMO banner's text.
 func DemoCredentials() string {
 	var parts []string
 	for _, u := range demoUsers {
-		parts = append(parts, fmt.Sprintf("%s PIN %s", u.Name, u.PIN))
+		if u.PIN != "" {
+			parts = append(parts, fmt.Sprintf("%s PIN %s", u.Name, u.PIN))
+		} else {
+			parts = append(parts, fmt.Sprintf("%s passphrase “%s”", u.Name, u.Password))
+		}
 	}
 	return "DEMO — simulated ward, not for patient care — log in as " + strings.Join(parts, " · ")
 }
@@ -125,16 +134,10 @@ func (c *Core) fault(code, msg string, present bool) {
 // seedDemo makes the demo users and beds the first time.
 func (c *Core) seedDemo(cfg Config) error {
 	ctx := c.ctx
-	users, err := c.Store.Users(ctx)
-	if err != nil {
-		return err
-	}
-	if len(users) == 0 {
-		for _, u := range demoUsers {
-			if err := c.Store.AddUser(ctx, alarms.Actor{Who: "demo-setup", Role: alarms.Admin, Where: cfg.stationID()}, u); err != nil {
-				return fmt.Errorf("demo users: %w", err)
-			}
-		}
+	// Made the first time; a demo journal from before the PIN rules gets
+	// the secrets the DEMO band shows.
+	if err := c.Store.RenewDemoUsers(ctx, alarms.Actor{Who: "demo-setup", Role: alarms.Admin, Where: cfg.stationID()}, demoUsers); err != nil {
+		return fmt.Errorf("demo users: %w", err)
 	}
 	beds, err := c.Store.Beds(ctx)
 	if err != nil || len(beds) > 0 || c.Ward == nil {
@@ -385,8 +388,9 @@ func (s *Session) NeedsFirstAdmin() bool {
 	return err == nil && need
 }
 
-// CreateFirstAdmin makes the first admin account and logs it in.
-func (s *Session) CreateFirstAdmin(name, display, password, pin string) error {
+// CreateFirstAdmin makes the first admin account (a passphrase, no PIN)
+// and logs it in.
+func (s *Session) CreateFirstAdmin(name, display, passphrase string) error {
 	if s.core.firstAdminCLI {
 		return errors.New("the journal was set aside: create the first admin on the station's host with: vigil users add NAME --role admin")
 	}
@@ -394,10 +398,10 @@ func (s *Session) CreateFirstAdmin(name, display, password, pin string) error {
 		return errors.New("there is already an admin")
 	}
 	if err := s.core.Store.AddUser(s.core.ctx, alarms.Actor{Who: "first-start", Where: s.station, Role: alarms.Admin},
-		store.NewUser{Name: name, Display: display, Role: alarms.Admin, Password: password, PIN: pin}); err != nil {
+		store.NewUser{Name: name, Display: display, Role: alarms.Admin, Password: passphrase}); err != nil {
 		return err
 	}
-	return s.Login(name, password)
+	return s.Login(name, passphrase)
 }
 
 // watchIdle locks the station after the idle time without input.

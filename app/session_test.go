@@ -32,7 +32,7 @@ func TestSessionLoginIdleLockAndRefusal(t *testing.T) {
 	if err := s.Login("demo-nurse", "0000"); !errors.Is(err, store.ErrBadLogin) {
 		t.Fatalf("wrong PIN: %v", err)
 	}
-	if err := s.Login("demo-nurse", "1111"); err != nil {
+	if err := s.Login("demo-nurse", "111111"); err != nil {
 		t.Fatal(err)
 	}
 	if op := s.Operator(); op.Who != "demo-nurse" || op.Role != alarms.Nurse {
@@ -85,7 +85,7 @@ func TestFirstAdminFromCommandLineAfterSetAside(t *testing.T) {
 	if core.Session.NeedsFirstAdmin() {
 		t.Fatal("the window would offer to create the first admin of the new journal")
 	}
-	err := core.Session.CreateFirstAdmin("mallory", "Mallory", "a-long-passphrase-1", "")
+	err := core.Session.CreateFirstAdmin("mallory", "Mallory", "a-long-passphrase-1")
 	if err == nil || !strings.Contains(err.Error(), "vigil users add") {
 		t.Fatalf("CreateFirstAdmin after a set-aside journal: %v", err)
 	}
@@ -146,5 +146,91 @@ func TestStationLoginThrottle(t *testing.T) {
 	}
 	if err := s.Login("nina", "000000"); !errors.Is(err, store.ErrBadLogin) {
 		t.Fatalf("after a good login the throttle is clear: %v", err)
+	}
+}
+
+// The demo's accounts follow the ward's rules (6-digit PINs for the
+// nurses, a passphrase and no PIN for the admin); the DEMO band says what
+// logs in, and the old demo PINs no longer do. A restart on the same demo
+// journal leaves the accounts as they are.
+func TestDemoAccountsFollowTheRules(t *testing.T) {
+	for _, u := range demoUsers {
+		if err := store.CheckPassword(u.Role, u.Password); err != nil {
+			t.Errorf("%s's password: %v", u.Name, err)
+		}
+		if err := store.CheckPIN(u.Role, u.PIN); err != nil {
+			t.Errorf("%s's PIN: %v", u.Name, err)
+		}
+		if (u.PIN == "") != (u.Role == alarms.Admin) {
+			t.Errorf("%s (%s) has PIN %q", u.Name, u.Role, u.PIN)
+		}
+	}
+	band := DemoCredentials()
+	for _, want := range []string{"demo-nurse PIN 111111", "demo-charge PIN 222222", "demo-admin passphrase “demo admin passphrase”"} {
+		if !strings.Contains(band, want) {
+			t.Errorf("the DEMO band %q lacks %q", band, want)
+		}
+	}
+	if strings.Contains(band, "3333") {
+		t.Errorf("the DEMO band still shows the admin's PIN: %q", band)
+	}
+
+	cfg := testConfig(t, "") // the demo: embedded broker, seeded demo users
+	core, err := Start(context.Background(), cfg, io.Discard, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := core.Session
+	for _, c := range []struct{ name, secret string }{{"demo-admin", "3333"}, {"demo-nurse", "1111"}} {
+		if err := s.Login(c.name, c.secret); !errors.Is(err, store.ErrBadLogin) {
+			t.Errorf("the old demo secret %s/%s: %v", c.name, c.secret, err)
+		}
+	}
+	for _, c := range []struct {
+		name, secret string
+		role         alarms.Role
+	}{
+		{"demo-admin", "demo admin passphrase", alarms.Admin},
+		{"demo-charge", "222222", alarms.ChargeNurse},
+		{"demo-charge", "demo-charge-password", alarms.ChargeNurse},
+		{"demo-nurse", "111111", alarms.Nurse},
+		{"demo-nurse", "demo-nurse-password", alarms.Nurse},
+	} {
+		if err := s.Login(c.name, c.secret); err != nil {
+			t.Errorf("%s with %q: %v", c.name, c.secret, err)
+		} else if op := s.Operator(); op.Who != c.name || op.Role != c.role {
+			t.Errorf("%s logged in as %+v", c.name, op)
+		}
+	}
+	for _, u := range s.Users() {
+		if u.Name == "demo-admin" && u.HasPIN {
+			t.Error("demo-admin has a PIN")
+		}
+	}
+	core.Close()
+
+	core, err = Start(context.Background(), cfg, io.Discard, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer core.Close()
+	if err := core.Session.Login("demo-nurse", "111111"); err != nil {
+		t.Fatalf("after a restart: %v", err)
+	}
+	evs, err := core.Store.Events(context.Background(), store.Filter{Kinds: []string{store.KindConfig}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	added := 0
+	for _, e := range evs {
+		switch e.Event {
+		case "user-reset":
+			t.Errorf("a restart reset a demo account: %+v", e)
+		case "user-added":
+			added++
+		}
+	}
+	if added != len(demoUsers) {
+		t.Errorf("%d demo accounts added, want %d", added, len(demoUsers))
 	}
 }

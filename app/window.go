@@ -63,7 +63,7 @@ func runWindow(ctx context.Context, cfg Config, core *Core) error {
 	core.SetFirstWave(waveform.FirstWave)
 	open := openScreen(st, cfg.Open)
 	if cfg.Open == "admin" && cfg.demo() && core.Session != nil {
-		_ = core.Session.Login("demo-admin", "3333")
+		_ = core.Session.Login("demo-admin", demoAdminPassphrase)
 	}
 	if open != nil {
 		go fyne.Do(open) // runs once the window's loop does

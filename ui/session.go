@@ -33,7 +33,7 @@ type Session interface {
 	Touch() // user input: the idle lock counts from the last
 	Choices() []UserChoice
 	NeedsFirstAdmin() bool
-	CreateFirstAdmin(name, display, password, pin string) error
+	CreateFirstAdmin(name, display, passphrase string) error // an admin has no PIN
 	// Demo is the DEMO banner's text ("" outside demo mode).
 	Demo() string
 }
@@ -134,7 +134,8 @@ func (s *Station) requireLogin(then func()) {
 	s.AskLogin(then)
 }
 
-// pinEntry is the login's secret field. The key that opened the login (A
+// pinEntry is the login's secret field: a PIN, a password or an admin's
+// passphrase, so any character (letters, spaces) goes in. The key that opened the login (A
 // on a locked station) has its character still to come when the field takes
 // the focus; that character is dropped, so it never counts as a wrong PIN.
 // Only that one character, only before any key of the user's own, and only
@@ -225,6 +226,7 @@ func (s *Station) AskLogin(then func()) {
 		c := c
 		b := widget.NewButton(fmt.Sprintf("%s\n%s", c.Display, roleName(c.Role)), func() {
 			name.SetText(c.Name)
+			secret.SetPlaceHolder(secretHint(c.Role))
 			u.win.Canvas().Focus(secret)
 		})
 		names = append(names, b)
@@ -232,7 +234,8 @@ func (s *Station) AskLogin(then func()) {
 	grid := container.NewGridWithColumns(3, names...)
 	scroll := container.NewVScroll(grid)
 	scroll.SetMinSize(fyne.NewSize(600, min(float32(len(names)+2)/3, 4)*64))
-	body := container.NewVBox(widget.NewLabel("Tap your name, then type your PIN or password."), scroll, name, secret, msg)
+	body := container.NewVBox(widget.NewLabel("Tap your name, then type your PIN or password (an admin: the passphrase)."),
+		scroll, name, secret, msg)
 	d = dialog.NewCustomConfirm("Log in", "Log in", "Cancel", body, func(ok bool) {
 		u.asking = false
 		if ok {
@@ -253,23 +256,34 @@ func (s *Station) AskLogin(then func()) {
 	}
 }
 
+// secretHint is the secret field's placeholder once a name is tapped: an
+// admin has no PIN.
+func secretHint(r alarms.Role) string {
+	if r == alarms.Admin {
+		return "passphrase"
+	}
+	return "PIN or password"
+}
+
 // askFirstAdmin is the first start of an empty journal: make the admin.
 func (s *Station) askFirstAdmin() {
 	u := &s.sess
-	name, display, pw, pw2, pin := widget.NewEntry(), widget.NewEntry(), widget.NewPasswordEntry(), widget.NewPasswordEntry(), widget.NewPasswordEntry()
+	// An admin logs in with a passphrase (12 characters or more) and has
+	// no PIN.
+	name, display, pw, pw2 := widget.NewEntry(), widget.NewEntry(), widget.NewPasswordEntry(), widget.NewPasswordEntry()
+	pw.SetPlaceHolder("12 characters or more; a few words will do")
 	items := []*widget.FormItem{
 		widget.NewFormItem("User name", name), widget.NewFormItem("Full name", display),
-		widget.NewFormItem("Password", pw), widget.NewFormItem("Password again", pw2),
-		widget.NewFormItem("PIN (optional)", pin),
+		widget.NewFormItem("Passphrase", pw), widget.NewFormItem("Passphrase again", pw2),
 	}
 	ask := func() {
 		dialog.ShowForm("First start: create the admin account", "Create", "Later", items, func(ok bool) {
 			if !ok {
 				return
 			}
-			err := errors.New("the passwords differ")
+			err := errors.New("the passphrases differ")
 			if pw.Text == pw2.Text {
-				err = u.sess.CreateFirstAdmin(strings.TrimSpace(name.Text), display.Text, pw.Text, pin.Text)
+				err = u.sess.CreateFirstAdmin(strings.TrimSpace(name.Text), display.Text, pw.Text)
 			}
 			if err != nil {
 				dialog.ShowError(err, u.win)

@@ -16,7 +16,8 @@ import (
 	"github.com/vigil-station/vigil/alarms"
 )
 
-// fakeSession is a station's logins: nina's PIN is 1111, carl's 2222.
+// fakeSession is a station's logins: nina's PIN is 111111, carl's
+// 222222, ada (an admin, no PIN) logs in with a passphrase.
 type fakeSession struct {
 	op      alarms.Actor
 	logins  []string
@@ -24,12 +25,15 @@ type fakeSession struct {
 	touches int
 	demo    string
 	onLogin func()
+	// firstAdmin: the journal is empty; created: what CreateFirstAdmin got.
+	firstAdmin bool
+	created    []string
 }
 
 var sessionUsers = map[string]struct {
 	pin  string
 	role alarms.Role
-}{"nina": {"1111", alarms.Nurse}, "carl": {"2222", alarms.ChargeNurse}, "ada": {"3333", alarms.Admin}}
+}{"nina": {"111111", alarms.Nurse}, "carl": {"222222", alarms.ChargeNurse}, "ada": {"a quiet admin passphrase", alarms.Admin}}
 
 func (f *fakeSession) Operator() alarms.Actor { return f.op }
 func (f *fakeSession) Login(name, secret string) error {
@@ -49,9 +53,13 @@ func (f *fakeSession) Touch()          { f.touches++ }
 func (f *fakeSession) Choices() []UserChoice {
 	return []UserChoice{{"nina", "Nina N.", alarms.Nurse}, {"carl", "Carl C.", alarms.ChargeNurse}, {"ada", "Ada A.", alarms.Admin}}
 }
-func (f *fakeSession) NeedsFirstAdmin() bool                                { return false }
-func (f *fakeSession) CreateFirstAdmin(name, display, pw, pin string) error { return nil }
-func (f *fakeSession) Demo() string                                         { return f.demo }
+func (f *fakeSession) NeedsFirstAdmin() bool { return f.firstAdmin }
+func (f *fakeSession) CreateFirstAdmin(name, display, pw string) error {
+	f.created = append(f.created, name+"|"+display+"|"+pw)
+	f.firstAdmin = false
+	return nil
+}
+func (f *fakeSession) Demo() string { return f.demo }
 
 // objects walks what o shows, depth first, through containers and the
 // renderers of widgets.
@@ -129,7 +137,7 @@ func TestLoginDialogAndLock(t *testing.T) {
 	desk := &fakeDesk{view: alarmView(1, time.UnixMilli(t0+4000)), err: alarms.ErrLoggedOut}
 	st, w, clk := alarmStation(t, desk)
 	clk.t = clk.t.Add(time.Second)
-	sess := &fakeSession{demo: "DEMO — demo-nurse PIN 1111"}
+	sess := &fakeSession{demo: "DEMO — demo-nurse PIN 111111"}
 	sess.onLogin = func() { desk.err = nil }
 	st.SetSession(sess, w)
 	st.Tick()
@@ -137,7 +145,7 @@ func TestLoginDialogAndLock(t *testing.T) {
 	if !strings.Contains(u.who.Text, "LOCKED") || u.switchB.Text != "Log in" || u.lockBtn.Visible() || u.adminB.Visible() {
 		t.Fatalf("locked station shows %q, %q, lock %v, admin %v", u.who.Text, u.switchB.Text, u.lockBtn.Visible(), u.adminB.Visible())
 	}
-	if !strings.Contains(labels(st.Content()), "DEMO — demo-nurse PIN 1111") {
+	if !strings.Contains(labels(st.Content()), "DEMO — demo-nurse PIN 111111") {
 		t.Error("no DEMO band")
 	}
 
@@ -167,11 +175,11 @@ func TestLoginDialogAndLock(t *testing.T) {
 	if len(desk.calls) != 1 {
 		t.Fatal("the action ran without a login")
 	}
-	enter(secret, "1111")
+	enter(secret, "111111")
 	if w.Canvas().Overlays().Top() != nil {
 		t.Fatal("the login dialog stayed open after a good PIN")
 	}
-	if !slices.Equal(sess.logins, []string{"nina:0000", "nina:1111"}) {
+	if !slices.Equal(sess.logins, []string{"nina:0000", "nina:111111"}) {
 		t.Fatalf("logins %q", sess.logins)
 	}
 	if !slices.Equal(desk.calls, []string{"ack " + idDesat, "ack " + idDesat}) {
@@ -186,7 +194,7 @@ func TestLoginDialogAndLock(t *testing.T) {
 	test.Tap(u.switchB)
 	dlg = w.Canvas().Overlays().Top()
 	test.Tap(button(t, dlg, "Carl C.\ncharge nurse"))
-	enter(st.LoginSecret(), "2222")
+	enter(st.LoginSecret(), "222222")
 	st.Tick()
 	if u.who.Text != "carl (charge nurse)" || !u.adminB.Visible() {
 		t.Fatalf("after switching: %q, admin %v", u.who.Text, u.adminB.Visible())
@@ -352,8 +360,8 @@ func TestLoginKeyStaysOutOfThePIN(t *testing.T) {
 	st.Tick()
 	test.Tap(button(t, w.Canvas().Overlays().Top(), "Nina N.\nnurse"))
 	desk.calls = nil
-	enter(st.LoginSecret(), "1111")
-	if !slices.Equal(sess.logins, []string{"nina:1111"}) {
+	enter(st.LoginSecret(), "111111")
+	if !slices.Equal(sess.logins, []string{"nina:111111"}) {
 		t.Fatalf("logins %q: the right PIN must go through first time", sess.logins)
 	}
 	for _, c := range desk.calls {
@@ -444,5 +452,90 @@ func TestIdleLockSeesEveryInput(t *testing.T) {
 	}
 	if _, ok := any(watch).(desktop.Hoverable); ok {
 		t.Fatal("the watch is hoverable")
+	}
+}
+
+// An admin logs in with a passphrase: the login's secret field takes
+// letters and spaces, and says "passphrase" once an admin's name is tapped.
+// Opened by A on a locked ward, the key's own "a" stays out, but the
+// admin's own a, first of the passphrase, goes in.
+func TestAdminPassphraseInTheLogin(t *testing.T) {
+	desk := &fakeDesk{view: alarmView(1, time.UnixMilli(t0+4000)), err: alarms.ErrLoggedOut}
+	st, w, clk := alarmStation(t, desk)
+	sess := &fakeSession{}
+	sess.onLogin = func() { desk.err = nil }
+	st.SetSession(sess, w)
+	st.Tick()
+	clk.t = clk.t.Add(time.Second)
+
+	st.HandleKey(&fyne.KeyEvent{Name: fyne.KeyA})
+	secret := st.sess.secret
+	if secret == nil || w.Canvas().Focused() != secret {
+		t.Fatalf("A on a locked station opened no login with the secret focused (%v)", w.Canvas().Focused())
+	}
+	secret.TypedRune('a') // the opening key's character, on its way
+	test.Tap(button(t, w.Canvas().Overlays().Top(), "Ada A.\nadmin"))
+	if secret.PlaceHolder != "passphrase" {
+		t.Errorf("an admin's secret field says %q", secret.PlaceHolder)
+	}
+	const phrase = "a quiet admin passphrase"
+	for _, r := range phrase {
+		name := fyne.KeyName(strings.ToUpper(string(r)))
+		if r == ' ' {
+			name = fyne.KeySpace
+		}
+		secret.KeyDown(&fyne.KeyEvent{Name: name})
+		secret.TypedRune(r)
+	}
+	if secret.Text != phrase {
+		t.Fatalf("the secret field reads %q, want %q", secret.Text, phrase)
+	}
+	secret.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	if !slices.Equal(sess.logins, []string{"ada:" + phrase}) {
+		t.Fatalf("logins %q: the passphrase must go through whole, first time", sess.logins)
+	}
+	if op := sess.Operator(); op.Role != alarms.Admin || w.Canvas().Overlays().Top() != nil {
+		t.Fatalf("after the passphrase: %+v, dialog open %v", op, w.Canvas().Overlays().Top() != nil)
+	}
+
+	// A nurse's name keeps the PIN hint.
+	sess.Lock("locked by hand")
+	st.updateSession()
+	st.AskLogin(nil)
+	test.Tap(button(t, w.Canvas().Overlays().Top(), "Nina N.\nnurse"))
+	if st.sess.secret.PlaceHolder != "PIN or password" {
+		t.Errorf("a nurse's secret field says %q", st.sess.secret.PlaceHolder)
+	}
+}
+
+// The first start asks for the admin's passphrase, twice, and no PIN: an
+// admin has none.
+func TestFirstAdminAsksAPassphraseNoPIN(t *testing.T) {
+	desk := &fakeDesk{view: alarmView(1, time.UnixMilli(t0+4000))}
+	st, w, _ := alarmStation(t, desk)
+	sess := &fakeSession{firstAdmin: true}
+	st.SetSession(sess, w)
+	dlg := w.Canvas().Overlays().Top()
+	if dlg == nil {
+		t.Fatal("an empty journal asked for no first admin")
+	}
+	var rows []string
+	for _, o := range objects(dlg) {
+		if f, ok := o.(*widget.Form); ok {
+			for _, it := range f.Items {
+				rows = append(rows, it.Text)
+			}
+		}
+	}
+	if got := strings.Join(rows, ", "); got != "User name, Full name, Passphrase, Passphrase again" {
+		t.Fatalf("the first admin's form asks %q", got)
+	}
+	formEntry(t, dlg, "User name").SetText("ada")
+	formEntry(t, dlg, "Full name").SetText("Ada A.")
+	formEntry(t, dlg, "Passphrase").SetText("a quiet admin passphrase")
+	formEntry(t, dlg, "Passphrase again").SetText("a quiet admin passphrase")
+	test.Tap(button(t, dlg, "Create"))
+	if !slices.Equal(sess.created, []string{"ada|Ada A.|a quiet admin passphrase"}) {
+		t.Fatalf("created %q", sess.created)
 	}
 }

@@ -232,7 +232,7 @@ func TestUsabilityNurseAndChargeNurse(t *testing.T) {
 		t.Fatal("Accept on a locked station asked for no login")
 	}
 	test.Tap(button(t, dlg, "Carl C.\ncharge nurse"))
-	enter(st.LoginSecret(), "2222")
+	enter(st.LoginSecret(), "222222")
 	wd.run(200 * time.Millisecond)
 	a, _ := wd.alarm("03", "spo2-desat")
 	if a.AcceptedBy != "carl" || !a.Acked {
@@ -261,13 +261,12 @@ func TestUsabilityNurseAndChargeNurse(t *testing.T) {
 	wd.hr["09"] = 150
 	wd.run(7 * time.Second)
 	test.Tap(button(t, wd.w.Canvas().Overlays().Top(), "Carl C.\ncharge nurse"))
-	pin.TypedRune('2')
-	pin.TypedRune('2')
-	pin.TypedRune('2')
-	pin.TypedRune('2')
+	for range 6 {
+		pin.TypedRune('2')
+	}
 	pin.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
 	wd.run(200 * time.Millisecond)
-	if got := wd.sess.logins[len(wd.sess.logins)-1]; got != "carl:2222" {
+	if got := wd.sess.logins[len(wd.sess.logins)-1]; got != "carl:222222" {
 		t.Fatalf("the login typed %q", got)
 	}
 	if a, _ := wd.alarm("07", "hr-high"); !a.Acked {

@@ -84,10 +84,29 @@ func checkSecret(encoded, secret string) bool {
 // a wrong password.
 var dummyHash = HashSecret("no such user")
 
-// CheckPassword says what is wrong with a password, or nil.
-func CheckPassword(pw string) error {
-	if len([]rune(pw)) < 8 {
-		return errors.New("a password needs at least 8 characters")
+// The secrets' rules. A PIN is the quick secret of the ward's nurses and
+// charge nurses; a password (an admin's passphrase) is the long one. An
+// admin has no PIN: an admin changes users, beds and the trust list, so
+// the admin's secret is the passphrase alone. With five tries before an
+// escalating lockout, a 6-digit PIN (10^6 combinations) is guessed online
+// with a chance of about 5e-6 per lockout cycle.
+const (
+	MinPINDigits      = 6
+	MaxPINDigits      = 12
+	MinPasswordLength = 12 // characters, for every role
+)
+
+// ErrAdminPIN refuses a PIN for an admin account.
+var ErrAdminPIN = errors.New("an admin logs in with a passphrase, not a PIN")
+
+// CheckPassword says what is wrong with a password (an admin's
+// passphrase) for an account of role, or nil.
+func CheckPassword(role alarms.Role, pw string) error {
+	if len([]rune(pw)) < MinPasswordLength {
+		if role == alarms.Admin {
+			return fmt.Errorf("an admin's passphrase needs at least %d characters (a few words with spaces will do)", MinPasswordLength)
+		}
+		return fmt.Errorf("a password needs at least %d characters", MinPasswordLength)
 	}
 	if strings.TrimSpace(pw) != pw {
 		return errors.New("a password must not start or end with a space")
@@ -95,16 +114,42 @@ func CheckPassword(pw string) error {
 	return nil
 }
 
-// CheckPIN says what is wrong with a PIN ("" = no PIN), or nil.
-func CheckPIN(pin string) error {
+// CheckPIN says what is wrong with a PIN ("" = no PIN) for an account of
+// role, or nil. Admins have none.
+func CheckPIN(role alarms.Role, pin string) error {
 	if pin == "" {
 		return nil
 	}
-	if len(pin) < 4 || len(pin) > 8 || strings.IndexFunc(pin, func(r rune) bool { return r < '0' || r > '9' }) >= 0 {
-		return errors.New("a PIN is 4 to 8 digits")
+	if role == alarms.Admin {
+		return ErrAdminPIN
+	}
+	if len(pin) < MinPINDigits || len(pin) > MaxPINDigits || !isDigits(pin) {
+		return fmt.Errorf("a PIN is %d to %d digits", MinPINDigits, MaxPINDigits)
 	}
 	return nil
 }
+
+// isDigits says s is digits only, and not empty.
+func isDigits(s string) bool {
+	return s != "" && strings.IndexFunc(s, func(r rune) bool { return r < '0' || r > '9' }) < 0
+}
+
+// weakSecret says how a secret that logged in falls short of today's
+// rules ("" when it does not): accounts made before them still log in, so
+// that no nurse is locked out in an emergency, and the login's journal
+// row says it.
+func weakSecret(isPIN bool, secret string) string {
+	switch {
+	case isPIN && len(secret) < MinPINDigits:
+		return fmt.Sprintf("PIN shorter than %d digits", MinPINDigits)
+	case !isPIN && len([]rune(secret)) < MinPasswordLength:
+		return fmt.Sprintf("password shorter than %d characters", MinPasswordLength)
+	}
+	return ""
+}
+
+// weakNote ends a login's journal detail for a weak secret.
+const weakNote = ": an admin should reset it"
 
 // CheckUserName says what is wrong with a log-in name, or nil.
 func CheckUserName(name string) error {
@@ -213,7 +258,7 @@ func (s *Store) AddUser(ctx context.Context, by alarms.Actor, u NewUser) error {
 	if u.Demo && !s.opt.Demo {
 		return errors.New("demo accounts exist only in demo mode")
 	}
-	for _, err := range []error{CheckUserName(u.Name), CheckPassword(u.Password), CheckPIN(u.PIN)} {
+	for _, err := range []error{CheckUserName(u.Name), CheckPassword(u.Role, u.Password), CheckPIN(u.Role, u.PIN)} {
 		if err != nil {
 			return err
 		}
@@ -275,16 +320,29 @@ func (s *Store) SetDisabled(ctx context.Context, by alarms.Actor, name string, d
 	})
 }
 
-// Reset sets a new password (and PIN, "" = none) and clears a lockout
-// (admins).
+// Reset sets a new password (and PIN, "" = none; an admin has none) and
+// clears a lockout (admins). An admin's PIN from before the rules is
+// removed.
 func (s *Store) Reset(ctx context.Context, by alarms.Actor, name, password, pin string) error {
 	if err := s.allow(ctx, by, alarms.ActUsers, "reset user "+name); err != nil {
 		return err
 	}
-	if err := CheckPassword(password); err != nil {
+	var role string
+	err := s.db.QueryRowContext(ctx, "SELECT role FROM users WHERE name = ?", name).Scan(&role)
+	if errors.Is(err, sql.ErrNoRows) {
+		return invalidf("no user %s", name)
+	}
+	if err != nil {
 		return err
 	}
-	if err := CheckPIN(pin); err != nil {
+	r, err := alarms.ParseRole(role)
+	if err != nil {
+		return err
+	}
+	if err := CheckPassword(r, password); err != nil {
+		return err
+	}
+	if err := CheckPIN(r, pin); err != nil {
 		return err
 	}
 	pw, ph := HashSecret(password), ""
@@ -307,7 +365,10 @@ func (s *Store) Reset(ctx context.Context, by alarms.Actor, name, password, pin 
 
 // Login checks a user name with a password or PIN at station and returns
 // who is now logged in. Every attempt is journalled; LockAfter failures in
-// a row lock the account for LockFor.
+// a row lock the account for LockFor. An admin logs in with the passphrase
+// only: an admin's PIN from before the rules counts as a wrong secret. A
+// secret shorter than the rules ask (an account made before them) still
+// logs in, and the login's journal row says so (see WeakSecrets).
 func (s *Store) Login(ctx context.Context, name, secret, station string) (alarms.Actor, error) {
 	var password, pin string
 	err := s.db.QueryRowContext(ctx, "SELECT password, pin FROM users WHERE name = ? AND (demo = 0 OR ?)", name, s.opt.Demo).
@@ -323,9 +384,17 @@ func (s *Store) Login(ctx context.Context, name, secret, station string) (alarms
 		}
 	}
 	now := s.opt.Now()
-	ok := false
+	ok, weak, adminPIN := false, "", false
 	if found {
-		ok = checkSecret(password, secret) || (pin != "" && checkSecret(pin, secret))
+		switch {
+		case checkSecret(password, secret):
+			ok, weak = true, weakSecret(false, secret)
+		case pin != "" && checkSecret(pin, secret):
+			// An admin's PIN (made before admins had none) is not a
+			// secret that logs in: it counts as a wrong one.
+			adminPIN = u.Role == alarms.Admin
+			ok, weak = !adminPIN, weakSecret(true, secret)
+		}
 	} else {
 		checkSecret(dummyHash, secret)
 	}
@@ -338,8 +407,12 @@ func (s *Store) Login(ctx context.Context, name, secret, station string) (alarms
 		result, event, detail = ErrDisabled, "login-refused", "account disabled"
 	case now.Before(u.Locked):
 		result, event, detail = ErrLockedOut, "login-refused", "locked out until "+u.Locked.UTC().Format(time.RFC3339)
+	case adminPIN:
+		result, event, detail = ErrBadLogin, "login-failed", "an admin's PIN, not accepted: an admin logs in with the passphrase; an admin should reset the account to remove the PIN"
 	case !ok:
 		result, event, detail = ErrBadLogin, "login-failed", "wrong password or PIN"
+	case weak != "":
+		event, detail = "login", "login; "+weak+weakNote
 	default:
 		event = "login"
 	}
@@ -384,9 +457,15 @@ func (s *Store) Login(ctx context.Context, name, secret, station string) (alarms
 	}
 	if result == ErrBadLogin && left > 0 {
 		// Said to whoever typed it, so that a nurse who mistyped knows
-		// how many tries remain before the account locks.
-		return alarms.Actor{}, fmt.Errorf("%w: %d %s left before the account locks", ErrBadLogin, left,
-			map[bool]string{true: "try", false: "tries"}[left == 1])
+		// how many tries remain before the account locks; and an admin
+		// who typed a PIN, that it is the passphrase that logs in (said
+		// for any digits typed, so it tells nothing of an old PIN).
+		hint := ""
+		if u.Role == alarms.Admin && isDigits(secret) {
+			hint = "; " + ErrAdminPIN.Error()
+		}
+		return alarms.Actor{}, fmt.Errorf("%w: %d %s left before the account locks%s", ErrBadLogin, left,
+			map[bool]string{true: "try", false: "tries"}[left == 1], hint)
 	}
 	if result != nil {
 		return alarms.Actor{}, result
@@ -399,4 +478,95 @@ func roleIf(ok bool, r alarms.Role) string {
 		return ""
 	}
 	return r.String()
+}
+
+// WeakSecrets names the accounts whose secret falls short of today's rules,
+// with how ("PIN shorter than 6 digits"): those that logged in with such a
+// secret since their account last changed (a reset clears it). A stored
+// secret is a hash, so only a login tells; this reads the journal's logins
+// since the oldest account change, for `vigil users list`, not for every
+// frame.
+func (s *Store) WeakSecrets(ctx context.Context) (map[string]string, error) {
+	changed := map[string]int64{}
+	rows, err := s.db.QueryContext(ctx, "SELECT name, changed_ms FROM users WHERE demo = 0 OR ?", s.opt.Demo)
+	if err != nil {
+		return nil, err
+	}
+	since := int64(-1)
+	for rows.Next() {
+		var name string
+		var ms int64
+		if err := rows.Scan(&name, &ms); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		changed[strings.ToLower(name)] = ms
+		if since < 0 || ms < since {
+			since = ms
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil || len(changed) == 0 {
+		return nil, err
+	}
+	rows, err = s.db.QueryContext(ctx, `SELECT who, detail, at_ms FROM events
+		WHERE at_ms >= ? AND kind = ? AND event = 'login' AND detail LIKE 'login; %'`, since, KindLogin)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var who, detail string
+		var at int64
+		if err := rows.Scan(&who, &detail, &at); err != nil {
+			return nil, err
+		}
+		ms, ok := changed[strings.ToLower(who)]
+		weak, cut := strings.CutSuffix(strings.TrimPrefix(detail, "login; "), weakNote)
+		if !ok || at < ms || !cut {
+			continue
+		}
+		if prev := out[who]; prev == "" {
+			out[who] = weak
+		} else if !strings.Contains(prev, weak) {
+			out[who] = prev + "; " + weak
+		}
+	}
+	return out, rows.Err()
+}
+
+// RenewDemoUsers makes the demo accounts us, or gives those a demo journal
+// already has the secrets of us where theirs differ (a demo journal made
+// before the PIN rules kept the short PINs the DEMO band no longer shows).
+// Demo mode only; by is the demo's setup (an admin).
+func (s *Store) RenewDemoUsers(ctx context.Context, by alarms.Actor, us []NewUser) error {
+	if !s.opt.Demo {
+		return errors.New("demo accounts exist only in demo mode")
+	}
+	for _, u := range us {
+		var password, pin string
+		var demo bool
+		err := s.db.QueryRowContext(ctx, "SELECT password, pin, demo FROM users WHERE name = ?", u.Name).Scan(&password, &pin, &demo)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			u.Demo = true
+			if err := s.AddUser(ctx, by, u); err != nil {
+				return err
+			}
+			continue
+		case err != nil:
+			return err
+		case !demo:
+			continue // not ours to change
+		}
+		samePIN := pin == "" && u.PIN == "" || pin != "" && u.PIN != "" && checkSecret(pin, u.PIN)
+		if checkSecret(password, u.Password) && samePIN {
+			continue
+		}
+		if err := s.Reset(ctx, by, u.Name, u.Password, u.PIN); err != nil {
+			return err
+		}
+	}
+	return nil
 }
