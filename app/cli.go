@@ -218,6 +218,10 @@ func runUsers(ctx context.Context, cfg Config, stdin io.Reader, stdout io.Writer
 		if err != nil {
 			return err
 		}
+		weak, err := s.WeakSecrets(ctx)
+		if err != nil {
+			return err
+		}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "NAME\tDISPLAY\tROLE\tPIN\tSTATUS\tCREATED")
 		for _, u := range us {
@@ -227,6 +231,9 @@ func runUsers(ctx context.Context, cfg Config, stdin io.Reader, stdout io.Writer
 				status = "disabled"
 			case time.Now().Before(u.Locked):
 				status = "locked out until " + u.Locked.Format("15:04")
+			}
+			if w := weak[u.Name]; w != "" {
+				status += "; " + w + ": reset it"
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%t\t%s\t%s\n", u.Name, u.Display, u.Role, u.HasPIN, status, u.Created.Format("2006-01-02"))
 		}
