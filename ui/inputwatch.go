@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/widget"
 )
@@ -54,6 +55,37 @@ func (s *Station) touchOnChange(entries ...*widget.Entry) {
 			if prev != nil {
 				prev(v)
 			}
+		}
+	}
+}
+
+// watchScrolls makes the wheel over every scroll container in o count as
+// input for the idle lock: a wheel turned without the pointer moving asks
+// no cursor of the watch (the driver hands the scroll straight to the
+// scrollable under the pointer). It reaches containers, scrolls and splits;
+// the inner scrolls of lists and tables are their own (moving the pointer
+// over them counts).
+func watchScrolls(o fyne.CanvasObject, touch func()) {
+	switch x := o.(type) {
+	case *fyne.Container:
+		for _, c := range x.Objects {
+			watchScrolls(c, touch)
+		}
+	case *container.Scroll:
+		prev := x.OnScrolled
+		x.OnScrolled = func(p fyne.Position) {
+			touch()
+			if prev != nil {
+				prev(p)
+			}
+		}
+		watchScrolls(x.Content, touch)
+	case *container.Split:
+		watchScrolls(x.Leading, touch)
+		watchScrolls(x.Trailing, touch)
+	case *container.AppTabs:
+		for _, it := range x.Items {
+			watchScrolls(it.Content, touch)
 		}
 	}
 }

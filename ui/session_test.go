@@ -9,6 +9,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
@@ -445,6 +446,24 @@ func TestIdleLockSeesEveryInput(t *testing.T) {
 	test.Type(formEntry(t, st.Content(), "Name"), "Ada")
 	if sess.touches < n+3 {
 		t.Fatalf("typing 3 letters in the admin form counted %d inputs", sess.touches-n)
+	}
+	// The wheel over a panel's scroll, the pointer still: input too.
+	var sc *container.Scroll
+	for _, o := range objects(st.Content()) {
+		if x, ok := o.(*container.Scroll); ok {
+			if _, box := x.Content.(*fyne.Container); box {
+				sc = x // the bed form's, not the list's own
+			}
+		}
+	}
+	if sc == nil {
+		t.Fatal("the admin panel has no scroll")
+	}
+	n = sess.touches
+	sc.Resize(fyne.NewSize(sc.Size().Width, 40)) // shorter than its content, so it can move
+	sc.Scrolled(&fyne.ScrollEvent{Scrolled: fyne.Delta{DY: -30}})
+	if sess.touches != n+1 {
+		t.Fatalf("a turn of the wheel over the admin panel counted %d inputs", sess.touches-n)
 	}
 	// The watch takes no event from the widgets under it.
 	if _, ok := any(watch).(fyne.Tappable); ok {
