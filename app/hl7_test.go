@@ -146,7 +146,7 @@ func TestHL7Bridge(t *testing.T) {
 			t.Errorf("712-B code %d: %+v, want %v", code, v, want)
 		}
 	}
-	if st, ok := b.DeviceStatus(); !ok || st.Device != "0012345678ABCDEF" || !strings.Contains(st.Patient, "Okafor") {
+	if st, ok := b.DeviceStatus(); !ok || st.Device != "0012345678ABCDEF" || st.PatientID != "NG0077341" || st.Patient != "" {
 		t.Errorf("712-B status %+v", st)
 	}
 	pvc := hl7feed.PrivateCode("ACM-4417", "99ACM")

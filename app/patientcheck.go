@@ -28,13 +28,25 @@ const (
 const patientCheckEvery = time.Second
 
 // samePatient reports whether the patient a device reports is the one
-// admitted: names compared without regard to case and spacing. A device
-// status carries a name only (no MRN or other identifier), so the name is
-// all there is to compare. Nobody admitted, or a device that names nobody,
-// is no mismatch.
+// admitted: names compared without regard to case and spacing. Nobody
+// admitted, or a device that names nobody, is no mismatch.
 func samePatient(admitted, reported string) bool {
 	a, r := strings.Join(strings.Fields(admitted), " "), strings.Join(strings.Fields(reported), " ")
 	return a == "" || r == "" || strings.EqualFold(a, r)
+}
+
+// reportedPatient is what a device's status says of its patient, to
+// compare with the admission: the identifier when both have one (vigil hl7
+// sends the MRN and no name), else the name. shown is how the station
+// shows it ("MRN 123" for an identifier).
+func reportedPatient(admitted store.Patient, st feed.Status) (same bool, shown string) {
+	if id := strings.TrimSpace(st.PatientID); id != "" {
+		if strings.TrimSpace(admitted.MRN) == "" {
+			return true, "" // nothing to compare it with
+		}
+		return strings.EqualFold(id, strings.TrimSpace(admitted.MRN)), "MRN " + id
+	}
+	return samePatient(admitted.Name, st.Patient), strings.TrimSpace(st.Patient)
 }
 
 // DevicePatient is the patient feedBed's device reports when it is not the
@@ -49,10 +61,13 @@ func (c *Core) DevicePatient(feedBed string) string {
 		return ""
 	}
 	st, ok := b.DeviceStatus()
-	if !ok || samePatient(info.Patient.Name, st.Patient) {
+	if !ok {
 		return ""
 	}
-	return strings.TrimSpace(st.Patient)
+	if same, shown := reportedPatient(info.Patient, st); !same {
+		return shown
+	}
+	return ""
 }
 
 // bedLabel is what a tile shows of feedBed's configuration (ui.BedLabel):
@@ -92,8 +107,9 @@ type patientCheck struct {
 }
 
 type mismatch struct {
-	text  string
-	since time.Time
+	text   string // the alarm's, names nobody
+	detail string // who the device and the admission name (journal, log)
+	since  time.Time
 }
 
 // check raises, keeps or ends each bed's mismatch alarm. A mismatch is
@@ -122,16 +138,20 @@ func (p *patientCheck) check(now time.Time) {
 				continue
 			}
 			present[bed] = true
-			text := "PATIENT MISMATCH: device reports " + dev + ", admitted " + info.Patient.Name
+			// The alarm is shared with the ward's stations through the
+			// broker: its text names nobody. The tile and the detail show
+			// both patients, from this station's own records.
+			text := "PATIENT MISMATCH: the device reports another patient than the one admitted"
+			detail := "device reports " + dev + ", admitted " + info.Patient.Name
 			m, was := p.on[bed]
-			if !was || m.text != text {
-				m = mismatch{text: text, since: now}
+			if !was || m.detail != detail {
+				m = mismatch{text: text, detail: detail, since: now}
 				p.on[bed] = m
 				c.Log.Warn("bed's device reports another patient than the admitted one", "bed", bed, "device_patient", dev,
 					"admitted", info.Patient.Name)
 				if c.Store != nil {
 					c.Store.Append(store.Event{Kind: store.KindTechnical, Event: evPatientMismatch, Bed: bed,
-						Detail: info.Label + ": " + text, Old: info.Patient.Name + " (MRN " + info.Patient.MRN + ")", New: dev})
+						Detail: info.Label + ": " + detail, Old: info.Patient.Name + " (MRN " + info.Patient.MRN + ")", New: dev})
 				}
 			}
 			alarm(bed, m, true)
@@ -145,7 +165,7 @@ func (p *patientCheck) check(now time.Time) {
 		alarm(bed, m, false)
 		c.Log.Info("bed's device and admission agree again", "bed", bed)
 		if c.Store != nil {
-			c.Store.Append(store.Event{Kind: store.KindTechnical, Event: evPatientAgrees, Bed: bed, Detail: "ended: " + m.text})
+			c.Store.Append(store.Event{Kind: store.KindTechnical, Event: evPatientAgrees, Bed: bed, Detail: "ended: " + m.detail})
 		}
 	}
 }

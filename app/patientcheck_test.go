@@ -77,7 +77,9 @@ func TestPatientMismatchAlarm(t *testing.T) {
 	reports("Sofia Haddad")
 	waitFor(t, 5*time.Second, "the mismatch alarm", func() bool { _, ok := mismatch(); return ok })
 	a, _ := mismatch()
-	if a.Message != "PATIENT MISMATCH: device reports Sofia Haddad, admitted Tony Hoare" || a.Priority != alarms.Medium ||
+	// The alarm is shared through the broker: it names nobody; the
+	// journal and the tile, this station's own, do.
+	if a.Message != "PATIENT MISMATCH: the device reports another patient than the one admitted" || a.Priority != alarms.Medium ||
 		a.Source != alarms.Technical || a.Code != alarms.CodePatient {
 		t.Fatalf("alarm %+v", a)
 	}
@@ -87,6 +89,10 @@ func TestPatientMismatchAlarm(t *testing.T) {
 	time.Sleep(2500 * time.Millisecond) // checks go on: still one journal row
 	if n := journalled(); n != 1 {
 		t.Fatalf("mismatch journalled %d times, want once", n)
+	}
+	if evs, _ := c.Store.Events(ctx, store.Filter{Kinds: []string{store.KindTechnical}, Bed: "16"}); len(evs) == 0 ||
+		!strings.Contains(evs[len(evs)-1].Detail, "device reports Sofia Haddad, admitted Tony Hoare") {
+		t.Fatalf("the journal does not say who: %+v", evs)
 	}
 
 	reports("  tony HOARE") // the device corrected: they agree
@@ -114,6 +120,22 @@ func TestPatientMismatchAlarm(t *testing.T) {
 	if n := journalled(); n != 2 {
 		t.Fatalf("%d mismatches journalled, want 2 (one per start)", n)
 	}
+
+	// A device (vigil hl7) that sends the MRN and no name: compared by MRN.
+	reportsID := func(id string) {
+		t.Helper()
+		b := feed.EncodeStatus(feed.Status{Device: "dev-16", Online: true, PatientID: id, TsMs: time.Now().UnixMilli()})
+		if err := dev.d.Publish(feed.Topic(cfg.Ward, "16", feed.StreamStatus), 1, true, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	reportsID("M-99")
+	waitFor(t, 5*time.Second, "the mismatch by MRN", func() bool { _, ok := mismatch(); return ok })
+	if l := c.bedLabel("16"); l.DevicePatient != "MRN M-99" {
+		t.Fatalf("label with another MRN %+v", l)
+	}
+	reportsID(" m-77 ")
+	waitFor(t, 5*time.Second, "the MRNs agreeing", func() bool { _, ok := mismatch(); return !ok })
 }
 
 // The demo admits each bed's patient under the name its simulated device

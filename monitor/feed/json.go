@@ -162,6 +162,10 @@ type Status struct {
 	Online   bool     `json:"online"`
 	Battery  *float64 `json:"battery,omitempty"` // percent; absent on mains power
 	Patient  string   `json:"patient,omitempty"` // name as admitted at the bedside device
+	// PatientID is the patient's identifier (MRN) as admitted at the
+	// device, for a publisher that keeps names off the broker (vigil hl7
+	// sends it instead of the name); compared with the admission's MRN.
+	PatientID string `json:"patient_id,omitempty"`
 	LeadsOff []uint32 `json:"leads_off,omitempty"`
 	ProbeOff []uint32 `json:"probe_off,omitempty"`
 	// Waves false says the device sends no waveforms (numerics only, as an
@@ -197,7 +201,7 @@ func DecodeStatus(b []byte) (Status, error) {
 		}
 		s.TsMs = *w.Ts
 	}
-	if s.Device == "" || len(s.Device) > 128 || len(s.Model) > 128 || len(s.Patient) > 128 {
+	if s.Device == "" || len(s.Device) > 128 || len(s.Model) > 128 || len(s.Patient) > 128 || len(s.PatientID) > 64 {
 		return Status{}, fmt.Errorf("%w: status: device id missing or a field too long", ErrInvalid)
 	}
 	if s.Battery != nil && (math.IsNaN(*s.Battery) || *s.Battery < 0 || *s.Battery > 100) {

@@ -63,7 +63,10 @@ func Map(rep *hl7.PCDReport, o MapOptions, now time.Time) (Mapped, error) {
 	}
 	device = cut(strings.TrimSpace(cmpOr(device, rep.SendingApp, "HL7 "+rep.SendingFacility)), 128)
 	noWaves := false // numerics only: PCD-01 waveforms are not bridged
-	m.Status = feed.Status{Device: device, Model: cut(rep.SendingApp, 128), Online: true, Patient: cut(rep.PatientName, 128), Waves: &noWaves}
+	// The patient's identifier (PID-3), never the name: the status is
+	// retained on the broker, which every station and every tool with
+	// read access sees; the stations compare the MRN with the admission.
+	m.Status = feed.Status{Device: device, Model: cut(rep.SendingApp, 128), Online: true, PatientID: cut(strings.TrimSpace(rep.PatientID), 64), Waves: &noWaves}
 	if ts := now.UnixMilli(); ts >= minMs && ts <= maxMs {
 		m.Status.TsMs = ts
 	}

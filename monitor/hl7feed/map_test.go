@@ -33,14 +33,15 @@ func report(t *testing.T, file string) *hl7.PCDReport {
 var now = time.Date(2025, 3, 14, 9, 30, 0, 0, time.UTC)
 
 // TestMapMultiParam: the monitor's message becomes bed 712-B of ward 7W:
-// its status (EUI-64 device, patient), and two numerics frames, the cuff
+// its status (EUI-64 device, the patient's MRN and never the name: the
+// status is retained on the broker), and two numerics frames, the cuff
 // pressures at their own measurement time, in the feed's units and codes.
 func TestMapMultiParam(t *testing.T) {
 	m, err := Map(report(t, "pcd01_multiparam.hl7"), MapOptions{Ward: "7W"}, now)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.Bed != "712-B" || m.Status.Device != "0012345678ABCDEF" || m.Status.Patient == "" || !m.Status.Online {
+	if m.Bed != "712-B" || m.Status.Device != "0012345678ABCDEF" || m.Status.PatientID != "NG0077341" || m.Status.Patient != "" || !m.Status.Online {
 		t.Fatalf("bed %q, status %+v", m.Bed, m.Status)
 	}
 	if len(m.Frames) != 2 {
