@@ -504,7 +504,14 @@ func (a adminDesk) Admit(id, name, mrn, dob string) error {
 	return a.c.Store.Admit(a.ctx(), a.by(), id, store.Patient{Name: name, MRN: mrn, DOB: strings.TrimSpace(dob)})
 }
 
-func (a adminDesk) Discharge(id string) error { return a.c.Store.Discharge(a.ctx(), a.by(), id) }
+func (a adminDesk) Discharge(id string) error {
+	feedBed := a.c.feedOf(id) // before: the discharge may unbind nothing, but says who was there
+	if err := a.c.Store.Discharge(a.ctx(), a.by(), id); err != nil {
+		return err
+	}
+	a.c.clearDischargedStatus(feedBed, a.by())
+	return nil
+}
 
 func (a adminDesk) Transfer(from, to string) error {
 	return a.c.Store.Transfer(a.ctx(), a.by(), from, to)

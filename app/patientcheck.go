@@ -4,6 +4,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vigil-station/vigil/alarms"
 	"github.com/vigil-station/vigil/app/store"
 	"github.com/vigil-station/vigil/monitor"
 	"github.com/vigil-station/vigil/monitor/feed"
@@ -167,5 +168,53 @@ func (p *patientCheck) check(now time.Time) {
 		if c.Store != nil {
 			c.Store.Append(store.Event{Kind: store.KindTechnical, Event: evPatientAgrees, Bed: bed, Detail: "ended: " + m.detail})
 		}
+	}
+}
+
+// feedOf is the feed bed bound to bed id ("" when none).
+func (c *Core) feedOf(id string) string {
+	if m := c.bedInfo.Load(); m != nil {
+		for feedBed, b := range *m {
+			if b.ID == id {
+				return feedBed
+			}
+		}
+	}
+	return ""
+}
+
+// clearDischargedStatus clears the retained status of a discharged bed's
+// device on the broker when it names a patient (name or MRN): the broker
+// would otherwise hand who lay there to every client that subscribes,
+// long after the discharge. The device's next status (at its next
+// connection or change) is retained again; a device still connected keeps
+// sending its data, and the stations keep the status they have. The
+// station's broker account needs write access to the ward's status topics
+// (docs/mosquitto/vigil.acl). Journalled; a failure is logged and
+// journalled, never in the way of the discharge.
+func (c *Core) clearDischargedStatus(feedBed string, by alarms.Actor) {
+	if feedBed == "" || c.Sub == nil {
+		return
+	}
+	b := c.Hub.Bed(feedBed)
+	if b == nil {
+		return
+	}
+	st, ok := b.DeviceStatus()
+	if !ok || (strings.TrimSpace(st.Patient) == "" && strings.TrimSpace(st.PatientID) == "") {
+		return
+	}
+	topic := feed.Topic(c.Hub.Ward(), feedBed, feed.StreamStatus)
+	err := c.Sub.Acked().Publish(topic, 1, true, nil)
+	// mosquitto acknowledges a publish its access list denies: this says
+	// what was asked of the broker.
+	detail := "the retained status of " + feedBed + "'s device, which named the patient, cleared on the broker (an empty retained message)"
+	if err != nil {
+		detail = "the retained status of " + feedBed + "'s device names the patient and could not be cleared: " + err.Error()
+		c.Log.Warn("discharged bed's retained status not cleared", "bed", feedBed, "err", err)
+	}
+	if c.Store != nil {
+		c.Store.Append(store.Event{Kind: store.KindConfig, Event: "status-cleared", Bed: feedBed, Who: by.Who,
+			Role: by.Role.String(), Station: by.Where, Detail: detail})
 	}
 }

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -10,6 +11,7 @@ import (
 	"github.com/vigil-station/vigil/alarms"
 	"github.com/vigil-station/vigil/app/store"
 	"github.com/vigil-station/vigil/monitor/feed"
+	"github.com/vigil-station/vigil/monitor/mqttfeed"
 )
 
 func TestSamePatient(t *testing.T) {
@@ -181,5 +183,66 @@ func TestDemoPatientsMatchTheirDevices(t *testing.T) {
 		if dev := c.DevicePatient(bed); dev != "" {
 			t.Errorf("bed %s: device reports %q, admitted %q", bed, dev, name)
 		}
+	}
+}
+
+// A discharge clears the retained status of the bed's device on the broker
+// when it names the patient, so that the broker no longer hands who lay
+// there to whoever subscribes; the clearing is journalled. A status that
+// names nobody is left alone.
+func TestDischargeClearsTheRetainedStatus(t *testing.T) {
+	ward := testConfig(t, "").Ward
+	cfg := stationConfig(t, ward, "st-a", "admin")
+	c := startStation(t, cfg)
+	bindBeds(t, c, "16", "17")
+	ctx := context.Background()
+	admin := alarms.Actor{Who: "admin", Where: "st-a", Role: alarms.Admin}
+	for _, bed := range []string{"bed-16", "bed-17"} {
+		if err := c.Store.Admit(ctx, admin, bed, store.Patient{Name: "Tony Hoare", MRN: "M-" + bed, DOB: "1934-01-11"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dev := newDevice(t, mosquittoURL, ward, "16")
+	dev.d.Publish(feed.Topic(ward, "16", feed.StreamStatus), 1, true,
+		feed.EncodeStatus(feed.Status{Device: "dev-16", Online: true, PatientID: "M-bed-16", TsMs: time.Now().UnixMilli()}))
+	dev17 := newDevice(t, mosquittoURL, ward, "17")
+	dev17.d.Publish(feed.Topic(ward, "17", feed.StreamStatus), 1, true,
+		feed.EncodeStatus(feed.Status{Device: "dev-17", Online: true, TsMs: time.Now().UnixMilli()}))
+	waitFor(t, 5*time.Second, "both devices' status at the station", func() bool {
+		_, ok16 := c.Hub.Bed("16").DeviceStatus()
+		_, ok17 := c.Hub.Bed("17").DeviceStatus()
+		return ok16 && ok17
+	})
+	retained := func() map[string][]byte {
+		t.Helper()
+		got, err := mqttfeed.FetchRetained(ctx, mqttfeed.DeviceOptions{Broker: mosquittoURL, ClientID: fmt.Sprintf("peek-%d", time.Now().UnixNano())},
+			feed.Root+"/"+ward+"/+/status", 500*time.Millisecond)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	if n := len(retained()); n != 2 {
+		t.Fatalf("%d retained statuses before the discharges, want 2", n)
+	}
+	desk := adminDesk{c}
+	for _, bed := range []string{"bed-16", "bed-17"} {
+		if err := desk.Discharge(bed); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := retained()
+	if _, ok := got[feed.Topic(ward, "16", feed.StreamStatus)]; ok {
+		t.Fatal("the discharged bed's status, naming its patient, is still retained on the broker")
+	}
+	if _, ok := got[feed.Topic(ward, "17", feed.StreamStatus)]; !ok {
+		t.Fatal("a status that named nobody was cleared")
+	}
+	evs, _ := c.Store.Events(ctx, store.Filter{Kinds: []string{store.KindConfig}, Bed: "16"})
+	if len(evs) == 0 || evs[len(evs)-1].Event != "status-cleared" || evs[len(evs)-1].Who != c.Alarms.Operator().Who {
+		t.Fatalf("the clearing is not journalled: %+v", evs)
+	}
+	if _, ok := c.Hub.Bed("16").DeviceStatus(); !ok {
+		t.Fatal("the station lost the device's status it had")
 	}
 }
