@@ -3,6 +3,11 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 export PATH := /usr/local/go/bin:$(HOME)/go/bin:$(PATH)
+# The Go toolchain every target builds and tests with (go.mod says the same):
+# the go command on the machine fetches it from the module proxy the first
+# time (~76 MB). go1.27.3 carries the standard library's fixes that go1.26.8
+# lacks (docs/supply-chain.md).
+export GOTOOLCHAIN := go1.27.3
 export LANG ?= C.UTF-8
 export XDG_RUNTIME_DIR ?= /tmp/vigil-runtime-$(shell id -u)
 

@@ -1,6 +1,6 @@
 module github.com/vigil-station/vigil
 
-go 1.26.0
+go 1.27.3
 
 require (
 	fyne.io/fyne/v2 v2.8.1
@@ -64,7 +64,6 @@ require (
 	golang.org/x/sync v0.24.0 // indirect
 	golang.org/x/sys v0.49.0 // indirect
 	golang.org/x/text v0.43.0 // indirect
-	gopkg.in/yaml.v3 v3.0.1 // indirect
 	modernc.org/libc v1.80.1 // indirect
 	modernc.org/mathutil v1.7.1 // indirect
 	modernc.org/memory v1.12.1 // indirect

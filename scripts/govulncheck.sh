@@ -20,9 +20,11 @@ GOVULNCHECK_VERSION=${GOVULNCHECK_VERSION:-v1.9.0}
 VULNDB_VERSION=${VULNDB_VERSION:-v0.0.0-20261105234957-e22db6528018}
 ACCEPTED=${VULN_ACCEPTED:-.ci/govulncheck-accepted.txt}
 CACHE=${VULNDB_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vigil}
-# Built once per version (go run would hide govulncheck's exit code 3, the findings).
+# Built once per version and Go toolchain (go run would hide govulncheck's
+# exit code 3, the findings; one built by an older Go cannot type-check a
+# newer standard library).
 if [ -z "${GOVULNCHECK:-}" ]; then
-  GOVULNCHECK="$CACHE/govulncheck-$GOVULNCHECK_VERSION/govulncheck"
+  GOVULNCHECK="$CACHE/govulncheck-$GOVULNCHECK_VERSION-$(go env GOVERSION)/govulncheck"
   [ -x "$GOVULNCHECK" ] || GOBIN="$(dirname "$GOVULNCHECK")" go install "golang.org/x/vuln/cmd/govulncheck@$GOVULNCHECK_VERSION" ||
     { echo "govulncheck: cannot install golang.org/x/vuln/cmd/govulncheck@$GOVULNCHECK_VERSION" >&2; exit 1; }
 fi

@@ -157,17 +157,17 @@ func EncodeNum(f NumFrame) []byte {
 // Status is a device's retained status message, also published as its MQTT
 // Last Will with Online false so that a vanished device reads offline.
 type Status struct {
-	Device   string   `json:"device"`
-	Model    string   `json:"model,omitempty"`
-	Online   bool     `json:"online"`
-	Battery  *float64 `json:"battery,omitempty"` // percent; absent on mains power
-	Patient  string   `json:"patient,omitempty"` // name as admitted at the bedside device
+	Device  string   `json:"device"`
+	Model   string   `json:"model,omitempty"`
+	Online  bool     `json:"online"`
+	Battery *float64 `json:"battery,omitempty"` // percent; absent on mains power
+	Patient string   `json:"patient,omitempty"` // name as admitted at the bedside device
 	// PatientID is the patient's identifier (MRN) as admitted at the
 	// device, for a publisher that keeps names off the broker (vigil hl7
 	// sends it instead of the name); compared with the admission's MRN.
-	PatientID string `json:"patient_id,omitempty"`
-	LeadsOff []uint32 `json:"leads_off,omitempty"`
-	ProbeOff []uint32 `json:"probe_off,omitempty"`
+	PatientID string   `json:"patient_id,omitempty"`
+	LeadsOff  []uint32 `json:"leads_off,omitempty"`
+	ProbeOff  []uint32 `json:"probe_off,omitempty"`
 	// Waves false says the device sends no waveforms (numerics only, as an
 	// HL7 monitor through vigil hl7): its bed is not NO DATA for the lack
 	// of them. Absent: it does.
