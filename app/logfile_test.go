@@ -60,15 +60,33 @@ func TestDataDirModesAndExportJournalled(t *testing.T) {
 		t.Fatal(err)
 	}
 	core := startStation(t, cfg)
-	for p, want := range map[string]os.FileMode{cfg.DataDir: 0o700, filepath.Join(cfg.DataDir, "vigil.log"): 0o600} {
-		st, err := os.Stat(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if st.Mode().Perm() != want {
-			t.Errorf("%s is mode %v, want %v", filepath.Base(p), st.Mode().Perm(), want)
+	modes := func() {
+		t.Helper()
+		jdir := cfg.journalDir(cfg.DataDir)
+		for p, want := range map[string]os.FileMode{cfg.DataDir: 0o700, filepath.Join(cfg.DataDir, "vigil.log"): 0o600,
+			filepath.Join(jdir, store.JournalFile): 0o600, filepath.Join(jdir, store.JournalFile+"-wal"): 0o600,
+			filepath.Join(jdir, store.JournalFile+"-shm"): 0o600, filepath.Join(jdir, RecordingsFile): 0o600,
+			filepath.Join(jdir, RecordingsFile+"-wal"): 0o600} {
+			st, err := os.Stat(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.Mode().Perm() != want {
+				t.Errorf("%s is mode %v, want %v", filepath.Base(p), st.Mode().Perm(), want)
+			}
 		}
 	}
+	modes()
+	// A journal an older Vigil left readable by others is made the
+	// owner's at the next start.
+	core.Close()
+	for _, f := range []string{store.JournalFile, RecordingsFile} {
+		if err := os.Chmod(filepath.Join(cfg.journalDir(cfg.DataDir), f), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	core = startStation(t, cfg)
+	modes()
 	core.Alarms.SetOperator(alarms.Actor{Who: "nina", Role: alarms.Nurse, Where: "st"})
 	core.journalExport(filepath.Join(cfg.DataDir, "exports", "vigil-bed05-20261208-alarm.png"))
 	var rows []store.Event

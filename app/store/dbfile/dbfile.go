@@ -109,6 +109,9 @@ func tryOpen(ctx context.Context, file string, spec Spec) (*sql.DB, string, erro
 		// writer to recover it) is not the file's fault: open for real.
 		_ = err
 	}
+	if err := ownerOnly(file); err != nil {
+		return nil, "", err
+	}
 	db, err := sql.Open("sqlite", DSN(file, spec.Synchronous))
 	if err != nil {
 		return nil, "", err
@@ -273,3 +276,25 @@ func setAside(file string, now time.Time) (string, error) {
 }
 
 func exists(p string) bool { _, err := os.Lstat(p); return err == nil }
+
+// ownerOnly makes the database file (an empty one when there is none yet,
+// which SQLite takes as a new database) and its -wal and -shm files mode
+// 0600: they hold patient data and the journal. SQLite gives the -wal and
+// -shm files it makes the main file's mode.
+func ownerOnly(file string) error {
+	if !exists(file) {
+		f, err := os.OpenFile(file, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err != nil && !errors.Is(err, fs.ErrExist) {
+			return err
+		}
+		if f != nil {
+			f.Close()
+		}
+	}
+	for _, p := range []string{file, file + "-wal", file + "-shm"} {
+		if err := os.Chmod(p, 0o600); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
+}
