@@ -123,6 +123,9 @@ func TestStationLoginThrottle(t *testing.T) {
 	s := core.Session
 	s.now = func() time.Time { return now }
 	users := []string{"nina", "omar", "pia"}
+	if err := s.Login("nina", "135790"); err != nil { // Nina is at the station
+		t.Fatal(err)
+	}
 	for i := range StationFreeTries {
 		if err := s.Login(users[i%3], "000000"); !errors.Is(err, store.ErrBadLogin) {
 			t.Fatalf("wrong try %d: %v", i+1, err)
@@ -132,6 +135,14 @@ func TestStationLoginThrottle(t *testing.T) {
 	err := s.Login("pia", "135790")
 	if err == nil || !strings.Contains(err.Error(), "try again in 2 s") {
 		t.Fatalf("a try within the wait: %v", err)
+	}
+	// The wrong tries took nothing from the nurse logged in: she still
+	// silences per her role while the logins wait.
+	if op := s.Operator(); op.Who != "nina" {
+		t.Fatalf("the throttle logged out %q", op.Who)
+	}
+	if err := core.Alarms.PauseAudio(); err != nil {
+		t.Fatalf("audio pause by the logged-in nurse while the logins are throttled: %v", err)
 	}
 	now = now.Add(2 * time.Second)
 	if err := s.Login("omar", "999999"); !errors.Is(err, store.ErrBadLogin) {
