@@ -76,7 +76,7 @@ func (s *Station) ShowPanel(title string, body fyne.CanvasObject) {
 	back.Importance = widget.HighImportance
 	t := text(title, ColorWhite, true)
 	t.TextSize = 22
-	watchScrolls(body, s.Touched)
+	watchInputs(body, s.Touched)
 	panel := container.NewBorder(container.NewBorder(nil, nil, t, back), nil, nil, nil, body)
 	// On the window's black: a rectangle behind the panel would be painted
 	// whole in every frame (a scrolling review repaints at the frame rate).

@@ -59,17 +59,21 @@ func (s *Station) touchOnChange(entries ...*widget.Entry) {
 	}
 }
 
-// watchScrolls makes the wheel over every scroll container in o count as
-// input for the idle lock: a wheel turned without the pointer moving asks
-// no cursor of the watch (the driver hands the scroll straight to the
-// scrollable under the pointer). It reaches containers, scrolls and splits;
-// the inner scrolls of lists and tables are their own (moving the pointer
-// over them counts).
-func watchScrolls(o fyne.CanvasObject, touch func()) {
+// watchInputs makes input a panel's widgets take count for the idle lock
+// where the watch over the window does not see it: a turn of the wheel
+// over a scroll with the pointer still (the driver hands it straight to the
+// scrollable, asking no cursor), and a tap with no move before it (a second
+// tap on "Step ›" where the pointer already is). It reaches containers,
+// scrolls, splits, tabs and forms and wraps their scrolls and buttons; the
+// handlers they had still run. Only what a user does: a changed callback
+// (entries, selects, sliders) also runs when code sets the value, and a
+// panel that refreshes would then never lock. Typing goes through
+// touchOnChange, the station's commands through requireLogin.
+func watchInputs(o fyne.CanvasObject, touch func()) {
 	switch x := o.(type) {
 	case *fyne.Container:
 		for _, c := range x.Objects {
-			watchScrolls(c, touch)
+			watchInputs(c, touch)
 		}
 	case *container.Scroll:
 		prev := x.OnScrolled
@@ -79,13 +83,25 @@ func watchScrolls(o fyne.CanvasObject, touch func()) {
 				prev(p)
 			}
 		}
-		watchScrolls(x.Content, touch)
+		watchInputs(x.Content, touch)
 	case *container.Split:
-		watchScrolls(x.Leading, touch)
-		watchScrolls(x.Trailing, touch)
+		watchInputs(x.Leading, touch)
+		watchInputs(x.Trailing, touch)
 	case *container.AppTabs:
 		for _, it := range x.Items {
-			watchScrolls(it.Content, touch)
+			watchInputs(it.Content, touch)
+		}
+	case *widget.Form:
+		for _, it := range x.Items {
+			watchInputs(it.Widget, touch)
+		}
+	case *widget.Button:
+		prev := x.OnTapped
+		x.OnTapped = func() {
+			touch()
+			if prev != nil {
+				prev()
+			}
 		}
 	}
 }

@@ -127,6 +127,7 @@ func roleName(r alarms.Role) string {
 
 // requireLogin runs then now, or after a login when the station is locked.
 func (s *Station) requireLogin(then func()) {
+	s.Touched() // a command is input, for the idle lock
 	if s.sess.sess == nil || s.sess.sess.Operator().Who != "" {
 		then()
 		return

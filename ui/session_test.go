@@ -420,7 +420,8 @@ func TestLockClosesPanels(t *testing.T) {
 
 // Every move of the pointer over the window counts as input (the desktop
 // driver asks the watch over the window for its cursor on each move), and
-// typing in a text field does too.
+// typing in a text field, a turn of the wheel and a tap with the pointer
+// still do too.
 func TestIdleLockSeesEveryInput(t *testing.T) {
 	desk := &fakeDesk{view: alarmView(1, time.UnixMilli(t0+4000))}
 	st, w, _ := alarmStation(t, desk)
@@ -464,6 +465,12 @@ func TestIdleLockSeesEveryInput(t *testing.T) {
 	sc.Scrolled(&fyne.ScrollEvent{Scrolled: fyne.Delta{DY: -30}})
 	if sess.touches != n+1 {
 		t.Fatalf("a turn of the wheel over the admin panel counted %d inputs", sess.touches-n)
+	}
+	// A tap where the pointer already is (no move, no cursor asked).
+	n = sess.touches
+	test.Tap(button(t, st.Content(), "New bed"))
+	if sess.touches <= n {
+		t.Fatal("a tap on a panel's button did not count as input")
 	}
 	// The watch takes no event from the widgets under it.
 	if _, ok := any(watch).(fyne.Tappable); ok {

@@ -148,7 +148,7 @@ func (s *Station) ShowTrends(bed string) {
 			view.SetText("Table")
 			body.Objects = []fyne.CanvasObject{container.NewVScroll(charts)}
 		}
-		watchScrolls(body, s.Touched)
+		watchInputs(body, s.Touched)
 		body.Refresh()
 	}
 	top := container.NewHBox(widget.NewLabel("Span"), spans, view, status)
