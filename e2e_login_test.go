@@ -22,14 +22,7 @@ import (
 // one) and her acknowledgement of bed 02, the alarm on screen when A was
 // pressed.
 func TestLockedKeyEndToEnd(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts the real window: not in -short")
-	}
-	if _, err := exec.LookPath("xdotool"); err != nil {
-		t.Fatalf("xdotool not found (make test installs it): %v", err)
-	}
-	display := startXvfbSized(t, "1280x800")
-	dir := t.TempDir()
+	display, dir := realWindow(t)
 	startStation(t, display, dir, "--sim", "4", "--scenario", "desat", "--bed", "2",
 		"--audio", "off", "--notify=false", "--idle-lock", "4s", "--window", "1280x800")
 	journal := func(q string) []string { return journalRows(t, dir, q) }
@@ -71,14 +64,7 @@ func TestLockedKeyEndToEnd(t *testing.T) {
 // typed into the secret field (an admin has no PIN), the first time; the
 // key that opened the login stays out of it.
 func TestLockedAdminPassphraseEndToEnd(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts the real window: not in -short")
-	}
-	if _, err := exec.LookPath("xdotool"); err != nil {
-		t.Fatalf("xdotool not found (make test installs it): %v", err)
-	}
-	display := startXvfbSized(t, "1280x800")
-	dir := t.TempDir()
+	display, dir := realWindow(t)
 	startStation(t, display, dir, "--sim", "4", "--audio", "off", "--notify=false", "--idle-lock", "4s", "--window", "1280x800")
 	const q = "SELECT kind, event, who, detail FROM events WHERE kind = 'login' ORDER BY seq"
 	deadline := time.Now().Add(60 * time.Second)
@@ -246,4 +232,17 @@ func loginByKeys(x func(...string), key, user, pin string) {
 	x("key", "Tab")
 	x("type", "--delay", "50", pin)
 	x("key", "Return")
+}
+
+// realWindow is an Xvfb display of 1280x800 and a data directory for a
+// test that drives the real window with xdotool (not in -short).
+func realWindow(t *testing.T) (display, dir string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("starts the real window: not in -short")
+	}
+	if _, err := exec.LookPath("xdotool"); err != nil {
+		t.Fatalf("xdotool not found (make test installs it): %v", err)
+	}
+	return startXvfbSized(t, "1280x800"), t.TempDir()
 }

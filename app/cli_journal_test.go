@@ -124,18 +124,7 @@ func TestStationAlarmsOnCutJournal(t *testing.T) {
 	path := core.Store.File()
 	core.Close()
 	// Cut the last two rows as someone with file access would.
-	db, err := sql.Open("sqlite", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, q := range []string{"DROP TRIGGER events_append_only_delete",
-		"DELETE FROM events WHERE seq > (SELECT max(seq) - 2 FROM events)",
-		"CREATE TRIGGER events_append_only_delete BEFORE DELETE ON events BEGIN SELECT RAISE(ABORT, 'journal events are append-only'); END"} {
-		if _, err := db.Exec(q); err != nil {
-			t.Fatal(q, err)
-		}
-	}
-	db.Close()
+	cutJournal(t, path, lastSeqOf(t, path)-2)
 	again := startStation(t, cfg)
 	var a alarms.Alarm
 	waitFor(t, 5*time.Second, "the journal's technical alarm", func() bool {

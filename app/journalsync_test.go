@@ -30,6 +30,35 @@ func lastSeqOf(t *testing.T, file string) int64 {
 	return n
 }
 
+// cutJournal deletes the rows after seq as someone with the file would:
+// the append-only trigger dropped, the rows deleted, the trigger put back.
+func cutJournal(t *testing.T, file string, seq int64) {
+	t.Helper()
+	db, err := sql.Open("sqlite", file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, q := range []string{"DROP TRIGGER events_append_only_delete",
+		fmt.Sprintf("DELETE FROM events WHERE seq > %d", seq),
+		"CREATE TRIGGER events_append_only_delete BEFORE DELETE ON events BEGIN SELECT RAISE(ABORT, 'journal events are append-only'); END"} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(q, err)
+		}
+	}
+}
+
+// twoStations starts stations A and B of a new ward, each publishing its
+// journal checkpoint every 200 ms.
+func twoStations(t *testing.T) (ward string, acfg, bcfg Config, a, b *Core) {
+	t.Helper()
+	ward = testConfig(t, "").Ward
+	acfg = stationConfig(t, ward, "st-a", "nurse")
+	bcfg = stationConfig(t, ward, "st-b", "nurse")
+	acfg.JournalCheckpointEvery, bcfg.JournalCheckpointEvery = 200*time.Millisecond, 200*time.Millisecond
+	return ward, acfg, bcfg, startStation(t, acfg), startStation(t, bcfg)
+}
+
 // keptOf is the highest seq of station's checkpoints c kept.
 func keptOf(c *Core, station string) int64 {
 	var n sql.NullInt64
@@ -43,12 +72,7 @@ func keptOf(c *Core, station string) int64 {
 // checkpoints (--peer), the broker's retained one (--broker), and the
 // station itself at its next start (a technical alarm).
 func TestJournalCheckpointsKeptByTheWard(t *testing.T) {
-	ward := testConfig(t, "").Ward
-	acfg := stationConfig(t, ward, "st-a", "nurse")
-	bcfg := stationConfig(t, ward, "st-b", "nurse")
-	acfg.JournalCheckpointEvery, bcfg.JournalCheckpointEvery = 200*time.Millisecond, 200*time.Millisecond
-	a := startStation(t, acfg)
-	b := startStation(t, bcfg)
+	ward, acfg, bcfg, a, b := twoStations(t)
 	for i := range 12 {
 		if err := <-a.Store.Append(store.Event{Kind: store.KindConfig, Event: "note", Who: "admin", Detail: fmt.Sprint(i)}); err != nil {
 			t.Fatal(err)
@@ -74,18 +98,7 @@ func TestJournalCheckpointsKeptByTheWard(t *testing.T) {
 	}
 
 	// The attacker cuts the last 6 rows and deletes the local checkpoint.
-	db, err := sql.Open("sqlite", file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, q := range []string{"DROP TRIGGER events_append_only_delete",
-		fmt.Sprintf("DELETE FROM events WHERE seq > %d", final-6),
-		"CREATE TRIGGER events_append_only_delete BEFORE DELETE ON events BEGIN SELECT RAISE(ABORT, 'journal events are append-only'); END"} {
-		if _, err := db.Exec(q); err != nil {
-			t.Fatal(q, err)
-		}
-	}
-	db.Close()
+	cutJournal(t, file, final-6)
 	if err := os.Remove(cpFile); err != nil {
 		t.Fatal(err)
 	}
@@ -131,12 +144,7 @@ func TestJournalCheckpointsKeptByTheWard(t *testing.T) {
 // chained: locally the journal verifies; the ward's copies say it was
 // rewritten.
 func TestJournalRewrittenWithTheKeyCaughtByThePeer(t *testing.T) {
-	ward := testConfig(t, "").Ward
-	acfg := stationConfig(t, ward, "st-a", "nurse")
-	bcfg := stationConfig(t, ward, "st-b", "nurse")
-	acfg.JournalCheckpointEvery, bcfg.JournalCheckpointEvery = 200*time.Millisecond, 200*time.Millisecond
-	a := startStation(t, acfg)
-	b := startStation(t, bcfg)
+	_, acfg, bcfg, a, b := twoStations(t)
 	for i := range 4 {
 		<-a.Store.Append(store.Event{Kind: store.KindAlarm, Event: "acknowledged", Who: "nina", Detail: fmt.Sprint(i)})
 	}
@@ -145,18 +153,7 @@ func TestJournalRewrittenWithTheKeyCaughtByThePeer(t *testing.T) {
 	final := lastSeqOf(t, file)
 	waitFor(t, 5*time.Second, "station B keeping A's last checkpoint", func() bool { return keptOf(b, "st-a") >= final })
 
-	db, err := sql.Open("sqlite", file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, q := range []string{"DROP TRIGGER events_append_only_delete",
-		fmt.Sprintf("DELETE FROM events WHERE seq > %d", final-4),
-		"CREATE TRIGGER events_append_only_delete BEFORE DELETE ON events BEGIN SELECT RAISE(ABORT, 'journal events are append-only'); END"} {
-		if _, err := db.Exec(q); err != nil {
-			t.Fatal(q, err)
-		}
-	}
-	db.Close()
+	cutJournal(t, file, final-4)
 	os.Remove(cpFile)
 	s, err := store.Open(context.Background(), acfg.DataDir, store.Options{Station: "st-a"})
 	if err != nil {

@@ -320,13 +320,7 @@ func TestAdminScreen(t *testing.T) {
 // refused and counted; and the deferred "acknowledge" after the login also
 // acknowledged an alarm raised after the key was pressed.
 func TestLoginKeyStaysOutOfThePIN(t *testing.T) {
-	desk := &fakeDesk{view: alarmView(1, time.UnixMilli(t0+4000)), err: alarms.ErrLoggedOut}
-	st, w, clk := alarmStation(t, desk)
-	sess := &fakeSession{}
-	sess.onLogin = func() { desk.err = nil }
-	st.SetSession(sess, w)
-	st.Tick()
-	clk.t = clk.t.Add(time.Second)
+	st, w, sess, desk, clk := lockedStation(t)
 
 	// A on the ward: the key event, then (as GLFW sends it) its character
 	// to whatever has the focus by then: the login's PIN field.
@@ -486,13 +480,7 @@ func TestIdleLockSeesEveryInput(t *testing.T) {
 // Opened by A on a locked ward, the key's own "a" stays out, but the
 // admin's own a, first of the passphrase, goes in.
 func TestAdminPassphraseInTheLogin(t *testing.T) {
-	desk := &fakeDesk{view: alarmView(1, time.UnixMilli(t0+4000)), err: alarms.ErrLoggedOut}
-	st, w, clk := alarmStation(t, desk)
-	sess := &fakeSession{}
-	sess.onLogin = func() { desk.err = nil }
-	st.SetSession(sess, w)
-	st.Tick()
-	clk.t = clk.t.Add(time.Second)
+	st, w, sess, _, _ := lockedStation(t)
 
 	st.HandleKey(&fyne.KeyEvent{Name: fyne.KeyA})
 	secret := st.sess.secret
@@ -564,4 +552,18 @@ func TestFirstAdminAsksAPassphraseNoPIN(t *testing.T) {
 	if !slices.Equal(sess.created, []string{"ada|Ada A.|a quiet admin passphrase"}) {
 		t.Fatalf("created %q", sess.created)
 	}
+}
+
+// lockedStation is a station with nobody logged in and one alarm, a
+// second after its first frame; a login unlocks its desk.
+func lockedStation(t *testing.T) (*Station, fyne.Window, *fakeSession, *fakeDesk, *clock) {
+	t.Helper()
+	desk := &fakeDesk{view: alarmView(1, time.UnixMilli(t0+4000)), err: alarms.ErrLoggedOut}
+	st, w, clk := alarmStation(t, desk)
+	sess := &fakeSession{}
+	sess.onLogin = func() { desk.err = nil }
+	st.SetSession(sess, w)
+	st.Tick()
+	clk.t = clk.t.Add(time.Second)
+	return st, w, sess, desk, clk
 }

@@ -4,15 +4,12 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"testing/fstest"
 
 	"github.com/vigil-station/vigil/alarms"
-	"github.com/vigil-station/vigil/app/store/dbfile"
 )
 
 // The key is made 0600 outside the data directory on first open; new rows
@@ -54,18 +51,7 @@ func TestJournalKey(t *testing.T) {
 // were; the keyed chain starts after them, with a row saying so.
 func TestJournalMigratesToTheKeyedChain(t *testing.T) {
 	dir := t.TempDir()
-	old := fstest.MapFS{}
-	for _, n := range []string{"0001_journal.sql", "0002_bed_device.sql"} {
-		b, err := fs.ReadFile(migrationFiles, "migrations/"+n)
-		if err != nil {
-			t.Fatal(err)
-		}
-		old[n] = &fstest.MapFile{Data: b}
-	}
-	db, _, err := dbfile.Open(context.Background(), filepath.Join(dir, JournalFile), dbfile.Spec{AppID: AppID, Kind: "journal", Migrations: old})
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := oldJournal(t, dir, "0001_journal.sql", "0002_bed_device.sql")
 	insertOld(t, db, []Event{{Kind: KindAlarm, Event: "raised"}, {Kind: KindAlarm, Event: "resolved"}})
 	db.Close()
 

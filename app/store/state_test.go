@@ -143,18 +143,7 @@ func TestStateAccountSlippedIntoANewJournal(t *testing.T) {
 // guarded from then on.
 func TestStateMigratesAnOlderJournal(t *testing.T) {
 	dir := t.TempDir()
-	old := fstest.MapFS{}
-	for _, n := range []string{"0001_journal.sql", "0002_bed_device.sql"} {
-		b, err := fs.ReadFile(migrationFiles, "migrations/"+n)
-		if err != nil {
-			t.Fatal(err)
-		}
-		old[n] = &fstest.MapFile{Data: b}
-	}
-	db, _, err := dbfile.Open(context.Background(), filepath.Join(dir, JournalFile), dbfile.Spec{AppID: AppID, Kind: "journal", Migrations: old})
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := oldJournal(t, dir, "0001_journal.sql", "0002_bed_device.sql")
 	for _, q := range []string{
 		"INSERT INTO users(name, display, role, password, created_ms, changed_ms) VALUES ('ada', 'Ada', 'admin', 'x', 1, 1)",
 		"INSERT INTO beds(id, label, changed_ms) VALUES ('01', 'Bed 1', 1)",
@@ -213,4 +202,23 @@ func insertOld(t *testing.T, db *sql.DB, evs []Event) {
 		}
 		prev = e.Hash
 	}
+}
+
+// oldJournal is a journal in dir made by an older Vigil: only the
+// migrations named.
+func oldJournal(t *testing.T, dir string, migrations ...string) *sql.DB {
+	t.Helper()
+	old := fstest.MapFS{}
+	for _, n := range migrations {
+		b, err := fs.ReadFile(migrationFiles, "migrations/"+n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		old[n] = &fstest.MapFile{Data: b}
+	}
+	db, _, err := dbfile.Open(context.Background(), filepath.Join(dir, JournalFile), dbfile.Spec{AppID: AppID, Kind: "journal", Migrations: old})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db
 }
