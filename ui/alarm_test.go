@@ -136,6 +136,7 @@ func sizedAlarmStation(t *testing.T, desk AlarmDesk, size fyne.Size) (*Station, 
 	beds := bedNames()
 	h := patientHub(clk)
 	st := NewStation(h, nil, clk.now)
+	st.sendCmd = func(f func()) { f() } // commands answer at once (the worker: TestCommandsNeverWaitOnTheUI)
 	st.SetAlarmDesk(desk)
 	w := test.NewTempWindow(t, st.Content())
 	w.SetPadded(false)
@@ -493,6 +494,7 @@ func TestAlarmShownOncePerSeq(t *testing.T) {
 	test.ApplyTheme(t, Theme{})
 	clk := &clock{time.UnixMilli(t0)}
 	st := NewStation(newHub(clk, bedNames()...), nil, clk.now)
+	st.sendCmd = func(f func()) { f() } // commands answer at once (the worker: TestCommandsNeverWaitOnTheUI)
 	w := test.NewTempWindow(t, st.Content())
 	w.Resize(fyne.NewSize(1920, 1080))
 	st.Tick()

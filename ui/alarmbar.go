@@ -20,8 +20,11 @@ import (
 )
 
 // AlarmDesk is what the station needs of the alarm system: the latest view to
-// draw and the operator's commands. *alarms.Service implements it. Commands
-// are called on the Fyne goroutine and must return within a few milliseconds.
+// draw and the operator's commands. *alarms.Service implements it. View,
+// Heartbeat and Shown are called on the Fyne goroutine every frame and must
+// not block. The commands are called on the station's command worker, in
+// order, never on the Fyne goroutine: they may wait (the alarm service waits
+// for the engine and for the journal's commit), and the screen goes on.
 type AlarmDesk interface {
 	// View is the latest snapshot; its Seq changes whenever anything shown
 	// changes.
@@ -1089,11 +1092,11 @@ func (s *Station) rowCommand(r *alarmRow, verb string) {
 	default:
 		return
 	}
-	s.command(verb, done, func(d AlarmDesk) error {
+	s.command(verb, func() (deskJob, error) {
 		if err := s.stillAsSeen(a, verb); err != nil {
-			return refusal{err}
+			return nil, refusal{err}
 		}
-		return do(d)
+		return func(d AlarmDesk) (string, error) { return done, do(d) }, nil
 	})
 }
 
@@ -1122,63 +1125,109 @@ func (s *Station) acknowledgeShown(bed string) {
 		s.say(false, what+": nothing to acknowledge")
 		return
 	}
-	var did []string
-	s.command(what, "", func(d AlarmDesk) error {
-		did = did[:0]
+	s.command(what, func() (deskJob, error) {
+		// What is still there and unacknowledged now, on this goroutine
+		// (after a login, too); the desk then acts on those ids.
+		var todo []alarms.Alarm
 		for _, a := range ids {
-			cur, ok := s.currentAlarm(a.ID)
-			if !ok || cur.Acked {
-				continue // ended and gone, or acknowledged meanwhile
+			if cur, ok := s.currentAlarm(a.ID); ok && !cur.Acked {
+				todo = append(todo, a)
 			}
-			if err := d.Acknowledge(a.ID); err != nil {
-				if len(did) == 0 {
-					return err
+		}
+		if len(todo) == 0 {
+			return nil, refusal{fmt.Errorf("%s: nothing left to acknowledge", what)}
+		}
+		return func(d AlarmDesk) (string, error) {
+			var did []string
+			for _, a := range todo {
+				if err := d.Acknowledge(a.ID); err != nil {
+					if len(did) == 0 {
+						return "", err
+					}
+					break
 				}
-				break
+				did = append(did, alarmName(&a))
 			}
-			did = append(did, alarmName(&a))
-		}
-		switch len(did) {
-		case 0:
-			return refusal{fmt.Errorf("%s: nothing left to acknowledge", what)}
-		case 1:
-			s.say(true, "Acknowledged "+did[0])
-		default:
-			s.say(true, fmt.Sprintf("Acknowledged %d alarms: %s", len(did), strings.Join(did, "; ")))
-		}
-		return nil
+			if len(did) == 1 {
+				return "Acknowledged " + did[0], nil
+			}
+			return fmt.Sprintf("Acknowledged %d alarms: %s", len(did), strings.Join(did, "; ")), nil
+		}, nil
 	})
 }
 
 // pauseAll pauses the audio of every alarm for the policy's time.
 func (s *Station) pauseAll() {
 	s.Touched()
-	s.command("Pause all audio", "All alarm audio paused", AlarmDesk.PauseAudio)
+	s.command("Pause all audio", func() (deskJob, error) {
+		return func(d AlarmDesk) (string, error) { return "All alarm audio paused", d.PauseAudio() }, nil
+	})
 }
 
-// command runs an operator's command on the desk and says what it did
-// (done; "" when do says it itself) or why it did not go through. A locked
-// station asks for a login first and then runs the same command (do checks
-// again what it acts on).
-func (s *Station) command(what, done string, do func(AlarmDesk) error) {
+// deskJob is a command's work on the desk; it returns what to say when it
+// went through ("" for nothing).
+type deskJob func(AlarmDesk) (string, error)
+
+// command runs an operator's command. prep runs now, on the UI goroutine:
+// it decides, from what is on the screen, what the command covers (or
+// refuses it). Its job then goes to the command worker, because the desk
+// waits for the alarm engine and for the journal's commit (seconds on a slow
+// disk) and the screen must not: the bar says at once that the command is
+// on its way, and the answer comes back through fyne.Do. A locked station
+// asks for a login first and then runs prep again.
+func (s *Station) command(what string, prep func() (deskJob, error)) {
 	d := s.al.desk
 	if d == nil {
 		return
 	}
 	s.Touched()
-	err := do(d)
+	job, err := prep()
+	if err != nil {
+		s.commandDone(what, prep, "", err)
+		return
+	}
+	s.say(true, what+" — sent…")
+	s.sendCmd(func() {
+		msg, err := job(d)
+		fyne.Do(func() { s.commandDone(what, prep, msg, err) })
+	})
+}
+
+// commandDone says how a command ended (the UI goroutine).
+func (s *Station) commandDone(what string, prep func() (deskJob, error), msg string, err error) {
 	var ref refusal
 	switch {
 	case err == nil:
-		if done != "" {
-			s.say(true, done)
+		if msg != "" {
+			s.say(true, msg)
 		}
 	case errors.Is(err, alarms.ErrLoggedOut):
-		s.AskLogin(func() { s.command(what, done, do) }) // then do it
+		s.AskLogin(func() { s.command(what, prep) }) // then do it
 	case errors.As(err, &ref):
 		s.say(false, ref.Error())
 	default:
 		s.say(false, what+" did not go through: "+err.Error())
+	}
+}
+
+// commandQueue is how many commands may wait for the desk.
+const commandQueue = 64
+
+// queueCommand is the station's command worker: one goroutine, so the
+// commands reach the desk in the order they were given.
+func (s *Station) queueCommand(job func()) {
+	s.cmdOnce.Do(func() {
+		s.cmdQ = make(chan func(), commandQueue)
+		go func() {
+			for j := range s.cmdQ {
+				j()
+			}
+		}()
+	})
+	select {
+	case s.cmdQ <- job:
+	default:
+		s.say(false, "Not sent: the alarm system has not answered the last commands yet; try again in a moment")
 	}
 }
 

@@ -31,6 +31,7 @@ func wardStation(t *testing.T, n int, size fyne.Size, desk AlarmDesk, silent ...
 	}
 	h := newHub(clk, beds...)
 	st := NewStation(h, nil, clk.now)
+	st.sendCmd = func(f func()) { f() } // commands answer at once (the worker: TestCommandsNeverWaitOnTheUI)
 	if desk != nil {
 		st.SetAlarmDesk(desk)
 	}

@@ -26,6 +26,7 @@ import (
 	"context"
 	"fmt"
 	"image/color"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -86,7 +87,13 @@ type Station struct {
 	trends Trends
 	// spawn runs slow work (reading and drawing trends) off the UI thread;
 	// its results come back through fyne.Do. Tests run it in line.
-	spawn     func(func())
+	spawn func(func())
+	// sendCmd runs an operator's command on the desk off the UI goroutine,
+	// in order (queueCommand); tests that want the answer at once run it
+	// inline.
+	sendCmd   func(func())
+	cmdOnce   sync.Once
+	cmdQ      chan func()
 	center    fyne.CanvasObject // what is under the bars: the grid or a panel
 	panelTick func()            // the open panel's refresh, every 2 s
 	lastPanel time.Time
@@ -140,6 +147,7 @@ func NewStation(hub *monitor.Hub, link Link, now func() time.Time) *Station {
 		now = time.Now
 	}
 	s := &Station{hub: hub, link: link, now: now, spawn: func(f func()) { go f() }}
+	s.sendCmd = s.queueCommand
 	s.tiles = make([]*Tile, MaxTiles)
 	for i := range s.tiles {
 		t := NewTile(nil)

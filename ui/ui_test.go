@@ -212,6 +212,7 @@ func TestGrid16At1080p(t *testing.T) {
 	}
 	h := newHub(clk, beds...)
 	st := NewStation(h, nil, clk.now)
+	st.sendCmd = func(f func()) { f() } // commands answer at once (the worker: TestCommandsNeverWaitOnTheUI)
 	w := test.NewTempWindow(t, st.Content())
 	w.SetPadded(false)
 	w.Resize(fyne.NewSize(1920, 1080))
@@ -318,6 +319,7 @@ func TestStationBarShowsBrokerProblem(t *testing.T) {
 	clk := &clock{time.UnixMilli(t0)}
 	link := &fakeLink{problem: `broker ssl://mqtt-main.icu.hospital.example:8883 refused the login (user "station-icu1"): not authorised — wrong user name or password, or no access for this user`}
 	st := NewStation(newHub(clk, "01"), link, clk.now)
+	st.sendCmd = func(f func()) { f() } // commands answer at once (the worker: TestCommandsNeverWaitOnTheUI)
 	w := test.NewTempWindow(t, st.Content())
 	w.Resize(fyne.NewSize(1920, 1080))
 	st.Tick()

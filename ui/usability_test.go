@@ -75,6 +75,7 @@ func newWard(t *testing.T, size fyne.Size) *ward {
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	h.SetObserver(svc)
 	st := NewStation(h, nil, clk.now)
+	st.sendCmd = func(f func()) { f() } // commands answer at once (the worker: TestCommandsNeverWaitOnTheUI)
 	st.SetAlarmDesk(steppedDesk{svc})
 	w := test.NewTempWindow(t, st.Content())
 	w.SetPadded(false)

@@ -1,0 +1,96 @@
+package ui
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+)
+
+// slowDesk is a desk whose commands wait until released, as they do on a
+// journal whose disk takes seconds per commit (the desk answers only once
+// the record is durable).
+type slowDesk struct {
+	*fakeDesk
+	started chan string
+	release chan struct{}
+}
+
+func (d *slowDesk) Acknowledge(id string) error {
+	d.started <- "ack " + id
+	<-d.release
+	return d.fakeDesk.Acknowledge(id)
+}
+
+func (d *slowDesk) PauseAudio() error {
+	d.started <- "pause-audio"
+	<-d.release
+	return d.fakeDesk.PauseAudio()
+}
+
+// A command never waits on the UI goroutine: pressed while the desk takes
+// its time, the press returns at once, the bar says the command is on its
+// way, frames go on being drawn, and the answer comes when the desk gives
+// it. Two commands reach the desk in the order they were given.
+func TestCommandsNeverWaitOnTheUI(t *testing.T) {
+	desk := &slowDesk{fakeDesk: &fakeDesk{view: alarmView(1, time.UnixMilli(t0+4000))},
+		started: make(chan string, 4), release: make(chan struct{})}
+	st, _, clk, _ := sizedAlarmStation(t, desk, fyne.NewSize(1920, 1080))
+	answered := make(chan struct{}, 4)
+	st.sendCmd = func(job func()) { // the real worker, and a signal once each answer is shown
+		st.queueCommand(func() { job(); answered <- struct{}{} })
+	}
+	clk.t = clk.t.Add(time.Second)
+	st.Tick()
+
+	first := st.al.rows[0].shown
+	// Were the presses to wait for the desk, this frees them after 3 s
+	// (and the test fails on the time they took) rather than hang.
+	unstick := time.AfterFunc(3*time.Second, func() {
+		for range 2 {
+			<-desk.started
+			desk.release <- struct{}{}
+		}
+	})
+	pressed := time.Now()
+	test.Tap(st.al.rows[0].ack)
+	st.HandleKey(&fyne.KeyEvent{Name: fyne.KeyP}) // and at once: pause all audio
+	if d := time.Since(pressed); !unstick.Stop() || d > time.Second {
+		t.Fatalf("the presses took %v: they waited for the desk", d)
+	}
+	select {
+	case got := <-desk.started:
+		if got != "ack "+first.ID {
+			t.Fatalf("the desk got %q first", got)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the acknowledgement never reached the desk")
+	}
+	if msg := st.Message(); !strings.Contains(msg, "sent") {
+		t.Errorf("while the desk works the bar says %q, not that the command is on its way", msg)
+	}
+	beats := desk.heartbeats
+	for range 25 { // a second of frames while the desk still holds the command
+		clk.t = clk.t.Add(40 * time.Millisecond)
+		st.Tick()
+	}
+	if desk.heartbeats < beats+25 {
+		t.Fatalf("%d frames drawn of 25 while a command was pending", desk.heartbeats-beats)
+	}
+	desk.release <- struct{}{}
+	<-answered
+	if msg := st.Message(); msg != "Acknowledged "+alarmName(&first) {
+		t.Errorf("after the desk answered the bar says %q", msg)
+	}
+	if got := <-desk.started; got != "pause-audio" {
+		t.Fatalf("the second command reached the desk as %q", got)
+	}
+	desk.release <- struct{}{}
+	<-answered
+	if !slices.Equal(desk.calls, []string{"ack " + first.ID, "pause-audio"}) || st.Message() != "All alarm audio paused" {
+		t.Fatalf("the desk did %q, the bar says %q", desk.calls, st.Message())
+	}
+}
