@@ -94,3 +94,58 @@ func TestCommandsNeverWaitOnTheUI(t *testing.T) {
 		t.Fatalf("the desk did %q, the bar says %q", desk.calls, st.Message())
 	}
 }
+
+// slowSession's logins wait until released (each try is journalled).
+type slowSession struct {
+	*fakeSession
+	started chan string
+	release chan struct{}
+}
+
+func (s *slowSession) Login(name, secret string) error {
+	s.started <- name
+	<-s.release
+	return s.fakeSession.Login(name, secret)
+}
+
+// A login waits for the journal off the UI goroutine too: the dialog says
+// it is logging in, the ward goes on drawing, and once the session answers
+// the station is unlocked and the command asked for before the login runs.
+func TestLoginNeverWaitsOnTheUI(t *testing.T) {
+	desk := &fakeDesk{view: alarmView(1, time.UnixMilli(t0+4000))}
+	st, w, clk, _ := sizedAlarmStation(t, desk, fyne.NewSize(1920, 1080))
+	sess := &slowSession{fakeSession: &fakeSession{}, started: make(chan string, 1), release: make(chan struct{})}
+	st.SetSession(sess, w)
+	answered := make(chan struct{}, 2)
+	st.sendCmd = func(job func()) { st.queueCommand(func() { job(); answered <- struct{}{} }) }
+	st.Tick()
+	ran := false
+	st.AskLogin(func() { ran = true })
+	test.Tap(button(t, w.Canvas().Overlays().Top(), "Nina N.\nnurse"))
+	secret := st.sess.secret
+	test.Type(secret, "111111")
+	pressed := time.Now()
+	secret.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	if d := time.Since(pressed); d > time.Second {
+		t.Fatalf("Enter took %v: it waited for the session", d)
+	}
+	if got := <-sess.started; got != "nina" {
+		t.Fatalf("the session was asked for %q", got)
+	}
+	if st.sess.loginMsg == nil || st.sess.loginMsg.Text != "Logging in…" {
+		t.Fatalf("while the session works the dialog does not say it is logging in")
+	}
+	beats := desk.heartbeats
+	for range 10 {
+		clk.t = clk.t.Add(40 * time.Millisecond)
+		st.Tick()
+	}
+	if desk.heartbeats < beats+10 || ran {
+		t.Fatalf("%d frames of 10 drawn during the login; the command ran before it: %v", desk.heartbeats-beats, ran)
+	}
+	sess.release <- struct{}{}
+	<-answered
+	if sess.Operator().Who != "nina" || !ran || w.Canvas().Overlays().Top() != nil {
+		t.Fatalf("after the answer: operator %q, command run %v, dialog open %v", sess.Operator().Who, ran, w.Canvas().Overlays().Top() != nil)
+	}
+}

@@ -207,18 +207,35 @@ func (s *Station) AskLogin(then func()) {
 	msg.TextStyle.Bold = true
 	msg.TextSize = 18
 	u.loginMsg = msg
+	// The login waits for the journal's commit (every try is recorded):
+	// it goes through the command worker, so the ward goes on drawing, and
+	// a command asked for before the login follows it in order.
+	pending := false
 	login := func() {
-		if err := u.sess.Login(strings.TrimSpace(name.Text), secret.Text); err != nil {
-			msg.Text = "✗ " + err.Error()
-			msg.Refresh()
-			secret.SetText("")
+		if pending {
 			return
 		}
-		d.Hide()
-		s.updateSession()
-		if then != nil {
-			then()
-		}
+		pending = true
+		who, sec := strings.TrimSpace(name.Text), secret.Text
+		msg.Text = "Logging in…"
+		msg.Refresh()
+		s.sendCmd(func() {
+			err := u.sess.Login(who, sec)
+			fyne.Do(func() {
+				pending = false
+				if err != nil {
+					msg.Text = "✗ " + err.Error()
+					msg.Refresh()
+					secret.SetText("")
+					return
+				}
+				d.Hide()
+				s.updateSession()
+				if then != nil {
+					then()
+				}
+			})
+		})
 	}
 	secret.OnSubmitted = func(string) { login() }
 	name.OnSubmitted = func(string) { u.win.Canvas().Focus(secret) }
