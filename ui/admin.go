@@ -249,21 +249,36 @@ func (s *Station) ShowAdmin() {
 		fill()
 	}
 	list.OnSelected = func(i widget.ListItemID) { sel = i; status.SetText(""); fill() }
-	// run does f and says what was done (done) or why not.
-	run := func(what string, f func() error, done func() string) {
+	// run says what was done (done) or why not. prep reads the form now,
+	// on the UI goroutine, and gives the job; the job (it waits for the
+	// journal's commit) goes to the station's command worker, and its
+	// answer comes back through fyne.Do: the ward goes on drawing.
+	run := func(what string, prep func() (func() error, error), done func() string) {
 		s.Touched()
-		if err := f(); err != nil {
-			if errors.Is(err, alarms.ErrLoggedOut) {
-				s.AskLogin(nil)
+		finish := func(err error) {
+			if err != nil {
+				if errors.Is(err, alarms.ErrLoggedOut) {
+					s.AskLogin(nil)
+				}
+				status.SetText(what + ": " + err.Error())
+				return
 			}
-			status.SetText(what + ": " + err.Error())
+			status.SetText(done())
+			reload()
+		}
+		job, err := prep()
+		if err != nil {
+			finish(err)
 			return
 		}
-		status.SetText(done())
-		reload()
+		status.SetText(what + ": sent…")
+		s.sendCmd(func() {
+			err := job()
+			fyne.Do(func() { finish(err) })
+		})
 	}
-	do := func(what string, f func() error) func() {
-		return func() { run(what, f, func() string { return what + ": done, recorded in the journal" }) }
+	do := func(what string, prep func() (func() error, error)) func() {
+		return func() { run(what, prep, func() string { return what + ": done, recorded in the journal" }) }
 	}
 	// confirm asks before an action that moves a patient: question reads
 	// the patient back, detail says what follows; only ok does act.
@@ -329,19 +344,25 @@ func (s *Station) ShowAdmin() {
 		}
 		return b, ok
 	}
-	saveB := widget.NewButton("Save bed", do("Save bed", func() error {
-		return a.SaveBed(cur(), label.Text, strings.TrimSpace(feedE.Text), profile.Selected)
+	saveB := widget.NewButton("Save bed", do("Save bed", func() (func() error, error) {
+		bed, l, f, p := cur(), label.Text, strings.TrimSpace(feedE.Text), profile.Selected
+		return func() error { return a.SaveBed(bed, l, f, p) }, nil
 	}))
-	bindB := widget.NewButton("Bind device", do("Bind device", func() error {
-		return a.BindDevice(cur(), strings.TrimSpace(deviceE.Text))
+	bindB := widget.NewButton("Bind device", do("Bind device", func() (func() error, error) {
+		bed, dev := cur(), strings.TrimSpace(deviceE.Text)
+		return func() error { return a.BindDevice(bed, dev) }, nil
 	}))
-	pinB := widget.NewButton("Pin the device seen", do("Pin device", func() error {
+	pinB := widget.NewButton("Pin the device seen", do("Pin device", func() (func() error, error) {
 		if sel < 0 || sel >= len(beds) || beds[sel].DeviceSeen == "" {
-			return errors.New("no device seen on this bed's feed yet")
+			return nil, errors.New("no device seen on this bed's feed yet")
 		}
-		return a.BindDevice(cur(), beds[sel].DeviceSeen)
+		bed, dev := cur(), beds[sel].DeviceSeen
+		return func() error { return a.BindDevice(bed, dev) }, nil
 	}))
-	admitB := widget.NewButton("Admit", do("Admit", func() error { return a.Admit(cur(), name.Text, mrn.Text, dob.Text) }))
+	admitB := widget.NewButton("Admit", do("Admit", func() (func() error, error) {
+		bed, n, m, d := cur(), name.Text, mrn.Text, dob.Text
+		return func() error { return a.Admit(bed, n, m, d) }, nil
+	}))
 	dischargeB := widget.NewButton("Discharge", func() {
 		s.Touched()
 		b, ok := occupied("Discharge")
@@ -353,18 +374,26 @@ func (s *Station) ShowAdmin() {
 			"The stay ends (its history is kept); the per-bed limits and the nurse assignment are cleared. "+
 				sentence(bindingStays(b))+": the bed stays configured, ready for the next patient.",
 			"Discharge", func() {
-				run("Discharge", func() error {
-					if err := unchanged(b); err != nil {
-						return err
-					}
-					return a.Discharge(b.ID)
+				run("Discharge", func() (func() error, error) {
+					return func() error {
+						if err := unchanged(b); err != nil {
+							return err
+						}
+						return a.Discharge(b.ID)
+					}, nil
 				}, func() string {
 					return fmt.Sprintf("Discharged %s (MRN %s) from %s; %s. Recorded in the journal.", b.Patient, b.MRN, b.Label, bindingStays(b))
 				})
 			})
 	})
-	standbyB := widget.NewButton("Standby", do("Standby", func() error { return a.Standby(cur(), true) }))
-	resumeB := widget.NewButton("Resume", do("Resume", func() error { return a.Standby(cur(), false) }))
+	standby := func(on bool) func() (func() error, error) {
+		return func() (func() error, error) {
+			bed := cur()
+			return func() error { return a.Standby(bed, on) }, nil
+		}
+	}
+	standbyB := widget.NewButton("Standby", do("Standby", standby(true)))
+	resumeB := widget.NewButton("Resume", do("Resume", standby(false)))
 	transferB := widget.NewButton("Transfer", func() {
 		s.Touched()
 		b, ok := occupied("Transfer")
@@ -382,31 +411,34 @@ func (s *Station) ShowAdmin() {
 			"Devices stay with their beds: "+bindingStays(b)+", which becomes empty; from now on "+monitoredBy+
 				". The limit profile, the per-bed limits and the nurse go with the patient.",
 			"Transfer", func() {
-				run("Transfer", func() error {
-					if err := unchanged(b); err != nil {
-						return err
-					}
-					return a.Transfer(b.ID, to.ID)
+				run("Transfer", func() (func() error, error) {
+					return func() error {
+						if err := unchanged(b); err != nil {
+							return err
+						}
+						return a.Transfer(b.ID, to.ID)
+					}, nil
 				}, func() string {
 					return fmt.Sprintf("Transferred %s (MRN %s) from %s to %s; %s; %s now. Recorded in the journal.",
 						b.Patient, b.MRN, b.Label, to.Label, bindingStays(b), monitoredBy)
 				})
 			})
 	})
-	assignB := widget.NewButton("Assign", do("Assign", func() error {
-		n := nurse.Selected
+	assignB := widget.NewButton("Assign", do("Assign", func() (func() error, error) {
+		bed, n := cur(), nurse.Selected
 		if n == "(none)" {
 			n = ""
 		}
-		return a.Assign(cur(), n)
+		return func() error { return a.Assign(bed, n) }, nil
 	}))
-	limitB := widget.NewButton("Set limit", do("Limit", func() error {
+	limitB := widget.NewButton("Set limit", do("Limit", func() (func() error, error) {
 		l, err1 := parseLimit(lo.Text)
 		h, err2 := parseLimit(hi.Text)
 		if err1 != nil || err2 != nil {
-			return errors.New("low and high must be numbers (or off)")
+			return nil, errors.New("low and high must be numbers (or off)")
 		}
-		return a.SetLimit(cur(), param.Selected, l, h)
+		bed, p := cur(), param.Selected
+		return func() error { return a.SetLimit(bed, p, l, h) }, nil
 	}))
 	newB := widget.NewButton("New bed", func() {
 		sel = -1

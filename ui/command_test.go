@@ -8,6 +8,8 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
+
+	"github.com/vigil-station/vigil/alarms"
 )
 
 // slowDesk is a desk whose commands wait until released, as they do on a
@@ -147,5 +149,58 @@ func TestLoginNeverWaitsOnTheUI(t *testing.T) {
 	<-answered
 	if sess.Operator().Who != "nina" || !ran || w.Canvas().Overlays().Top() != nil {
 		t.Fatalf("after the answer: operator %q, command run %v, dialog open %v", sess.Operator().Who, ran, w.Canvas().Overlays().Top() != nil)
+	}
+}
+
+// slowAdmin's discharges wait until released.
+type slowAdmin struct {
+	*fakeAdmin
+	started chan string
+	release chan struct{}
+}
+
+func (a *slowAdmin) Discharge(id string) error {
+	a.started <- id
+	<-a.release
+	return a.fakeAdmin.Discharge(id)
+}
+
+// An admin's change waits for the journal off the UI goroutine: the panel
+// says it is sent, the ward draws on, and the panel says what was done once
+// the journal has it.
+func TestAdminChangeNeverWaitsOnTheUI(t *testing.T) {
+	desk := &fakeDesk{view: alarmView(1, time.UnixMilli(t0+4000))}
+	st, w, clk, _ := sizedAlarmStation(t, desk, fyne.NewSize(1920, 1080))
+	st.SetSession(&fakeSession{op: alarms.Actor{Who: "ada", Role: alarms.Admin}}, w)
+	adm := &slowAdmin{fakeAdmin: &fakeAdmin{beds: []AdminBed{bed16, bed04}}, started: make(chan string, 1), release: make(chan struct{})}
+	st.SetAdmin(adm)
+	answered := make(chan struct{}, 1)
+	st.sendCmd = func(job func()) { st.queueCommand(func() { job(); answered <- struct{}{} }) }
+	st.ShowAdmin()
+	root := st.Content()
+	test.Tap(button(t, root, "Discharge"))
+	pressed := time.Now()
+	test.Tap(button(t, overlay(w), "Discharge"))
+	if d := time.Since(pressed); d > time.Second {
+		t.Fatalf("the confirmation took %v: it waited for the journal", d)
+	}
+	if got := <-adm.started; got != "16" {
+		t.Fatalf("discharged %q", got)
+	}
+	if l := labels(root); !strings.Contains(l, "Discharge: sent") {
+		t.Errorf("while the journal works the panel says %q", l)
+	}
+	beats := desk.heartbeats
+	for range 10 {
+		clk.t = clk.t.Add(40 * time.Millisecond)
+		st.Tick()
+	}
+	if desk.heartbeats < beats+10 {
+		t.Fatalf("%d frames of 10 drawn during the discharge", desk.heartbeats-beats)
+	}
+	adm.release <- struct{}{}
+	<-answered
+	if l := labels(root); !strings.Contains(l, "Discharged Tony Hoare (MRN DEMO-1016) from Bed 16") {
+		t.Errorf("after the journal answered the panel says %q", l)
 	}
 }
