@@ -346,7 +346,9 @@ func (s *Session) Lock(why string) {
 	s.core.Alarms.SetOperator(alarms.Actor{})
 	s.locks.Add(1)
 	if s.core.Store != nil {
-		<-s.core.Store.Append(store.Event{Kind: store.KindLogin, Event: "locked", Who: prev.Who, Role: prev.Role.String(),
+		// Queued, not waited for (the Lock button is on the UI goroutine):
+		// the writer keeps the row and its order.
+		s.core.Store.Append(store.Event{Kind: store.KindLogin, Event: "locked", Who: prev.Who, Role: prev.Role.String(),
 			Station: s.station, Detail: why})
 	}
 }
