@@ -60,6 +60,9 @@ test: deps ## run every test (race detector on), window tests under Xvfb
 	$(GO) vet ./...
 	xvfb-run -a -s "-screen 0 1920x1080x24" $(GO) test -race -count=1 -timeout 25m $(TEST_FLAGS) ./...
 
+golden: deps ## rewrite the UI's golden images (go test ./ui -update); look at git diff docs/ ui/testdata before committing
+	$(GO) test -count=1 ./ui -update
+
 bench: build ## run the benchmarks; the tracked figures are the BENCH <name> <value> <unit> lines
 	@mkdir -p bin
 	@set -o pipefail; { \
@@ -125,4 +128,4 @@ checksums: ## write dist/SHA256SUMS for the release files in dist/ (sha256sum -c
 clean: ## remove build output
 	rm -rf bin dist
 
-.PHONY: help deps build run test bench fuzz fuzz-smoke lint sbom screenshot package checksums clean
+.PHONY: help deps build run test golden bench fuzz fuzz-smoke lint sbom screenshot package checksums clean
