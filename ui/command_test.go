@@ -49,19 +49,19 @@ func TestCommandsNeverWaitOnTheUI(t *testing.T) {
 	st.Tick()
 
 	first := st.al.rows[0].shown
-	// Were the presses to wait for the desk, this frees them after 3 s
-	// (and the test fails on the time they took) rather than hang.
-	unstick := time.AfterFunc(3*time.Second, func() {
+	// Were the presses to wait for the desk, this frees them after 10 s
+	// (and the test fails) rather than hang. Only a press that waited for
+	// the desk takes that long: no figure of speed is asserted.
+	unstick := time.AfterFunc(10*time.Second, func() {
 		for range 2 {
 			<-desk.started
 			desk.release <- struct{}{}
 		}
 	})
-	pressed := time.Now()
 	test.Tap(st.al.rows[0].ack)
 	st.HandleKey(&fyne.KeyEvent{Name: fyne.KeyP}) // and at once: pause all audio
-	if d := time.Since(pressed); !unstick.Stop() || d > time.Second {
-		t.Fatalf("the presses took %v: they waited for the desk", d)
+	if !unstick.Stop() {
+		t.Fatal("the presses waited for the desk")
 	}
 	select {
 	case got := <-desk.started:
@@ -126,10 +126,10 @@ func TestLoginNeverWaitsOnTheUI(t *testing.T) {
 	test.Tap(button(t, w.Canvas().Overlays().Top(), "Nina N.\nnurse"))
 	secret := st.sess.secret
 	test.Type(secret, "111111")
-	pressed := time.Now()
+	unstick := time.AfterFunc(10*time.Second, func() { <-sess.started; sess.release <- struct{}{} })
 	secret.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
-	if d := time.Since(pressed); d > time.Second {
-		t.Fatalf("Enter took %v: it waited for the session", d)
+	if !unstick.Stop() {
+		t.Fatal("Enter waited for the session")
 	}
 	if got := <-sess.started; got != "nina" {
 		t.Fatalf("the session was asked for %q", got)
@@ -179,10 +179,10 @@ func TestAdminChangeNeverWaitsOnTheUI(t *testing.T) {
 	st.ShowAdmin()
 	root := st.Content()
 	test.Tap(button(t, root, "Discharge"))
-	pressed := time.Now()
+	unstick := time.AfterFunc(10*time.Second, func() { <-adm.started; adm.release <- struct{}{} })
 	test.Tap(button(t, overlay(w), "Discharge"))
-	if d := time.Since(pressed); d > time.Second {
-		t.Fatalf("the confirmation took %v: it waited for the journal", d)
+	if !unstick.Stop() {
+		t.Fatal("the confirmation waited for the journal")
 	}
 	if got := <-adm.started; got != "16" {
 		t.Fatalf("discharged %q", got)
