@@ -63,6 +63,19 @@ func findAlarm(c *Core, code string) (alarms.Alarm, bool) {
 	return alarms.Alarm{}, false
 }
 
+// awaitAlarm waits (5 s at most) for c to show an alarm of code, and
+// returns it.
+func awaitAlarm(t *testing.T, c *Core, code, what string) alarms.Alarm {
+	t.Helper()
+	var a alarms.Alarm
+	waitFor(t, 5*time.Second, what, func() bool {
+		var ok bool
+		a, ok = findAlarm(c, code)
+		return ok
+	})
+	return a
+}
+
 // wardTrust is one trust list per test ward, shared by its stations.
 var wardTrust sync.Map // ward -> path
 

@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/vigil-station/vigil/alarms"
 	"github.com/vigil-station/vigil/app/store"
@@ -126,12 +125,7 @@ func TestStationAlarmsOnCutJournal(t *testing.T) {
 	// Cut the last two rows as someone with file access would.
 	cutJournal(t, path, lastSeqOf(t, path)-2)
 	again := startStation(t, cfg)
-	var a alarms.Alarm
-	waitFor(t, 5*time.Second, "the journal's technical alarm", func() bool {
-		var ok bool
-		a, ok = findAlarm(again, alarms.CodeJournal)
-		return ok
-	})
+	a := awaitAlarm(t, again, alarms.CodeJournal, "the journal's technical alarm")
 	if !strings.Contains(a.Message, "cut") || !strings.Contains(a.Message, "vigil journal verify") {
 		t.Fatalf("the alarm says %q", a.Message)
 	}

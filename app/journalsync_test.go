@@ -117,12 +117,7 @@ func TestJournalCheckpointsKeptByTheWard(t *testing.T) {
 	// Restarted, the station gets the broker's retained copy of its own
 	// checkpoint and raises the alarm.
 	again := startStation(t, acfg)
-	var x alarms.Alarm
-	waitFor(t, 5*time.Second, "the journal checkpoint's technical alarm", func() bool {
-		var ok bool
-		x, ok = findAlarm(again, alarms.CodeJournalCheckpoint)
-		return ok
-	})
+	x := awaitAlarm(t, again, alarms.CodeJournalCheckpoint, "the journal checkpoint's technical alarm")
 	if !strings.Contains(x.Message, "cut") || !strings.Contains(x.Message, "vigil journal verify") {
 		t.Fatalf("the alarm says %q", x.Message)
 	}

@@ -124,12 +124,7 @@ func TestForeignRecordingsSetAside(t *testing.T) {
 		t.Fatal(err)
 	}
 	core := startStation(t, cfg)
-	var a alarms.Alarm
-	waitFor(t, 5*time.Second, "the recordings' technical alarm", func() bool {
-		var ok bool
-		a, ok = findAlarm(core, alarms.CodeRecordings)
-		return ok
-	})
+	a := awaitAlarm(t, core, alarms.CodeRecordings, "the recordings' technical alarm")
 	if a.Priority != alarms.Low || !strings.Contains(a.Message, "Recordings file was unusable") {
 		t.Fatalf("alarm %v %q", a.Priority, a.Message)
 	}

@@ -89,12 +89,7 @@ func TestFirstAdminFromCommandLineAfterSetAside(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "vigil users add") {
 		t.Fatalf("CreateFirstAdmin after a set-aside journal: %v", err)
 	}
-	var a alarms.Alarm
-	waitFor(t, 5*time.Second, "the journal's technical alarm", func() bool {
-		var ok bool
-		a, ok = findAlarm(core, alarms.CodeJournal)
-		return ok
-	})
+	a := awaitAlarm(t, core, alarms.CodeJournal, "the journal's technical alarm")
 	if !strings.Contains(a.Message, "vigil users add NAME --role admin") {
 		t.Errorf("the alarm says %q", a.Message)
 	}
